@@ -1,6 +1,18 @@
-var builder = WebApplication.CreateBuilder(args);
+using Tracker.Core.Storage;
+using Tracker.Functions.Endpoints;
+using Tracker.Functions.Http;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.ListenWhereTheHostSays();
+builder.AddTrackerLogging();
+builder.Services.AddTrackerStorage();
+builder.Services.AddTrackerHttp();
+
 var app = builder.Build();
-app.MapGet("/", () => "OK");
+app.UseTrackerPipeline();
+app.MapServiceEndpoints();
+app.MapMlflowApi();
 app.Run();
 
+/// <summary>Entry point; public so tests can host the app with WebApplicationFactory.</summary>
 public partial class Program;

@@ -1,0 +1,45 @@
+using Azure.Data.Tables;
+
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// Stores one UTF-8 JSON document across binary properties <c>D0…Dn</c>: a Table property holds at most 64 KiB, an
+/// entity at most 1 MiB. Keeping a run's metadata in one entity is what lets a search read a whole experiment in a
+/// few range queries instead of one request per run.
+/// </summary>
+internal static class DocumentColumns
+{
+    private const int ColumnBytes = 64 * 1024;
+    public const int MaxColumns = 15;
+    public const int MaxDocumentBytes = ColumnBytes * MaxColumns;
+
+    public static readonly string[] Names = Enumerable.Range(0, MaxColumns).Select(i => $"D{i}").ToArray();
+
+    public static void Write(TableEntity entity, ReadOnlySpan<byte> json)
+    {
+        if (json.Length > MaxDocumentBytes)
+            throw MlflowException.InvalidParameter(
+                $"The resulting metadata ({json.Length} bytes) exceeds Tracker's per-entity limit of {MaxDocumentBytes} bytes. Log fewer or shorter values.");
+        for (int i = 0, offset = 0; offset < json.Length; i++, offset += ColumnBytes)
+            entity[Names[i]] = json.Slice(offset, Math.Min(ColumnBytes, json.Length - offset)).ToArray();
+    }
+
+    public static byte[] Read(TableEntity entity)
+    {
+        var parts = new List<byte[]>();
+        foreach (var name in Names)
+        {
+            if (entity.GetBinary(name) is not { } part) break;
+            parts.Add(part);
+        }
+        if (parts.Count == 1) return parts[0];
+        var result = new byte[parts.Sum(p => p.Length)];
+        var at = 0;
+        foreach (var p in parts)
+        {
+            p.CopyTo(result, at);
+            at += p.Length;
+        }
+        return result;
+    }
+}

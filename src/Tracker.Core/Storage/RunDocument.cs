@@ -1,0 +1,131 @@
+using System.Text.Json.Serialization;
+using Tracker.Core.Search;
+using Tracker.Core.Tracking;
+
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// Everything about a run except its metric history, stored as one JSON document in the run's row. Searches read
+/// these rows for a whole experiment and evaluate the MLflow filter in memory.
+/// </summary>
+internal sealed class RunDocument : ISearchableRun
+{
+    public required string RunId { get; set; }
+    public required string ExperimentId { get; set; }
+    public string RunName { get; set; } = "";
+    public string UserId { get; set; } = "";
+    public string Status { get; set; } = "RUNNING";
+    public long StartTime { get; set; }
+    public long? EndTime { get; set; }
+    public string Lifecycle { get; set; } = LifecycleStage.Active;
+    public long? DeletedTime { get; set; }
+    public List<KeyValue> Params { get; set; } = [];
+    public List<KeyValue> Tags { get; set; } = [];
+    public List<MetricState> Metrics { get; set; } = [];
+    public List<DatasetInput> Inputs { get; set; } = [];
+    public List<string> ModelInputs { get; set; } = [];
+    public List<ModelOutput> ModelOutputs { get; set; } = [];
+
+    [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
+
+    public RunInfo ToInfo() =>
+        new(RunId, ExperimentId, RunName, UserId, Status, StartTime, EndTime, ArtifactUri, Lifecycle);
+
+    public Run ToRun(bool includeModelInputs = true) => new(
+        ToInfo(),
+        Metrics.Select(m => m.Latest).ToList(),
+        Params,
+        Tags,
+        Inputs,
+        includeModelInputs ? ModelInputs : [],
+        ModelOutputs);
+
+    public void SetTag(string key, string value)
+    {
+        var i = Tags.FindIndex(t => t.Key == key);
+        if (i >= 0) Tags[i] = new KeyValue(key, value);
+        else Tags.Add(new KeyValue(key, value));
+        if (key == MlflowTags.RunName) RunName = value;
+        _tagMap = null;
+    }
+
+    public bool RemoveTag(string key)
+    {
+        _tagMap = null;
+        return Tags.RemoveAll(t => t.Key == key) > 0;
+    }
+
+    public void AddParam(KeyValue param)
+    {
+        Params.Add(param);
+        _paramMap = null;
+    }
+
+    public MetricState? FindMetric(string key) => Metrics.Find(m => m.Key == key);
+
+    // ISearchableRun views, built once per document when a search first asks.
+    private Dictionary<string, string>? _paramMap, _tagMap;
+    private Dictionary<string, double>? _metricMap;
+    private List<SearchableDataset>? _datasets;
+
+    IReadOnlyDictionary<string, string> ISearchableRun.Params => _paramMap ??= ToMap(Params);
+    IReadOnlyDictionary<string, string> ISearchableRun.Tags => _tagMap ??= ToMap(Tags);
+    IReadOnlyDictionary<string, double> ISearchableRun.LatestMetrics =>
+        _metricMap ??= Metrics.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+    IReadOnlyList<SearchableDataset> ISearchableRun.Datasets => _datasets ??= Inputs
+        .Select(i => new SearchableDataset(i.Dataset.Name, i.Dataset.Digest,
+            i.Tags.FirstOrDefault(t => t.Key == MlflowTags.DatasetContext)?.Value))
+        .ToList();
+
+    private static Dictionary<string, string> ToMap(List<KeyValue> items)
+    {
+        var map = new Dictionary<string, string>(items.Count, StringComparer.Ordinal);
+        foreach (var kv in items) map[kv.Key] = kv.Value;
+        return map;
+    }
+}
+
+/// <summary>A metric key of a run: its latest value and where its history continues.</summary>
+internal sealed class MetricState
+{
+    public required string Key { get; set; }
+    /// <summary>Latest value by MLflow's rule: the largest (step, timestamp, value).</summary>
+    public double Value { get; set; }
+    public long Timestamp { get; set; }
+    public long Step { get; set; }
+    /// <summary>Sequence number of the history chunk being appended to.</summary>
+    public int Chunk { get; set; }
+    /// <summary>How many point groups (properties) that chunk holds.</summary>
+    public int Groups { get; set; }
+    /// <summary>How many point bytes that chunk holds.</summary>
+    public int Bytes { get; set; }
+
+    [JsonIgnore] public Metric Latest => new(Key, Value, Timestamp, Step);
+}
+
+/// <summary>One experiment row's document.</summary>
+internal sealed class ExperimentDocument : ISearchableExperiment
+{
+    public required string ExperimentId { get; set; }
+    public required string Name { get; set; }
+    public string Lifecycle { get; set; } = LifecycleStage.Active;
+    public long CreationTime { get; set; }
+    public long LastUpdateTime { get; set; }
+    public long? DeletedTime { get; set; }
+    public List<KeyValue> Tags { get; set; } = [];
+
+    private Dictionary<string, string>? _tagMap;
+    IReadOnlyDictionary<string, string> ISearchableExperiment.Tags =>
+        _tagMap ??= Tags.GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+
+    public Experiment ToExperiment() =>
+        new(ExperimentId, Name, RunIds.ExperimentArtifactLocation(ExperimentId), Lifecycle, CreationTime, LastUpdateTime, Tags);
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(RunDocument))]
+[JsonSerializable(typeof(ExperimentDocument))]
+internal sealed partial class StorageJson : JsonSerializerContext;

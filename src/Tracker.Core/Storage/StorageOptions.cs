@@ -1,0 +1,36 @@
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// Where Tracker keeps its data. Locally (Azurite) a connection string; in Azure the service URIs and the managed
+/// identity's client id, from the Bicep app settings <c>Tracker__Storage__…</c>.
+/// </summary>
+public sealed class StorageOptions
+{
+    public const string Section = "Tracker:Storage";
+
+    public string? ConnectionString { get; set; }
+    public Uri? TableServiceUri { get; set; }
+    public Uri? BlobServiceUri { get; set; }
+    public Uri? QueueServiceUri { get; set; }
+    /// <summary>Client id of the user-assigned managed identity; empty means DefaultAzureCredential.</summary>
+    public string? ClientId { get; set; }
+    /// <summary>Prefix of every table name, so several Trackers (or test classes) can share one account.</summary>
+    public string TablePrefix { get; set; } = "tracker";
+
+    public bool IsValid(out string error)
+    {
+        error = "";
+        if (!string.IsNullOrWhiteSpace(ConnectionString)) return true;
+        if (TableServiceUri is null)
+        {
+            error = $"Set {Section}:ConnectionString (Azurite) or {Section}:TableServiceUri (Azure).";
+            return false;
+        }
+        if (TablePrefix.Length is 0 or > 40 || !char.IsAsciiLetter(TablePrefix[0]) || !TablePrefix.All(char.IsAsciiLetterOrDigit))
+        {
+            error = $"{Section}:TablePrefix must be 1-40 ASCII letters or digits starting with a letter.";
+            return false;
+        }
+        return true;
+    }
+}

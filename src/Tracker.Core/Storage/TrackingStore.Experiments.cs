@@ -1,0 +1,255 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Page = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Experiment>;
+using Azure.Data.Tables;
+using Tracker.Core.Search;
+using Tracker.Core.Tracking;
+
+namespace Tracker.Core.Storage;
+
+public sealed partial class TrackingStore
+{
+    public const string DefaultExperimentId = "0";
+    private const string ExperimentPartition = "e";
+    private const string CounterRow = "counter";
+    private const int SearchMaxResults = 50000;
+
+    private static string ExperimentRow(string id) => "e:" + long.Parse(id, CultureInfo.InvariantCulture).ToString("D19", CultureInfo.InvariantCulture);
+
+    private static string NameRow(string name) => "n:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
+
+    /// <summary>Experiment ids are decimal integers; anything else cannot name an experiment.</summary>
+    private static bool IsExperimentId(string id) => id.Length is > 0 and <= 18 && id.All(char.IsAsciiDigit);
+
+    private async Task CreateDefaultExperimentAsync()
+    {
+        var now = Now();
+        var doc = new ExperimentDocument { ExperimentId = DefaultExperimentId, Name = "Default", CreationTime = now, LastUpdateTime = now };
+        try
+        {
+            await _experiments.SubmitTransactionAsync(
+            [
+                new(TableTransactionActionType.Add, new TableEntity(ExperimentPartition, CounterRow) { ["Next"] = 1L }),
+                new(TableTransactionActionType.Add, NameEntity(doc.Name, doc.ExperimentId)),
+                new(TableTransactionActionType.Add, ExperimentEntity(doc)),
+            ]);
+        }
+        catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict)
+        {
+            // Another instance (or an earlier start) already created it.
+        }
+    }
+
+    private static TableEntity NameEntity(string name, string id) =>
+        new(ExperimentPartition, NameRow(name)) { ["ExperimentId"] = id };
+
+    private static TableEntity ExperimentEntity(ExperimentDocument doc)
+    {
+        var entity = new TableEntity(ExperimentPartition, ExperimentRow(doc.ExperimentId)) { ["Lifecycle"] = doc.Lifecycle };
+        DocumentColumns.Write(entity, JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.ExperimentDocument));
+        return entity;
+    }
+
+    private static ExperimentDocument ReadExperiment(TableEntity entity) =>
+        Deserialize(DocumentColumns.Read(entity), StorageJson.Default.ExperimentDocument);
+
+    public async Task<string> CreateExperimentAsync(string name, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
+    {
+        await EnsureInitializedAsync();
+        for (var attempt = 0; ; attempt++)
+        {
+            var counter = await Storage(() => _experiments.GetEntityAsync<TableEntity>(ExperimentPartition, CounterRow, cancellationToken: ct));
+            var id = counter.Value.GetInt64("Next")!.Value;
+            var now = Now();
+            var doc = new ExperimentDocument
+            {
+                ExperimentId = id.ToString(CultureInfo.InvariantCulture), Name = name, CreationTime = now, LastUpdateTime = now,
+                Tags = Dedupe(tags),
+            };
+            counter.Value["Next"] = id + 1;
+            try
+            {
+                await Storage(() => _experiments.SubmitTransactionAsync(
+                [
+                    new(TableTransactionActionType.UpdateMerge, counter.Value, counter.Value.ETag),
+                    new(TableTransactionActionType.Add, NameEntity(name, doc.ExperimentId)),
+                    new(TableTransactionActionType.Add, ExperimentEntity(doc)),
+                ], ct));
+                return doc.ExperimentId;
+            }
+            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
+            {
+                throw new MlflowException(ErrorCode.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
+            }
+            catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict && attempt < MaxConflictRetries)
+            {
+                await BackoffAsync(attempt, ct);
+            }
+        }
+    }
+
+    /// <summary>Last value of a key wins, as MLflow's upsert-per-tag does.</summary>
+    private static List<KeyValue> Dedupe(IReadOnlyList<KeyValue> tags) =>
+        tags.GroupBy(t => t.Key).Select(g => g.Last()).ToList();
+
+    public async Task<Experiment?> GetExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment();
+
+    private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct)
+    {
+        if (!IsExperimentId(experimentId)) return null;
+        await EnsureInitializedAsync();
+        var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
+        return row.HasValue ? (ReadExperiment(row.Value!), row.Value!.ETag) : null;
+    }
+
+    public async Task<Experiment> RequireExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        await GetExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+
+    private static MlflowException ExperimentNotFound(string id) => MlflowException.NotFound($"No Experiment with id={id} exists");
+
+    public async Task<Experiment?> GetExperimentByNameAsync(string name, CancellationToken ct = default)
+    {
+        await EnsureInitializedAsync();
+        var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
+        return row.HasValue ? await GetExperimentAsync(row.Value!.GetString("ExperimentId"), ct) : null;
+    }
+
+    public async Task<Page> SearchExperimentsAsync(
+        ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default)
+    {
+        if (maxResults is < 1 or > SearchMaxResults)
+            throw MlflowException.InvalidParameter(
+                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchMaxResults} and at least 1.");
+        var parsedFilter = ExperimentFilter.Parse(filter);
+        var ordering = ExperimentOrdering.Parse(orderBy);
+        var offset = PageToken.Decode(pageToken);
+        await EnsureInitializedAsync();
+
+        var matches = new List<ExperimentDocument>();
+        await foreach (var row in _experiments.QueryAsync<TableEntity>(
+                           ExperimentRangeFilter(view), cancellationToken: ct).WithTransientErrors())
+        {
+            var doc = ReadExperiment(row);
+            if (parsedFilter.Matches(doc)) matches.Add(doc);
+        }
+        matches.Sort(ordering.Comparer);
+        var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
+        return new Page(page, PageToken.Next(offset, maxResults, matches.Count));
+    }
+
+    private static string ExperimentRangeFilter(ViewType view) => view switch
+    {
+        ViewType.ActiveOnly => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"} and Lifecycle eq {LifecycleStage.Active}"),
+        ViewType.DeletedOnly => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"} and Lifecycle eq {LifecycleStage.Deleted}"),
+        _ => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"}"),
+    };
+
+    public async Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+            if (doc.Lifecycle != LifecycleStage.Active)
+                throw new MlflowException(ErrorCode.InvalidState, "Cannot rename a non-active experiment.");
+            if (doc.Name == newName) return;
+            var oldName = doc.Name;
+            doc.Name = newName;
+            doc.LastUpdateTime = Now();
+            try
+            {
+                await Storage(() => _experiments.SubmitTransactionAsync(
+                [
+                    new(TableTransactionActionType.UpdateReplace, ExperimentEntity(doc), etag),
+                    new(TableTransactionActionType.Add, NameEntity(newName, experimentId)),
+                    new(TableTransactionActionType.Delete, new TableEntity(ExperimentPartition, NameRow(oldName)), ETag.All),
+                ], ct));
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
+            {
+                throw new MlflowException(ErrorCode.BadRequest, $"Experiment(name={newName}) already exists.");
+            }
+            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                await BackoffAsync(attempt, ct);
+            }
+        }
+    }
+
+    public async Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default) =>
+        await UpdateExperimentAsync(experimentId, doc =>
+        {
+            RequireActive(doc);
+            var i = doc.Tags.FindIndex(t => t.Key == key);
+            if (i >= 0) doc.Tags[i] = new KeyValue(key, value);
+            else doc.Tags.Add(new KeyValue(key, value));
+        }, ct);
+
+    public async Task DeleteExperimentTagAsync(string experimentId, string key, CancellationToken ct = default) =>
+        await UpdateExperimentAsync(experimentId, doc =>
+        {
+            RequireActive(doc);
+            if (doc.Tags.RemoveAll(t => t.Key == key) == 0)
+                throw MlflowException.NotFound($"No tag with name: {key} in experiment with id {experimentId}");
+        }, ct);
+
+    private static void RequireActive(ExperimentDocument doc)
+    {
+        if (doc.Lifecycle != LifecycleStage.Active)
+            throw MlflowException.InvalidParameter(
+                $"The experiment {doc.ExperimentId} must be in the 'active' state. Current state is {doc.Lifecycle}.");
+    }
+
+    /// <summary>Deletes the experiment and, as MLflow does, marks every one of its runs deleted.</summary>
+    public async Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default)
+    {
+        var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+        if (doc.Lifecycle != LifecycleStage.Active)
+            throw MlflowException.NotFound($"Could not find experiment with ID {experimentId}. It is either deleted or does not exist.");
+        var now = Now();
+        // Runs first: if this stops half-way the experiment is still active and a retried delete finishes the job.
+        await SetRunsLifecycleAsync(experimentId, LifecycleStage.Deleted, now, ct);
+        await UpdateExperimentAsync(experimentId, d =>
+        {
+            d.Lifecycle = LifecycleStage.Deleted;
+            d.DeletedTime = now;
+            d.LastUpdateTime = now;
+        }, ct);
+    }
+
+    public async Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default)
+    {
+        var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+        if (doc.Lifecycle != LifecycleStage.Deleted)
+            throw MlflowException.NotFound($"Could not find deleted experiment with ID {experimentId}.");
+        await SetRunsLifecycleAsync(experimentId, LifecycleStage.Active, null, ct);
+        await UpdateExperimentAsync(experimentId, d =>
+        {
+            d.Lifecycle = LifecycleStage.Active;
+            d.DeletedTime = null;
+            d.LastUpdateTime = Now();
+        }, ct);
+    }
+
+    private async Task UpdateExperimentAsync(string experimentId, Action<ExperimentDocument> change, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+            change(doc);
+            try
+            {
+                await Storage(() => _experiments.UpdateEntityAsync(ExperimentEntity(doc), etag, TableUpdateMode.Replace, ct));
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                await BackoffAsync(attempt, ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
+using Tracker.Core.Tracking;
+
+namespace Tracker.Core.Storage;
+
+public sealed partial class TrackingStore
+{
+    private static string RunRow(string runId) => "r:" + runId;
+
+    private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
+
+    private static TableEntity RunEntity(RunDocument doc, byte[] json)
+    {
+        var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle };
+        DocumentColumns.Write(entity, json);
+        return entity;
+    }
+
+    private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
+
+    private static RunDocument ReadRun(TableEntity entity) => Deserialize(DocumentColumns.Read(entity), StorageJson.Default.RunDocument);
+
+    public async Task<Run> CreateRunAsync(
+        string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
+    {
+        experimentId = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
+        foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
+        var (experiment, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+        RequireActive(experiment);
+
+        var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
+        if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
+            throw MlflowException.InvalidParameter(
+                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{runName}', mlflow.runName='{nameTag}').");
+        var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
+
+        while (true)
+        {
+            var doc = new RunDocument
+            {
+                RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
+                UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
+            };
+            foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
+            doc.SetTag(MlflowTags.RunName, name);
+            var json = Serialize(doc);
+            try
+            {
+                var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
+                CacheRunRow(doc.RunId, json, response.Headers.ETag);
+                return doc.ToRun();
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
+            {
+                // 96 random bits collided: draw another id.
+            }
+        }
+    }
+
+    public async Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
+        ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun();
+
+    private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
+    {
+        if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
+            return (Deserialize(cached.Json, StorageJson.Default.RunDocument), cached.ETag);
+        if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
+        await EnsureInitializedAsync();
+        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
+        if (!row.HasValue) return null;
+        var json = DocumentColumns.Read(row.Value!);
+        CacheRunRow(runId, json, row.Value!.ETag);
+        return (Deserialize(json, StorageJson.Default.RunDocument), row.Value!.ETag);
+    }
+
+    private sealed record CachedRow(byte[] Json, ETag ETag);
+
+    private void CacheRunRow(string runId, byte[] json, ETag? etag)
+    {
+        if (etag is { } tag)
+            _runRowCache.Set(runId, new CachedRow(json, tag), new MemoryCacheEntryOptions { Size = json.Length + 128, SlidingExpiration = TimeSpan.FromMinutes(10) });
+        else
+            _runRowCache.Remove(runId);
+    }
+
+    /// <summary>
+    /// Read-modify-write of one run row under its ETag, plus any history appends in the same transaction. The first
+    /// attempt starts from the cached row; a 412 (another writer, another instance) or a rule violation seen only in the
+    /// cached copy sends it back to storage for the current row.
+    /// </summary>
+    /// <param name="apply">Changes the document and returns the extra actions to commit with it, or null when nothing changes.</param>
+    private async Task<RunDocument> MutateRunAsync(
+        string runId, Func<RunDocument, List<TableTransactionAction>?> apply, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var fromCache = attempt == 0;
+            var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
+            List<TableTransactionAction>? extra;
+            try
+            {
+                extra = apply(doc);
+            }
+            catch (MlflowException) when (fromCache)
+            {
+                continue;
+            }
+            if (extra is null) return doc;
+
+            var json = Serialize(doc);
+            var row = RunEntity(doc, json);
+            try
+            {
+                ETag? newTag;
+                if (extra.Count == 0)
+                {
+                    newTag = (await Storage(() => _runs.UpdateEntityAsync(row, etag, TableUpdateMode.Replace, ct))).Headers.ETag;
+                }
+                else
+                {
+                    extra.Insert(0, new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, etag));
+                    var responses = await Storage(() => _runs.SubmitTransactionAsync(extra, ct));
+                    newTag = responses.Value[0].Headers.ETag;
+                }
+                CacheRunRow(runId, json, newTag);
+                return doc;
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                _runRowCache.Remove(runId);
+                if (attempt > 0) await BackoffAsync(attempt, ct);
+            }
+        }
+    }
+
+    private static void RequireActive(RunDocument doc)
+    {
+        if (doc.Lifecycle != LifecycleStage.Active)
+            throw MlflowException.InvalidParameter(
+                $"The run {doc.RunId} must be in the 'active' state. Current state is {doc.Lifecycle}.");
+    }
+
+    public async Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default)
+    {
+        var doc = await MutateRunAsync(runId, doc =>
+        {
+            RequireActive(doc);
+            if (status is not null) doc.Status = status;
+            if (endTime is not null) doc.EndTime = endTime;
+            if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
+            return [];
+        }, ct);
+        return doc.ToInfo();
+    }
+
+    public async Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
+        await MutateRunAsync(runId, doc =>
+        {
+            if (doc.Lifecycle == LifecycleStage.Deleted) return null;
+            doc.Lifecycle = LifecycleStage.Deleted;
+            doc.DeletedTime = Now();
+            return [];
+        }, ct);
+
+    public async Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
+        await MutateRunAsync(runId, doc =>
+        {
+            if (doc.Lifecycle == LifecycleStage.Active) return null;
+            doc.Lifecycle = LifecycleStage.Active;
+            doc.DeletedTime = null;
+            return [];
+        }, ct);
+
+    public async Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
+        await MutateRunAsync(runId, doc =>
+        {
+            RequireActive(doc);
+            if (!doc.RemoveTag(key))
+                throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
+            return [];
+        }, ct);
+
+    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default)
+    {
+        Validation.RunId(runId);
+        foreach (var input in datasets) Validation.DatasetInput(input);
+        await MutateRunAsync(runId, doc =>
+        {
+            RequireActive(doc);
+            var changed = false;
+            foreach (var input in datasets)
+            {
+                if (doc.Inputs.Exists(i => i.Dataset.Name == input.Dataset.Name && i.Dataset.Digest == input.Dataset.Digest)) continue;
+                doc.Inputs.Add(input);
+                changed = true;
+            }
+            foreach (var id in modelIds.Where(id => !doc.ModelInputs.Contains(id)))
+            {
+                doc.ModelInputs.Add(id);
+                changed = true;
+            }
+            return changed ? [] : null;
+        }, ct);
+    }
+
+    public async Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default)
+    {
+        Validation.RunId(runId);
+        await MutateRunAsync(runId, doc =>
+        {
+            RequireActive(doc);
+            var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
+            doc.ModelOutputs.AddRange(added);
+            return added.Count > 0 ? [] : null;
+        }, ct);
+    }
+
+    /// <summary>MLflow 2.x <c>runs/log-model</c>: appends the model's dict to the JSON list in tag mlflow.log-model.history.</summary>
+    public async Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
+        await MutateRunAsync(runId, doc =>
+        {
+            RequireActive(doc);
+            var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
+            var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
+            history.Add(model.DeepClone());
+            doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
+            return [];
+        }, ct);
+
+    /// <summary>Marks every run of an experiment (experiment delete/restore cascade), a transaction per 100 rows.</summary>
+    private async Task SetRunsLifecycleAsync(string experimentId, string lifecycle, long? deletedTime, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var pending = new List<TableTransactionAction>();
+            var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Lifecycle ne {lifecycle}");
+            await foreach (var row in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
+            {
+                var doc = ReadRun(row);
+                doc.Lifecycle = lifecycle;
+                doc.DeletedTime = deletedTime;
+                pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, Serialize(doc)), row.ETag));
+                _runRowCache.Remove(doc.RunId);
+            }
+            if (pending.Count == 0) return;
+            try
+            {
+                foreach (var batch in pending.Chunk(100))
+                    await Storage(() => _runs.SubmitTransactionAsync(batch, ct));
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                await BackoffAsync(attempt, ct); // a writer touched a run meanwhile: re-read the ones still to do
+            }
+        }
+    }
+}

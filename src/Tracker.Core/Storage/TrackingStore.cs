@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// MLflow's tracking store over Azure Table Storage (the counterpart of mlflow/store/tracking/sqlalchemy_store.py).
+///
+/// Layout, chosen so the hot paths cost one or two storage requests:
+/// <list type="bullet">
+/// <item>table <c>{prefix}experiments</c>, one partition: <c>e:{id}</c> experiment rows, <c>n:{sha256(name)}</c>
+/// unique-name rows, <c>counter</c> for id allocation. Creating or renaming is one entity-group transaction.</item>
+/// <item>table <c>{prefix}runs</c>, partition = experiment id: <c>r:{runId}</c> one row per run holding params, tags,
+/// latest metrics and inputs as one document; <c>m:{runId}:{hash(key)}:{seq}</c> metric history chunks, each property
+/// a packed group of points. A log-batch is one read (often saved by a cache) plus one transaction that updates the
+/// run row under its ETag and appends the points; concurrent writers retry on 412, so nothing is lost.</item>
+/// </list>
+/// </summary>
+public sealed partial class TrackingStore
+{
+    private const int MaxConflictRetries = 50;
+
+    private readonly TableClient _experiments;
+    private readonly TableClient _runs;
+    private readonly ILogger<TrackingStore> _logger;
+    private readonly Lazy<Task> _initialized;
+    // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
+    private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
+
+    public TrackingStore(TableServiceClient tables, IOptions<StorageOptions> options, ILogger<TrackingStore> logger)
+    {
+        _experiments = tables.GetTableClient(options.Value.TablePrefix + "experiments");
+        _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
+        _logger = logger;
+        _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens).</summary>
+    private Task EnsureInitializedAsync() => _initialized.Value;
+
+    private async Task InitializeAsync()
+    {
+        await Storage(async () =>
+        {
+            await _experiments.CreateIfNotExistsAsync();
+            await _runs.CreateIfNotExistsAsync();
+            await CreateDefaultExperimentAsync();
+            return true;
+        });
+    }
+
+    /// <summary>Runs a storage call, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
+    private static async Task<T> Storage<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RequestFailedException e) when (StorageErrors.IsTransient(e))
+        {
+            throw StorageErrors.Transient(e);
+        }
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private static string Filter(FormattableString filter) => TableClient.CreateQueryFilter(filter);
+
+    private static T Deserialize<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        JsonSerializer.Deserialize(json, type) ?? throw new InvalidDataException("Stored document is null.");
+
+    private static async Task BackoffAsync(int attempt, CancellationToken ct) =>
+        await Task.Delay(Random.Shared.Next(1, 5 + Math.Min(attempt, 10) * 5), ct);
+}

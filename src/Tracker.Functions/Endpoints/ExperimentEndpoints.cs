@@ -1,0 +1,130 @@
+using Tracker.Core;
+using Tracker.Core.Storage;
+using Tracker.Core.Tracking;
+using Tracker.Functions.Http;
+
+namespace Tracker.Functions.Endpoints;
+
+/// <summary>MLflow's experiment RPCs (spec §2.1).</summary>
+public static class ExperimentEndpoints
+{
+    public static RouteGroupBuilder MapExperimentEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapPost("/experiments/create", CreateExperiment);
+        api.MapGet("/experiments/get", GetExperiment);
+        api.MapGet("/experiments/get-by-name", GetExperimentByName);
+        api.MapPost("/experiments/search", SearchExperiments);
+        api.MapGet("/experiments/search", SearchExperiments);
+        api.MapPost("/experiments/update", UpdateExperiment);
+        api.MapPost("/experiments/delete", DeleteExperiment);
+        api.MapPost("/experiments/restore", RestoreExperiment);
+        api.MapPost("/experiments/set-experiment-tag", SetExperimentTag);
+        api.MapPost("/experiments/delete-experiment-tag", DeleteExperimentTag);
+        return api;
+    }
+
+    public static async Task<IResult> CreateExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var name = args.RequiredString("name");
+        Validation.ExperimentName(name);
+        // Checked as MLflow does, then ignored: Tracker assigns every artifact location itself.
+        Validation.ArtifactLocation(args.String("artifact_location"));
+        var tags = Parse.KeyValues(args, "tags");
+        foreach (var tag in tags) Validation.ExperimentTag(tag.Key, tag.Value);
+        var id = await store.CreateExperimentAsync(name, tags, ct);
+        return MlflowJson.Object(w => w.WriteString("experiment_id", id));
+    }
+
+    public static async Task<IResult> GetExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var experiment = await store.RequireExperimentAsync(args.RequiredString("experiment_id"), ct);
+        return ExperimentResult(experiment);
+    }
+
+    public static async Task<IResult> GetExperimentByName(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var name = args.RequiredString("experiment_name");
+        var experiment = await store.GetExperimentByNameAsync(name, ct)
+                         ?? throw MlflowException.NotFound($"Could not find experiment with name '{name}'");
+        return ExperimentResult(experiment);
+    }
+
+    private static IResult ExperimentResult(Experiment experiment) => MlflowJson.Object(w =>
+    {
+        w.WriteStartObject("experiment");
+        w.WriteExperiment(experiment);
+        w.WriteEndObject();
+    });
+
+    public static async Task<IResult> SearchExperiments(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var page = await store.SearchExperimentsAsync(
+            Parse.ViewType(args, "view_type"),
+            args.Int32("max_results") ?? 1000,
+            args.String("filter"),
+            args.StringList("order_by"),
+            args.String("page_token"),
+            ct);
+        return MlflowJson.Object(w =>
+        {
+            if (page.Items.Count > 0)
+            {
+                w.WriteStartArray("experiments");
+                foreach (var e in page.Items)
+                {
+                    w.WriteStartObject();
+                    w.WriteExperiment(e);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
+        });
+    }
+
+    public static async Task<IResult> UpdateExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var id = args.RequiredString("experiment_id");
+        var newName = args.RequiredString("new_name");
+        Validation.ExperimentName(newName);
+        await store.RenameExperimentAsync(id, newName, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> DeleteExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.DeleteExperimentAsync(args.RequiredString("experiment_id"), ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> RestoreExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.RestoreExperimentAsync(args.RequiredString("experiment_id"), ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> SetExperimentTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var id = args.RequiredString("experiment_id");
+        var key = args.RequiredString("key");
+        var value = args.String("value") ?? "";
+        Validation.ExperimentTag(key, value);
+        await store.SetExperimentTagAsync(id, key, value, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> DeleteExperimentTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.DeleteExperimentTagAsync(args.RequiredString("experiment_id"), args.RequiredString("key"), ct);
+        return MlflowJson.Empty();
+    }
+}

@@ -1,0 +1,214 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tracker.Core;
+using Tracker.Core.Storage;
+using Tracker.Core.Tracking;
+using Tracker.Functions.Http;
+
+namespace Tracker.Functions.Endpoints;
+
+/// <summary>MLflow's run RPCs (spec §2.2). Every write funnels into the store's log-batch or a run mutation.</summary>
+public static class RunEndpoints
+{
+    public static RouteGroupBuilder MapRunEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapPost("/runs/create", CreateRun);
+        api.MapPost("/runs/update", UpdateRun);
+        api.MapPost("/runs/delete", DeleteRun);
+        api.MapPost("/runs/restore", RestoreRun);
+        api.MapGet("/runs/get", GetRun);
+        api.MapPost("/runs/search", SearchRuns);
+        api.MapPost("/runs/log-metric", LogMetric);
+        api.MapPost("/runs/log-parameter", LogParameter);
+        api.MapPost("/runs/set-tag", SetTag);
+        api.MapPost("/runs/delete-tag", DeleteTag);
+        api.MapPost("/runs/log-batch", LogBatch);
+        api.MapPost("/runs/log-model", LogModel);
+        api.MapPost("/runs/log-inputs", LogInputs);
+        api.MapPost("/runs/outputs", LogOutputs);
+        return api;
+    }
+
+    public static async Task<IResult> CreateRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var run = await store.CreateRunAsync(
+            args.String("experiment_id"),
+            args.String("user_id"),
+            args.String("run_name"),
+            args.Int64("start_time") ?? 0,
+            Parse.KeyValues(args, "tags"),
+            ct);
+        return MlflowJson.Object(w =>
+        {
+            w.WriteStartObject("run");
+            w.WriteRun(run);
+            w.WriteEndObject();
+        });
+    }
+
+    public static async Task<IResult> UpdateRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var info = await store.UpdateRunAsync(args.RunId(), Parse.RunStatus(args), args.Int64("end_time"), args.String("run_name"), ct);
+        return MlflowJson.Object(w =>
+        {
+            w.WriteStartObject("run_info");
+            w.WriteRunInfo(info);
+            w.WriteEndObject();
+        });
+    }
+
+    public static async Task<IResult> DeleteRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.DeleteRunAsync(args.RequiredString("run_id"), ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> RestoreRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.RestoreRunAsync(args.RequiredString("run_id"), ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> GetRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var run = await store.GetRunAsync(args.RunId(), ct);
+        return MlflowJson.Object(w =>
+        {
+            w.WriteStartObject("run");
+            w.WriteRun(run);
+            w.WriteEndObject();
+        });
+    }
+
+    public static async Task<IResult> SearchRuns(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var page = await store.SearchRunsAsync(
+            args.StringList("experiment_ids", idList: true),
+            args.String("filter"),
+            Parse.ViewType(args, "run_view_type"),
+            args.Int32("max_results") ?? TrackingStore.SearchRunsDefaultMaxResults,
+            args.StringList("order_by"),
+            args.String("page_token"),
+            ct);
+        return MlflowJson.Object(w =>
+        {
+            if (page.Items.Count > 0)
+            {
+                w.WriteStartArray("runs");
+                foreach (var run in page.Items)
+                {
+                    w.WriteStartObject();
+                    w.WriteRun(run);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
+        });
+    }
+
+    public static async Task<IResult> LogMetric(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RunId();
+        await store.LogBatchAsync(runId, [Parse.Metric(args)], [], [], ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> LogParameter(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RunId();
+        var param = new KeyValue(args.RequiredString("key"), args.String("value") ?? "");
+        await store.LogBatchAsync(runId, [], [param], [], ct, singleParamCall: true);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> SetTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RunId();
+        var tag = new KeyValue(args.RequiredString("key"), args.String("value") ?? "");
+        await store.LogBatchAsync(runId, [], [], [tag], ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> DeleteTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.DeleteTagAsync(args.RequiredString("run_id"), args.RequiredString("key"), ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> LogBatch(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RequiredString("run_id");
+        var metrics = args.Objects("metrics");
+        var @params = args.Objects("params");
+        var tags = args.Objects("tags");
+        // Counts first, as MLflow does, so an oversized batch is refused before its items are read.
+        Validation.BatchLimits(metrics.Count, @params.Count, tags.Count);
+        await store.LogBatchAsync(
+            runId,
+            metrics.Select(Parse.Metric).ToList(),
+            @params.Select(p => new KeyValue(p.RequiredString("key"), p.String("value") ?? "")).ToList(),
+            tags.Select(t => new KeyValue(t.RequiredString("key"), t.String("value") ?? "")).ToList(),
+            ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> LogModel(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RequiredString("run_id");
+        var modelJson = args.RequiredString("model_json");
+        JsonObject model;
+        try
+        {
+            model = JsonNode.Parse(modelJson) as JsonObject ?? throw MlflowException.InvalidParameter("Malformed model info. \n model_json must be a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw MlflowException.InvalidParameter($"Malformed model info. \n {e.Message}");
+        }
+        var missing = new[] { "artifact_path", "flavors", "utc_time_created", "run_id" }.Where(k => !model.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw MlflowException.InvalidParameter($"Model json is missing mandatory fields: [{string.Join(", ", missing.Select(m => $"'{m}'"))}]");
+        await store.LogModelAsync(runId, model, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> LogInputs(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RequiredString("run_id");
+        var datasets = args.Objects("datasets").Select(input =>
+        {
+            var d = input.Object("dataset") ?? throw MlflowException.MissingParameter(input.Qualify("dataset"));
+            return new DatasetInput(
+                input.Objects("tags").Select(t => new KeyValue(t.RequiredString("key"), t.RequiredString("value"))).ToList(),
+                new Dataset(d.RequiredString("name"), d.RequiredString("digest"), d.RequiredString("source_type"),
+                    d.RequiredString("source"), d.String("schema"), d.String("profile")));
+        }).ToList();
+        var models = args.Objects("models").Select(m => m.RequiredString("model_id")).ToList();
+        await store.LogInputsAsync(runId, datasets, models, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> LogOutputs(HttpRequest request, TrackingStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RequiredString("run_id");
+        if (!args.Has("models")) throw MlflowException.MissingParameter("models");
+        var models = args.Objects("models").Select(m => new ModelOutput(m.RequiredString("model_id"), m.Int64("step") ?? 0)).ToList();
+        await store.LogOutputsAsync(runId, models, ct);
+        return MlflowJson.Empty();
+    }
+}

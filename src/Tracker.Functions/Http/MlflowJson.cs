@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.Json;
+using Tracker.Core;
+using Tracker.Core.Tracking;
+
+namespace Tracker.Functions.Http;
+
+/// <summary>
+/// Writes MLflow's response messages in proto-JSON as MLflow's server emits them: snake_case, int64 as numbers,
+/// enums as names, doubles as numbers with NaN/±Infinity as strings, unset optional fields omitted.
+/// </summary>
+public static class MlflowJson
+{
+    /// <summary>An MLflow JSON response: <paramref name="write"/> writes the members of the top-level object.</summary>
+    public static IResult Object(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) => new JsonObjectResult(write, status);
+
+    public static IResult Empty() => Object(_ => { });
+
+    public static IResult Error(ErrorCode code, string message) => Object(w =>
+    {
+        w.WriteString("error_code", code.Name);
+        w.WriteString("message", message);
+    }, code.HttpStatus);
+
+    private sealed class JsonObjectResult(Action<Utf8JsonWriter> write, int status) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { SkipValidation = true }))
+            {
+                writer.WriteStartObject();
+                write(writer);
+                writer.WriteEndObject();
+            }
+            await context.Response.BodyWriter.FlushAsync();
+        }
+    }
+
+    /// <summary>Python's repr of a float, which is what MLflow's JSON carries (1.0, not 1).</summary>
+    public static void WriteDouble(this Utf8JsonWriter w, string name, double value)
+    {
+        w.WritePropertyName(name);
+        if (double.IsNaN(value)) w.WriteStringValue("NaN");
+        else if (double.IsPositiveInfinity(value)) w.WriteStringValue("Infinity");
+        else if (double.IsNegativeInfinity(value)) w.WriteStringValue("-Infinity");
+        else
+        {
+            var text = value.ToString("R", CultureInfo.InvariantCulture);
+            w.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E', 'e') >= 0 ? text : text + ".0", skipInputValidation: true);
+        }
+    }
+
+    public static void WriteKeyValues(this Utf8JsonWriter w, string name, IReadOnlyList<KeyValue> items)
+    {
+        if (items.Count == 0) return;
+        w.WriteStartArray(name);
+        foreach (var kv in items)
+        {
+            w.WriteStartObject();
+            w.WriteString("key", kv.Key);
+            w.WriteString("value", kv.Value);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    public static void WriteExperiment(this Utf8JsonWriter w, Experiment e)
+    {
+        w.WriteString("experiment_id", e.ExperimentId);
+        w.WriteString("name", e.Name);
+        w.WriteString("artifact_location", e.ArtifactLocation);
+        w.WriteString("lifecycle_stage", e.LifecycleStage);
+        w.WriteNumber("last_update_time", e.LastUpdateTime);
+        w.WriteNumber("creation_time", e.CreationTime);
+        w.WriteKeyValues("tags", e.Tags);
+    }
+
+    public static void WriteRunInfo(this Utf8JsonWriter w, RunInfo info)
+    {
+        w.WriteString("run_id", info.RunId);
+        w.WriteString("run_uuid", info.RunId);
+        w.WriteString("run_name", info.RunName);
+        w.WriteString("experiment_id", info.ExperimentId);
+        w.WriteString("user_id", info.UserId);
+        w.WriteString("status", info.Status);
+        w.WriteNumber("start_time", info.StartTime);
+        if (info.EndTime is { } end) w.WriteNumber("end_time", end);
+        w.WriteString("artifact_uri", info.ArtifactUri);
+        w.WriteString("lifecycle_stage", info.LifecycleStage);
+    }
+
+    public static void WriteMetric(this Utf8JsonWriter w, Metric m, string? runId = null)
+    {
+        w.WriteStartObject();
+        w.WriteString("key", m.Key);
+        w.WriteDouble("value", m.Value);
+        w.WriteNumber("timestamp", m.Timestamp);
+        w.WriteNumber("step", m.Step);
+        if (runId is not null) w.WriteString("run_id", runId);
+        w.WriteEndObject();
+    }
+
+    public static void WriteRun(this Utf8JsonWriter w, Run run)
+    {
+        w.WriteStartObject("info");
+        w.WriteRunInfo(run.Info);
+        w.WriteEndObject();
+
+        w.WriteStartObject("data");
+        if (run.Metrics.Count > 0)
+        {
+            w.WriteStartArray("metrics");
+            foreach (var m in run.Metrics) w.WriteMetric(m);
+            w.WriteEndArray();
+        }
+        w.WriteKeyValues("params", run.Params);
+        w.WriteKeyValues("tags", run.Tags);
+        w.WriteEndObject();
+
+        w.WriteStartObject("inputs");
+        if (run.DatasetInputs.Count > 0)
+        {
+            w.WriteStartArray("dataset_inputs");
+            foreach (var input in run.DatasetInputs)
+            {
+                w.WriteStartObject();
+                w.WriteKeyValues("tags", input.Tags);
+                w.WriteStartObject("dataset");
+                w.WriteString("name", input.Dataset.Name);
+                w.WriteString("digest", input.Dataset.Digest);
+                w.WriteString("source_type", input.Dataset.SourceType);
+                w.WriteString("source", input.Dataset.Source);
+                if (input.Dataset.Schema is not null) w.WriteString("schema", input.Dataset.Schema);
+                if (input.Dataset.Profile is not null) w.WriteString("profile", input.Dataset.Profile);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (run.ModelInputs.Count > 0)
+        {
+            w.WriteStartArray("model_inputs");
+            foreach (var id in run.ModelInputs)
+            {
+                w.WriteStartObject();
+                w.WriteString("model_id", id);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+
+        w.WriteStartObject("outputs");
+        if (run.ModelOutputs.Count > 0)
+        {
+            w.WriteStartArray("model_outputs");
+            foreach (var output in run.ModelOutputs)
+            {
+                w.WriteStartObject();
+                w.WriteString("model_id", output.ModelId);
+                w.WriteNumber("step", output.Step);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+}
