@@ -1,0 +1,304 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Tracker.Bench;
+
+/// <summary>
+/// A server process the bench starts itself (<c>--launch</c>), so it can time process start to first
+/// answered request and read the process's memory afterwards. Tracker is an Azure Functions custom
+/// handler, which listens on <c>FUNCTIONS_CUSTOMHANDLER_PORT</c>. The process tree is killed on
+/// Dispose, and — as a last resort, e.g. after a second Ctrl-C — when the bench process exits.
+/// </summary>
+public sealed class LaunchedServer : IDisposable
+{
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(1);
+    private const int OutputLinesKept = 200;
+
+    private readonly Process _process;
+    private readonly Queue<string> _recentOutput = new();
+    private bool _started;
+
+    private LaunchedServer(ProcessStartInfo startInfo, string baseUrl)
+    {
+        _process = new Process { StartInfo = startInfo };
+        // The server's logs are kept (last lines only) rather than shown: stdout is for figures, and
+        // an undrained pipe would eventually block the server. They are printed if something fails.
+        _process.OutputDataReceived += (_, e) => Remember(e.Data);
+        _process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        BaseUrl = baseUrl;
+        AppDomain.CurrentDomain.ProcessExit += OnBenchExit;
+    }
+
+    public string BaseUrl { get; }
+
+    public TimeSpan? StartupToFirstResponse { get; private set; }
+
+    /// <summary>Starts <paramref name="executable"/> on a free loopback port and waits for <c>GET /health</c> to answer 200.</summary>
+    public static async Task<LaunchedServer> StartAsync(
+        string executable,
+        IReadOnlyList<KeyValuePair<string, string>> environment,
+        HttpClient http,
+        CancellationToken ct)
+    {
+        var path = Path.GetFullPath(executable);
+        if (!File.Exists(path))
+        {
+            throw new BenchException($"--launch: no such file '{path}'");
+        }
+
+        var port = FreeLoopbackPort();
+        var startInfo = new ProcessStartInfo(path)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            // ASP.NET Core takes its content root (appsettings.json) from the working directory, and
+            // the Functions host starts the handler in the app folder; do the same.
+            WorkingDirectory = Path.GetDirectoryName(path)!,
+        };
+        foreach (var (key, value) in environment)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        startInfo.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+
+        await WarmUpHttpStackAsync(http, ct);
+        Report.Progress($"launching {path} on port {port}");
+        var server = new LaunchedServer(startInfo, $"http://127.0.0.1:{port}");
+        try
+        {
+            await server.StartAndWaitForFirstResponseAsync(http, ct);
+            return server;
+        }
+        catch
+        {
+            server.WriteRecentOutput(Console.Error);
+            server.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>VmRSS (current) and VmHWM (peak) from /proc; null where /proc is not available.</summary>
+    public ServerMemory? ReadMemory()
+    {
+        var statusFile = $"/proc/{_process.Id}/status";
+        if (_process.HasExited || !File.Exists(statusFile))
+        {
+            return null;
+        }
+
+        double? rss = null, peak = null;
+        foreach (var line in File.ReadLines(statusFile))
+        {
+            // Lines look like "VmRSS:\t  123456 kB".
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kilobytes(line) / 1024;
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kilobytes(line) / 1024;
+            }
+        }
+
+        return rss is { } r && peak is { } p ? new ServerMemory(r, p) : null;
+    }
+
+    public void WriteRecentOutput(TextWriter writer)
+    {
+        string[] lines;
+        lock (_recentOutput)
+        {
+            lines = [.. _recentOutput];
+        }
+
+        if (lines.Length == 0)
+        {
+            return;
+        }
+
+        writer.WriteLine($"-- last {lines.Length} lines of server output --");
+        foreach (var line in lines)
+        {
+            writer.WriteLine(line);
+        }
+
+        writer.WriteLine("-- end of server output --");
+    }
+
+    public void Dispose()
+    {
+        AppDomain.CurrentDomain.ProcessExit -= OnBenchExit;
+        Stop();
+        _process.Dispose();
+    }
+
+    private async Task StartAndWaitForFirstResponseAsync(HttpClient http, CancellationToken ct)
+    {
+        var healthUrl = BaseUrl + "/health";
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            _process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            throw new BenchException($"--launch: cannot start '{_process.StartInfo.FileName}': {e.Message}");
+        }
+
+        _started = true;
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        while (true)
+        {
+            if (await AnswersOkAsync(http, healthUrl, ct))
+            {
+                StartupToFirstResponse = Stopwatch.GetElapsedTime(started);
+                return;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new BenchException($"server exited with code {_process.ExitCode} before answering GET /health");
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > StartupTimeout)
+            {
+                throw new BenchException($"server did not answer GET {healthUrl} with 200 within {StartupTimeout.TotalSeconds:F0} s");
+            }
+
+            await Task.Delay(PollInterval, ct);
+        }
+    }
+
+    private static async Task<bool> AnswersOkAsync(HttpClient http, string url, CancellationToken ct)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        attempt.CancelAfter(ProbeTimeout);
+        try
+        {
+            using var response = await http.GetAsync(url, attempt.Token);
+            return response.StatusCode == HttpStatusCode.OK;
+        }
+        catch (HttpRequestException)
+        {
+            return false; // not listening yet
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false; // listening but not answering yet
+        }
+    }
+
+    /// <summary>
+    /// Sends one request through the shared HttpClient to a throwaway local listener before the
+    /// server starts, so the bench's own first-request costs (JIT, handler setup) are not counted
+    /// as server startup time.
+    /// </summary>
+    private static async Task WarmUpHttpStackAsync(HttpClient http, CancellationToken ct)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var serve = ServeOneOkAsync(listener, ct);
+            using (var response = await http.GetAsync($"http://127.0.0.1:{port}/health", ct))
+            {
+                await response.Content.ReadAsByteArrayAsync(ct);
+            }
+
+            await serve;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    private static async Task ServeOneOkAsync(TcpListener listener, CancellationToken ct)
+    {
+        using var client = await listener.AcceptTcpClientAsync(ct);
+        var stream = client.GetStream();
+        var buffer = new byte[4096];
+        var received = 0;
+        // Read until the blank line that ends the request headers (a GET has no body).
+        while (received < buffer.Length && !buffer.AsSpan(0, received).EndsWith("\r\n\r\n"u8))
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(received), ct);
+            if (read == 0)
+            {
+                return;
+            }
+
+            received += read;
+        }
+
+        await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK"u8.ToArray(), ct);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        // Bind port 0 and release it; the kernel is unlikely to hand the same port out again at once.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static double Kilobytes(string statusLine)
+    {
+        var fields = statusLine.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 2 && double.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var kb)
+            ? kb
+            : throw new BenchException($"cannot read '{statusLine}'");
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_recentOutput)
+        {
+            _recentOutput.Enqueue(line);
+            while (_recentOutput.Count > OutputLinesKept)
+            {
+                _recentOutput.Dequeue();
+            }
+        }
+    }
+
+    private void Stop()
+    {
+        if (!_started)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private void OnBenchExit(object? sender, EventArgs e) => Stop();
+}

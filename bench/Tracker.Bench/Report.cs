@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Tracker.Bench;
+
+/// <summary>
+/// Prints figures as <c>name: value unit</c>, one per line, so runs against Tracker and MLflow can
+/// be compared with grep. A figure that does not apply to the target prints <c>name: n/a</c>.
+/// The header line starts with '#' so it never matches a figure name.
+/// </summary>
+public sealed class Report(TextWriter output)
+{
+    public void Header(BenchOptions options, WorkloadSizes sizes, string baseUrl)
+    {
+        var concurrentLayout = options.SameRun ? "all on one run" : "one run each";
+        output.WriteLine(
+            $"# tracker-bench target={baseUrl} mode={sizes.Mode} launch={options.LaunchExecutable ?? "no"}" +
+            $" | log-batch sequential: {sizes.SequentialBatchCalls} calls x 1000 points (10 keys x 100 steps)" +
+            $" | log-batch concurrent: {sizes.ConcurrentWriters} writers ({concurrentLayout}) x {sizes.CallsPerWriter} calls x 1000 points" +
+            $" | log-metric: {sizes.LogMetricCalls} calls after {sizes.LogMetricWarmupCalls} warm-up" +
+            $" | get-history: {sizes.HistorySteps} steps, max_results=25000, median of {sizes.HistoryReads} reads" +
+            $" | search: {sizes.SearchRuns} runs (5 params, 5 metrics, 3 tags), median of {sizes.SearchRepetitions}");
+    }
+
+    public void Figure(string name, double value, string unit, string format = "F2") =>
+        output.WriteLine($"{name}: {value.ToString(format, CultureInfo.InvariantCulture)} {unit}");
+
+    public void Count(string name, long value, string unit) =>
+        output.WriteLine($"{name}: {value.ToString(CultureInfo.InvariantCulture)} {unit}");
+
+    public void Milliseconds(string name, double milliseconds) => Figure(name, milliseconds, "ms");
+
+    public void Duration(string name, TimeSpan? duration)
+    {
+        if (duration is { } d)
+        {
+            Milliseconds(name, d.TotalMilliseconds);
+        }
+        else
+        {
+            NotAvailable(name);
+        }
+    }
+
+    public void NotAvailable(string name) => output.WriteLine($"{name}: n/a");
+
+    public void Memory(ServerMemory? memory)
+    {
+        if (memory is { } m)
+        {
+            Figure("server_rss", m.ResidentMegabytes, "MB", "F1");
+            Figure("server_rss_peak", m.PeakResidentMegabytes, "MB", "F1");
+        }
+        else
+        {
+            NotAvailable("server_rss");
+            NotAvailable("server_rss_peak");
+        }
+    }
+
+    /// <summary>Progress goes to stderr so stdout holds nothing but the header and figures.</summary>
+    public static void Progress(string message) => Console.Error.WriteLine($".. {message}");
+}
