@@ -34,16 +34,25 @@ internal readonly record struct MetricPoint(long Step, long Timestamp, double Va
 }
 
 /// <summary>
-/// Packs points 24 bytes each (step, timestamp, value; little-endian) into one binary Table property per appended
-/// group, and names the history chunk rows of a run's metric key.
+/// Packs points 24 bytes each (step, timestamp, value; little-endian) into binary Table properties, and names the
+/// history rows of a run:
+/// <list type="bullet">
+/// <item><c>u:{runId}:{unique}</c>: one row per logged batch, property <c>h{hash(key)}</c> per metric key. Written with
+/// a single insert (a transaction with a large body is far slower, on Azurite especially), never modified.</item>
+/// <item><c>c:{runId}:{hash(key)}:{unique}</c>: compacted history of one key, properties <c>P0…Pn</c>.</item>
+/// </list>
 /// </summary>
 internal static class MetricPoints
 {
     public const int PointBytes = 24;
-    /// <summary>A chunk row is sealed after this many groups (≤ 252 properties per entity)...</summary>
-    public const int MaxGroupsPerChunk = 200;
-    /// <summary>...or once it holds this many point bytes (≤ 1 MiB per entity).</summary>
-    public const int MaxBytesPerChunk = 768 * 1024;
+    /// <summary>A Table property holds at most 64 KiB; a whole number of points.</summary>
+    public const int MaxPropertyBytes = 2666 * PointBytes;
+    /// <summary>A batch row holds at most this many keys (≤ 252 properties per entity).</summary>
+    public const int MaxKeysPerBatchRow = 240;
+    /// <summary>A compacted row holds at most this many point bytes (≤ 1 MiB per entity): about 30,000 points.</summary>
+    public const int MaxBytesPerCompactedRow = 11 * MaxPropertyBytes;
+    /// <summary>Batch rows of a run that trigger a compaction, so a key's history stays a few dozen rows.</summary>
+    public const int CompactAfterRows = 64;
 
     public static byte[] Encode(IReadOnlyList<MetricPoint> points)
     {
@@ -69,18 +78,24 @@ internal static class MetricPoints
     }
 
     /// <summary>
-    /// Row keys cannot hold '/', '\', '#', '?' or control characters and are limited to 1 KiB, while MLflow keys may
-    /// have 250 characters of almost anything: the row key carries a hash, the row itself the exact key.
+    /// Row keys and property names cannot carry MLflow keys (250 characters of almost anything, Table keys forbid
+    /// '/', '\', '#', '?' and control characters): they carry a 128-bit hash; compacted rows keep the exact key.
     /// </summary>
     public static string KeyHash(string key) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
 
-    public static string ChunkPrefix(string runId, string key) => $"m:{runId}:{KeyHash(key)}:";
+    public static string KeyProperty(string key) => "h" + KeyHash(key);
 
-    public static string ChunkRow(string runId, string key, int chunk) => $"{ChunkPrefix(runId, key)}{chunk:D6}";
+    public static string BatchRowPrefix(string runId) => $"u:{runId}:";
+
+    public static string CompactedRowPrefix(string runId, string key) => $"c:{runId}:{KeyHash(key)}:";
+
+    /// <summary>A row key no other writer can pick: time-ordered, with random bits against same-tick writers.</summary>
+    public static string UniqueSuffix() =>
+        $"{DateTime.UtcNow.Ticks:D19}{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>The smallest string above every row key that starts with <paramref name="prefix"/> (which ends in ':').</summary>
     public static string PrefixEnd(string prefix) => prefix[..^1] + ";";
 
-    public static string GroupProperty(int group) => "P" + group;
+    public static string PointsProperty(int index) => "P" + index;
 }

@@ -25,6 +25,8 @@ internal sealed class RunDocument : ISearchableRun
     public List<DatasetInput> Inputs { get; set; } = [];
     public List<string> ModelInputs { get; set; } = [];
     public List<ModelOutput> ModelOutputs { get; set; } = [];
+    /// <summary>History rows written since the last compaction (see TrackingStore.Metrics).</summary>
+    public int PendingHistoryRows { get; set; }
 
     [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
 
@@ -85,7 +87,7 @@ internal sealed class RunDocument : ISearchableRun
     }
 }
 
-/// <summary>A metric key of a run: its latest value and where its history continues.</summary>
+/// <summary>A metric key of a run and its latest value.</summary>
 internal sealed class MetricState
 {
     public required string Key { get; set; }
@@ -93,13 +95,6 @@ internal sealed class MetricState
     public double Value { get; set; }
     public long Timestamp { get; set; }
     public long Step { get; set; }
-    /// <summary>Sequence number of the history chunk being appended to.</summary>
-    public int Chunk { get; set; }
-    /// <summary>How many point groups (properties) that chunk holds.</summary>
-    public int Groups { get; set; }
-    /// <summary>How many point bytes that chunk holds.</summary>
-    public int Bytes { get; set; }
-
     [JsonIgnore] public Metric Latest => new(Key, Value, Timestamp, Step);
 }
 

@@ -1,3 +1,5 @@
+using Azure;
+using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
 using Azure.Data.Tables;
 using Tracker.Core.Tracking;
 
@@ -5,16 +7,15 @@ namespace Tracker.Core.Storage;
 
 public sealed partial class TrackingStore
 {
-    /// <summary>One transaction holds at most 100 entities: the run row plus 99 history chunks.</summary>
-    private const int MaxMetricKeysPerTransaction = 99;
     public const int MaxHistoryPageSize = 25000;
     public const int MaxBulkIntervalResults = 2500;
     public const int MaxBulkRunIds = 100;
 
     /// <summary>
     /// MLflow's log_batch: validate everything first, then write params, metrics and tags. Every write funnels here
-    /// (log-metric, log-parameter and set-tag are batches of one). Normally one transaction; a batch spanning more than
-    /// 99 metric keys takes one per 99 keys, each atomic, the whole safe to retry (exact duplicate points are one point).
+    /// (log-metric, log-parameter and set-tag are batches of one). The points go into one new history row, then the
+    /// run row (params, tags, latest metrics) is updated under its ETag: two storage requests, one when the run row is
+    /// cached. A retry after a lost answer only repeats points exactly, and exact duplicates are one point to readers.
     /// </summary>
     public async Task LogBatchAsync(
         string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValue> @params, IReadOnlyList<KeyValue> tags,
@@ -29,27 +30,27 @@ public sealed partial class TrackingStore
 
         var byKey = metrics.GroupBy(m => m.Key, StringComparer.Ordinal)
             .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
-            .Chunk(MaxMetricKeysPerTransaction)
-            .DefaultIfEmpty([])
             .ToList();
-        for (var i = 0; i < byKey.Count; i++)
+        var historyRows = byKey.Chunk(MetricPoints.MaxKeysPerBatchRow).ToList();
+        var compact = false;
+        var doc = await MutateRunAsync(runId, doc =>
         {
-            var group = byKey[i];
-            var first = i == 0;
-            await MutateRunAsync(runId, doc =>
+            RequireActive(doc);
+            var changed = ApplyParams(doc, @params, singleParamCall);
+            foreach (var tag in tags)
             {
-                RequireActive(doc);
-                var changed = first && ApplyParams(doc, @params, singleParamCall);
-                if (first)
-                    foreach (var tag in tags)
-                    {
-                        doc.SetTag(tag.Key, tag.Value);
-                        changed = true;
-                    }
-                var appends = AppendMetrics(doc, group);
-                return changed || appends.Count > 0 ? appends : null;
-            }, ct);
-        }
+                doc.SetTag(tag.Key, tag.Value);
+                changed = true;
+            }
+            if (byKey.Count == 0) return changed;
+            foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
+            doc.PendingHistoryRows += historyRows.Count;
+            // The write that crosses the threshold claims the compaction; the ETag makes the claim exclusive.
+            compact = doc.PendingHistoryRows >= MetricPoints.CompactAfterRows;
+            if (compact) doc.PendingHistoryRows = 0;
+            return true;
+        }, ct, beforeCommit: doc => WriteHistoryRowsAsync(doc, historyRows, ct));
+        if (compact) await CompactHistoryAsync(doc.ExperimentId, runId, ct);
     }
 
     /// <summary>MLflow stores ±∞ as ±1.7976931348623157e308 (the largest double).</summary>
@@ -86,41 +87,23 @@ public sealed partial class TrackingStore
             $"Changing param values is not allowed. Params were already logged='[{listed}]' for run ID='{doc.RunId}'.");
     }
 
-    /// <summary>Updates the latest values and returns one chunk append per key, each a new property on the key's open chunk.</summary>
-    private static List<TableTransactionAction> AppendMetrics(RunDocument doc, IReadOnlyList<(string Key, List<MetricPoint> Points)> group)
+    /// <summary>MLflow's latest metric: the largest (step, timestamp, value), NaN counting as 0.</summary>
+    private static void UpdateLatest(RunDocument doc, string key, List<MetricPoint> points)
     {
-        var appends = new List<TableTransactionAction>(group.Count);
-        foreach (var (key, points) in group)
+        var state = doc.FindMetric(key);
+        foreach (var p in points)
         {
-            var state = doc.FindMetric(key);
-            var start = 0;
             if (state is null)
             {
-                state = new MetricState { Key = key, Value = points[0].Value, Timestamp = points[0].Timestamp, Step = points[0].Step };
+                state = new MetricState { Key = key, Value = p.Value, Timestamp = p.Timestamp, Step = p.Step };
                 doc.Metrics.Add(state);
-                start = 1;
             }
-            for (var i = start; i < points.Count; i++)
-                if (IsLater(points[i], state))
-                    (state.Value, state.Timestamp, state.Step) = (points[i].Value, points[i].Timestamp, points[i].Step);
-
-            var bytes = MetricPoints.Encode(points);
-            if (state.Groups >= MetricPoints.MaxGroupsPerChunk || state.Bytes + bytes.Length > MetricPoints.MaxBytesPerChunk)
-                (state.Chunk, state.Groups, state.Bytes) = (state.Chunk + 1, 0, 0);
-            var chunk = new TableEntity(doc.ExperimentId, MetricPoints.ChunkRow(doc.RunId, key, state.Chunk))
+            else if (IsLater(p, state))
             {
-                ["K"] = key,
-                [MetricPoints.GroupProperty(state.Groups)] = bytes,
-                // N is committed with the group, so readers never see a group whose transaction failed.
-                ["N"] = state.Groups + 1,
-            };
-            state.Groups++;
-            state.Bytes += bytes.Length;
-            appends.Add(new TableTransactionAction(TableTransactionActionType.UpsertMerge, chunk));
+                (state.Value, state.Timestamp, state.Step) = (p.Value, p.Timestamp, p.Step);
+            }
         }
-        return appends;
 
-        // MLflow's latest metric: the largest (step, timestamp, value), NaN counting as 0.
         static bool IsLater(MetricPoint p, MetricState s)
         {
             if (p.Step != s.Step) return p.Step > s.Step;
@@ -129,22 +112,119 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>The whole history of one metric in MLflow's order, exact duplicates removed.</summary>
+    private async Task WriteHistoryRowsAsync(
+        RunDocument doc, List<(string Key, List<MetricPoint> Points)[]> rows, CancellationToken ct)
+    {
+        await Task.WhenAll(rows.Select(keys =>
+        {
+            var row = new TableEntity(doc.ExperimentId, MetricPoints.BatchRowPrefix(doc.RunId) + MetricPoints.UniqueSuffix());
+            foreach (var (key, points) in keys) row[MetricPoints.KeyProperty(key)] = MetricPoints.Encode(points);
+            return Storage(() => _runs.AddEntityAsync(row, ct));
+        }));
+    }
+
+    /// <summary>
+    /// Folds the run's batch rows into per-key compacted rows, then deletes them. Every step is safe to interrupt or
+    /// repeat: until the deletes, a point is in both places, and readers drop exact duplicates.
+    /// </summary>
+    private async Task CompactHistoryAsync(string experimentId, string runId, CancellationToken ct)
+    {
+        var prefix = MetricPoints.BatchRowPrefix(runId);
+        var batchRows = new List<TableEntity>();
+        await foreach (var row in _runs.QueryAsync<TableEntity>(
+                           Filter($"PartitionKey eq {experimentId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+                           cancellationToken: ct).WithTransientErrors())
+            batchRows.Add(row);
+        if (batchRows.Count == 0) return;
+
+        var keys = (await ReadRunAsync(runId, useCache: true, ct))?.Doc.Metrics.Select(m => m.Key).ToList() ?? [];
+        var perKey = keys
+            .Select(key => (Key: key, Property: MetricPoints.KeyProperty(key)))
+            .Select(k => (k.Key, Bytes: batchRows.Select(r => r.GetBinary(k.Property)).OfType<byte[]>().SelectMany(b => b).ToArray()))
+            .Where(k => k.Bytes.Length > 0)
+            .ToList();
+        using var parallel = new SemaphoreSlim(8);
+        await Task.WhenAll(perKey.Select(async k =>
+        {
+            await parallel.WaitAsync(ct);
+            try
+            {
+                await AppendCompactedAsync(experimentId, runId, k.Key, k.Bytes, ct);
+            }
+            finally
+            {
+                parallel.Release();
+            }
+        }));
+        foreach (var deletes in batchRows.Chunk(100))
+            await Storage(() => _runs.SubmitTransactionAsync(
+                deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
+    }
+
+    /// <summary>Appends points to the key's last compacted row if it has room (under its ETag), else starts new rows.</summary>
+    private async Task AppendCompactedAsync(string experimentId, string runId, string key, byte[] points, CancellationToken ct)
+    {
+        var prefix = MetricPoints.CompactedRowPrefix(runId, key);
+        for (var attempt = 0; ; attempt++)
+        {
+            TableEntity? last = null;
+            await foreach (var row in _runs.QueryAsync<TableEntity>(
+                               Filter($"PartitionKey eq {experimentId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+                               cancellationToken: ct).WithTransientErrors())
+                if (last is null || string.CompareOrdinal(row.RowKey, last.RowKey) > 0) last = row;
+
+            var existing = last is null ? [] : CompactedBytes(last);
+            try
+            {
+                if (last is not null && existing.Length + points.Length <= MetricPoints.MaxBytesPerCompactedRow)
+                {
+                    await Storage(() => _runs.UpdateEntityAsync(CompactedRow(experimentId, last.RowKey, key, [.. existing, .. points]), last.ETag, TableUpdateMode.Replace, ct));
+                    return;
+                }
+                foreach (var part in points.Chunk(MetricPoints.MaxBytesPerCompactedRow))
+                    await Storage(() => _runs.AddEntityAsync(CompactedRow(experimentId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            {
+                await BackoffAsync(attempt, ct);
+            }
+        }
+    }
+
+    private static TableEntity CompactedRow(string experimentId, string rowKey, string key, byte[] points)
+    {
+        var row = new TableEntity(experimentId, rowKey) { ["K"] = key };
+        var i = 0;
+        foreach (var part in points.Chunk(MetricPoints.MaxPropertyBytes)) row[MetricPoints.PointsProperty(i++)] = part;
+        return row;
+    }
+
+    private static byte[] CompactedBytes(TableEntity row)
+    {
+        var parts = new List<byte>();
+        for (var i = 0; row.GetBinary(MetricPoints.PointsProperty(i)) is { } part; i++) parts.AddRange(part);
+        return [.. parts];
+    }
+
+    /// <summary>The whole history of one metric in the given order, exact duplicates removed: the key's compacted
+    /// rows plus its property in the run's recent batch rows, read with two range queries.</summary>
     private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return points;
         await EnsureInitializedAsync();
-        var prefix = MetricPoints.ChunkPrefix(runId, key);
-        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}");
-        await foreach (var chunk in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
-        {
-            if (chunk.GetString("K") != key) continue; // a 128-bit hash collision would land here
-            var groups = chunk.GetInt32("N") ?? 0;
-            for (var g = 0; g < groups; g++)
-                if (chunk.GetBinary(MetricPoints.GroupProperty(g)) is { } bytes)
-                    MetricPoints.Decode(bytes, points);
-        }
+        var compactedPrefix = MetricPoints.CompactedRowPrefix(runId, key);
+        var batchPrefix = MetricPoints.BatchRowPrefix(runId);
+        var property = MetricPoints.KeyProperty(key);
+        var compacted = ReadPointsAsync(
+            Filter($"PartitionKey eq {experimentId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
+            null, row => row.GetString("K") == key ? CompactedBytes(row) : null, ct);
+        var recent = ReadPointsAsync(
+            Filter($"PartitionKey eq {experimentId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
+            [property], row => row.GetBinary(property), ct);
+        foreach (var part in await Task.WhenAll(compacted, recent)) points.AddRange(part);
+
         points.Sort(order);
         var write = 0;
         for (var read = 0; read < points.Count; read++)
@@ -154,7 +234,16 @@ public sealed partial class TrackingStore
         return points;
     }
 
-    public async Task<Page<Metric>> GetMetricHistoryAsync(
+    private async Task<List<MetricPoint>> ReadPointsAsync(string filter, string[]? select, Func<TableEntity, byte[]?> bytesOf, CancellationToken ct)
+    {
+        var points = new List<MetricPoint>();
+        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, select: select, cancellationToken: ct).WithTransientErrors())
+            if (bytesOf(row) is { } bytes)
+                MetricPoints.Decode(bytes, points);
+        return points;
+    }
+
+    public async Task<HistoryPage> GetMetricHistoryAsync(
         string runId, string key, int? maxResults, string? pageToken, CancellationToken ct = default)
     {
         if (maxResults is < 0)
@@ -164,7 +253,7 @@ public sealed partial class TrackingStore
         // MLflow: an absent or zero max_results returns everything, unpaged.
         var size = maxResults is null or 0 ? Math.Max(points.Count - offset, 0) : maxResults.Value;
         var page = points.Skip(offset).Take(size).Select(p => new Metric(key, p.Value, p.Timestamp, p.Step)).ToList();
-        return new Page<Metric>(page, PageToken.Next(offset, size, points.Count));
+        return new HistoryPage(page, PageToken.Next(offset, size, points.Count));
     }
 
     /// <summary>

@@ -88,45 +88,40 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>
-    /// Read-modify-write of one run row under its ETag, plus any history appends in the same transaction. The first
-    /// attempt starts from the cached row; a 412 (another writer, another instance) or a rule violation seen only in the
-    /// cached copy sends it back to storage for the current row.
+    /// Read-modify-write of one run row under its ETag. The first attempt starts from the cached row; a 412 (another
+    /// writer, another instance) or a rule violation seen only in the cached copy sends it back to storage.
     /// </summary>
-    /// <param name="apply">Changes the document and returns the extra actions to commit with it, or null when nothing changes.</param>
+    /// <param name="apply">Validates and changes the document; returns false when there is nothing to write.</param>
+    /// <param name="beforeCommit">Runs once, after the first successful validation and before the row is written
+    /// (history rows are written there, so a rejected request writes nothing and a retried commit writes them once).</param>
     private async Task<RunDocument> MutateRunAsync(
-        string runId, Func<RunDocument, List<TableTransactionAction>?> apply, CancellationToken ct)
+        string runId, Func<RunDocument, bool> apply, CancellationToken ct, Func<RunDocument, Task>? beforeCommit = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var fromCache = attempt == 0;
             var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
-            List<TableTransactionAction>? extra;
+            bool changed;
             try
             {
-                extra = apply(doc);
+                changed = apply(doc);
             }
             catch (MlflowException) when (fromCache)
             {
                 continue;
             }
-            if (extra is null) return doc;
+            if (beforeCommit is not null)
+            {
+                await beforeCommit(doc);
+                beforeCommit = null;
+            }
+            if (!changed) return doc;
 
             var json = Serialize(doc);
-            var row = RunEntity(doc, json);
             try
             {
-                ETag? newTag;
-                if (extra.Count == 0)
-                {
-                    newTag = (await Storage(() => _runs.UpdateEntityAsync(row, etag, TableUpdateMode.Replace, ct))).Headers.ETag;
-                }
-                else
-                {
-                    extra.Insert(0, new TableTransactionAction(TableTransactionActionType.UpdateReplace, row, etag));
-                    var responses = await Storage(() => _runs.SubmitTransactionAsync(extra, ct));
-                    newTag = responses.Value[0].Headers.ETag;
-                }
-                CacheRunRow(runId, json, newTag);
+                var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json), etag, TableUpdateMode.Replace, ct));
+                CacheRunRow(runId, json, response.Headers.ETag);
                 return doc;
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
@@ -152,7 +147,7 @@ public sealed partial class TrackingStore
             if (status is not null) doc.Status = status;
             if (endTime is not null) doc.EndTime = endTime;
             if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
-            return [];
+            return true;
         }, ct);
         return doc.ToInfo();
     }
@@ -160,19 +155,19 @@ public sealed partial class TrackingStore
     public async Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
         await MutateRunAsync(runId, doc =>
         {
-            if (doc.Lifecycle == LifecycleStage.Deleted) return null;
+            if (doc.Lifecycle == LifecycleStage.Deleted) return false;
             doc.Lifecycle = LifecycleStage.Deleted;
             doc.DeletedTime = Now();
-            return [];
+            return true;
         }, ct);
 
     public async Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
         await MutateRunAsync(runId, doc =>
         {
-            if (doc.Lifecycle == LifecycleStage.Active) return null;
+            if (doc.Lifecycle == LifecycleStage.Active) return false;
             doc.Lifecycle = LifecycleStage.Active;
             doc.DeletedTime = null;
-            return [];
+            return true;
         }, ct);
 
     public async Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
@@ -181,7 +176,7 @@ public sealed partial class TrackingStore
             RequireActive(doc);
             if (!doc.RemoveTag(key))
                 throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
-            return [];
+            return true;
         }, ct);
 
     public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default)
@@ -203,7 +198,7 @@ public sealed partial class TrackingStore
                 doc.ModelInputs.Add(id);
                 changed = true;
             }
-            return changed ? [] : null;
+            return changed;
         }, ct);
     }
 
@@ -215,7 +210,7 @@ public sealed partial class TrackingStore
             RequireActive(doc);
             var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
             doc.ModelOutputs.AddRange(added);
-            return added.Count > 0 ? [] : null;
+            return added.Count > 0;
         }, ct);
     }
 
@@ -228,7 +223,7 @@ public sealed partial class TrackingStore
             var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
             history.Add(model.DeepClone());
             doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
-            return [];
+            return true;
         }, ct);
 
     /// <summary>Marks every run of an experiment (experiment delete/restore cascade), a transaction per 100 rows.</summary>
