@@ -1,0 +1,136 @@
+// Tracker on Azure: a Flex Consumption function app (custom handler) with identity-only storage,
+// provisioned by `azd up`. Subscription scope, as in Microsoft's Functions quickstart, so azd creates
+// the resource group rg-<environment> itself. Local modules only: registry modules (br/public:...)
+// cannot be restored offline here.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. It must offer Flex Consumption with the custom runtime: check with `az functionapp list-flexconsumption-runtimes -l <region> --runtime custom`.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Optional principal id of the deploying user or pipeline; gets blob/queue/table data roles on the storage account. Leave empty in production.')
+param principalId string = ''
+
+@description('Principal type of principalId.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+@description('Always-ready HTTP instances (billed while idle). 0 keeps the "costs nothing when idle" promise.')
+@minValue(0)
+param alwaysReadyInstanceCount int = 0
+
+@description('Upper bound on scale-out (Flex allows 40-1000).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+
+var functionAppName = 'func-tracker-${resourceToken}'
+var deploymentContainerName = 'deployments'
+var artifactsContainerName = 'artifacts'
+var promotionQueueName = 'model-promotions'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity './app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-tracker-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage './app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    artifactsContainerName: artifactsContainerName
+    promotionQueueName: promotionQueueName
+  }
+}
+
+module monitoring './app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module rbac './app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+module functionApp './app/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    planName: 'plan-${resourceToken}'
+    appName: functionAppName
+    location: location
+    tags: tags
+    identityName: identity.outputs.name
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    artifactsContainerName: artifactsContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReadyInstanceCount: alwaysReadyInstanceCount
+  }
+  // Roles first, so the host's first start (and azd's first deploy to the identity-authenticated
+  // package container) does not race the role assignments.
+  dependsOn: [
+    rbac
+  ]
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+// What users put in MLFLOW_TRACKING_URI.
+output SERVICE_API_URI string = functionApp.outputs.uri
+output SERVICE_API_NAME string = functionApp.outputs.name
