@@ -136,7 +136,7 @@ public sealed partial class TrackingStore
             var doc = ReadExperiment(row);
             if (parsedFilter.Matches(doc)) matches.Add(doc);
         }
-        matches.Sort(ordering.Comparer);
+        matches.Sort(ordering);
         var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
         return new Page(page, PageToken.Next(offset, maxResults, matches.Count));
     }

@@ -30,7 +30,7 @@ public sealed partial class TrackingStore
 
         var perExperiment = await Task.WhenAll(experimentIds.Distinct().Select(id => ReadRunsAsync(id, view, parsedFilter, ct)));
         var matches = perExperiment.SelectMany(runs => runs).ToList();
-        matches.Sort(ordering.Comparer);
+        matches.Sort(ordering);
         var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
         return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
     }
