@@ -49,7 +49,7 @@ public sealed partial class TrackingStore
             compact = doc.PendingHistoryRows >= MetricPoints.CompactAfterRows;
             if (compact) doc.PendingHistoryRows = 0;
             return true;
-        }, ct, beforeCommit: doc => WriteHistoryRowsAsync(doc, historyRows, ct));
+        }, ct, alongside: doc => WriteHistoryRowsAsync(doc, historyRows, ct));
         if (compact) await CompactHistoryAsync(doc.ExperimentId, runId, ct);
     }
 

@@ -92,43 +92,49 @@ public sealed partial class TrackingStore
     /// writer, another instance) or a rule violation seen only in the cached copy sends it back to storage.
     /// </summary>
     /// <param name="apply">Validates and changes the document; returns false when there is nothing to write.</param>
-    /// <param name="beforeCommit">Runs once, after the first successful validation and before the row is written
-    /// (history rows are written there, so a rejected request writes nothing and a retried commit writes them once).</param>
+    /// <param name="alongside">Started once, after the first successful validation, and run concurrently with the
+    /// commit; both must succeed before the caller may answer 2xx. History rows are written there: a rejected request
+    /// writes nothing, and a commit retried after a 412 does not write them twice.</param>
     private async Task<RunDocument> MutateRunAsync(
-        string runId, Func<RunDocument, bool> apply, CancellationToken ct, Func<RunDocument, Task>? beforeCommit = null)
+        string runId, Func<RunDocument, bool> apply, CancellationToken ct, Func<RunDocument, Task>? alongside = null)
     {
-        for (var attempt = 0; ; attempt++)
+        Task? sideWrite = null;
+        try
         {
-            var fromCache = attempt == 0;
-            var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
-            bool changed;
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                changed = apply(doc);
-            }
-            catch (MlflowException) when (fromCache)
-            {
-                continue;
-            }
-            if (beforeCommit is not null)
-            {
-                await beforeCommit(doc);
-                beforeCommit = null;
-            }
-            if (!changed) return doc;
+                var fromCache = attempt == 0;
+                var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
+                bool changed;
+                try
+                {
+                    changed = apply(doc);
+                }
+                catch (MlflowException) when (fromCache)
+                {
+                    continue;
+                }
+                sideWrite ??= alongside?.Invoke(doc);
+                if (!changed) return doc;
 
-            var json = Serialize(doc);
-            try
-            {
-                var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json), etag, TableUpdateMode.Replace, ct));
-                CacheRunRow(runId, json, response.Headers.ETag);
-                return doc;
+                var json = Serialize(doc);
+                try
+                {
+                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json), etag, TableUpdateMode.Replace, ct));
+                    CacheRunRow(runId, json, response.Headers.ETag);
+                    return doc;
+                }
+                catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+                {
+                    _runRowCache.Remove(runId);
+                    if (attempt > 0) await BackoffAsync(attempt, ct);
+                }
             }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
-            {
-                _runRowCache.Remove(runId);
-                if (attempt > 0) await BackoffAsync(attempt, ct);
-            }
+        }
+        finally
+        {
+            // Observed on every path: its failure fails the request even when the commit succeeded.
+            if (sideWrite is not null) await sideWrite;
         }
     }
 

@@ -101,7 +101,11 @@ public sealed class RequestArgs
         return found is { ValueKind: not JsonValueKind.Null } value ? value : null;
     }
 
-    private static string ToCamel(string name)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> CamelNames = new(StringComparer.Ordinal);
+
+    private static string ToCamel(string name) => name.Contains('_') ? CamelNames.GetOrAdd(name, CamelCase) : name;
+
+    private static string CamelCase(string name)
     {
         var parts = name.Split('_');
         return parts[0] + string.Concat(parts.Skip(1).Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
