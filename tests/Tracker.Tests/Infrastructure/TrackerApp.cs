@@ -1,0 +1,57 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Tracker.Tests.Infrastructure;
+
+/// <summary>
+/// Tracker in-process against the shared Azurite, with tables of its own (a unique prefix per instance), so test
+/// classes never see each other's data.
+/// </summary>
+public sealed class TrackerApp : WebApplicationFactory<Program>
+{
+    private readonly AzuriteFixture _azurite;
+
+    public TrackerApp(AzuriteFixture azurite)
+    {
+        _azurite = azurite;
+        TablePrefix = "t" + Guid.NewGuid().ToString("N")[..12];
+    }
+
+    public string TablePrefix { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Tracker:Storage:ConnectionString", _azurite.ConnectionString);
+        builder.UseSetting("Tracker:Storage:TablePrefix", TablePrefix);
+        builder.UseSetting("Tracker:Diagnostics:StorageRequestHeader", "true");
+    }
+
+    public async Task<(int Status, JsonNode? Body)> PostAsync(string path, object body)
+    {
+        using var client = CreateClient();
+        using var content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync(path, content);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> GetAsync(string pathAndQuery)
+    {
+        using var client = CreateClient();
+        using var response = await client.GetAsync(pathAndQuery);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
+    public static async Task<JsonNode?> ReadAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.Content.Headers.ContentType?.MediaType is "application/json" || text.Length == 0,
+            $"Expected JSON, got {response.Content.Headers.ContentType}: {text[..Math.Min(text.Length, 200)]}");
+        return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+
+    public static MediaTypeHeaderValue Json => new("application/json");
+}
