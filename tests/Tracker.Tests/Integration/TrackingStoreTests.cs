@@ -1,0 +1,248 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Tracker.Tests.Infrastructure;
+
+namespace Tracker.Tests.Integration;
+
+/// <summary>Behaviour over real Azurite that the recording does not cover: concurrency, long histories, odd keys, safety.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
+{
+    private const string Api = "/api/2.0/mlflow/";
+    private readonly TrackerApp _app = new(azurite);
+
+    public void Dispose() => _app.Dispose();
+
+    private async Task<string> CreateRunAsync(string experimentId = "0")
+    {
+        var (status, body) = await _app.PostAsync(Api + "runs/create", new { experiment_id = experimentId, start_time = 1 });
+        Assert.Equal(200, status);
+        return (string)body!["run"]!["info"]!["run_id"]!;
+    }
+
+    private async Task<List<JsonNode>> HistoryAsync(string runId, string key)
+    {
+        var points = new List<JsonNode>();
+        string? token = null;
+        do
+        {
+            var (status, body) = await _app.GetAsync(
+                $"{Api}metrics/get-history?run_id={runId}&metric_key={Uri.EscapeDataString(key)}&max_results=25000" +
+                (token is null ? "" : "&page_token=" + Uri.EscapeDataString(token)));
+            Assert.Equal(200, status);
+            points.AddRange(body?["metrics"]?.AsArray().Select(m => m!) ?? []);
+            token = (string?)body?["next_page_token"];
+        } while (token is not null);
+        return points;
+    }
+
+    [Fact]
+    public async Task SixteenConcurrentWritersOnOneRunLoseNothing()
+    {
+        var runId = await CreateRunAsync();
+        var writers = Enumerable.Range(0, 16).Select(w => _app.PostAsync(Api + "runs/log-batch", new
+        {
+            run_id = runId,
+            metrics = Enumerable.Range(0, 50).Select(s => new { key = "shared", value = w + s / 100.0, timestamp = 1000 + s, step = w * 50 + s })
+                .Concat(Enumerable.Range(0, 20).Select(s => new { key = $"own-{w}", value = (double)s, timestamp = 1000 + s, step = s })),
+            @params = new[] { new { key = $"p{w}", value = $"v{w}" } },
+            tags = new[] { new { key = $"t{w}", value = $"x{w}" } },
+        }));
+        Assert.All(await Task.WhenAll(writers), r => Assert.Equal(200, r.Status));
+
+        var (_, run) = await _app.GetAsync($"{Api}runs/get?run_id={runId}");
+        var data = run!["run"]!["data"]!;
+        Assert.Equal(16, data["params"]!.AsArray().Count);
+        Assert.Equal(Enumerable.Range(0, 16).Select(w => $"t{w}").Order(), data["tags"]!.AsArray().Select(t => (string)t!["key"]!).Where(k => k.StartsWith('t')).Order());
+        Assert.Equal(17, data["metrics"]!.AsArray().Count);
+        var latestShared = data["metrics"]!.AsArray().Single(m => (string)m!["key"]! == "shared")!;
+        Assert.Equal(15 * 50 + 49, (long)latestShared["step"]!);
+
+        var shared = await HistoryAsync(runId, "shared");
+        Assert.Equal(16 * 50, shared.Count);
+        Assert.Equal(Enumerable.Range(0, 800).Select(i => (long)i).Order(), shared.Select(p => (long)p["step"]!).Order());
+        for (var w = 0; w < 16; w++) Assert.Equal(20, (await HistoryAsync(runId, $"own-{w}")).Count);
+    }
+
+    [Fact]
+    public async Task LongHistoryIsCompactedReadInOrderAndRetriesDoNotDuplicate()
+    {
+        var runId = await CreateRunAsync();
+        const int batches = 70; // crosses the compaction threshold (64 batch rows)
+        for (var b = 0; b < batches; b++)
+        {
+            var batch = new
+            {
+                run_id = runId,
+                metrics = Enumerable.Range(0, 400).Select(s => new { key = "loss", value = 1.0 / (1 + b * 400 + s), timestamp = 5000 + b * 400 + s, step = b * 400 + s }),
+            };
+            Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-batch", batch)).Status);
+            if (b == 3) Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-batch", batch)).Status); // a client retry
+        }
+
+        var history = await HistoryAsync(runId, "loss");
+        Assert.Equal(batches * 400, history.Count);
+        Assert.Equal(Enumerable.Range(0, batches * 400).Select(i => (long)i), history.Select(p => (long)p["step"]!));
+
+        // Compaction ran: the key's history lives in a few compacted rows plus fewer than 64 batch rows.
+        var table = new TableClient(azurite.ConnectionString, _app.TablePrefix + "runs");
+        var rows = table.Query<TableEntity>(select: ["RowKey"]).Select(r => r.RowKey).ToList();
+        Assert.InRange(rows.Count(r => r.StartsWith($"u:{runId}", StringComparison.Ordinal)), 1, 63);
+        Assert.InRange(rows.Count(r => r.StartsWith($"c:{runId}", StringComparison.Ordinal)), 1, 5);
+    }
+
+    [Fact]
+    public async Task EveryLegalKeyRoundTripsExactly()
+    {
+        var runId = await CreateRunAsync();
+        string[] keys = ["a/b/c", "with space", "k:v", "größe", "x.y-z_1", "trailing.", "UPPER/lower"];
+        var (status, _) = await _app.PostAsync(Api + "runs/log-batch", new
+        {
+            run_id = runId,
+            metrics = keys.Select((k, i) => new { key = k, value = (double)i, timestamp = 1, step = 0 }),
+            @params = keys.Select(k => new { key = k, value = "v:" + k }),
+            tags = keys.Select(k => new { key = k, value = "t:" + k }),
+        });
+        Assert.Equal(200, status);
+        var (_, run) = await _app.GetAsync($"{Api}runs/get?run_id={runId}");
+        var data = run!["run"]!["data"]!;
+        Assert.Equal(keys, data["metrics"]!.AsArray().Select(m => (string)m!["key"]!));
+        Assert.Equal(keys.Select(k => "v:" + k), data["params"]!.AsArray().Select(p => (string)p!["value"]!));
+        Assert.Equal(keys.Select(k => "t:" + k), data["tags"]!.AsArray().Where(t => (string)t!["key"]! != "mlflow.runName").Select(t => (string)t!["value"]!));
+        foreach (var key in keys) Assert.Single(await HistoryAsync(runId, key));
+    }
+
+    [Fact]
+    public async Task LogBatchCostsAtMostTwoStorageRequests()
+    {
+        var runId = await CreateRunAsync();
+        using var client = _app.CreateClient();
+        for (var call = 0; call < 3; call++)
+        {
+            var body = new
+            {
+                run_id = runId,
+                metrics = Enumerable.Range(0, 1000).Select(i => new { key = $"k{i % 10}", value = 0.5, timestamp = 1, step = call * 100 + i / 10 }),
+            };
+            using var response = await client.PostAsync(Api + "runs/log-batch",
+                new StringContent(System.Text.Json.JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.InRange(int.Parse(response.Headers.GetValues("X-Tracker-Storage-Requests").Single()), 1, 2);
+        }
+    }
+
+    [Fact]
+    public async Task ParamsAreWriteOnceAndAFailedBatchWritesNothing()
+    {
+        var runId = await CreateRunAsync();
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" })).Status);
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" })).Status);
+        var (status, error) = await _app.PostAsync(Api + "runs/log-batch", new
+        {
+            run_id = runId,
+            @params = new[] { new { key = "lr", value = "0.2" } },
+            metrics = new[] { new { key = "m", value = 1.0, timestamp = 1, step = 0 } },
+        });
+        Assert.Equal(400, status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", (string)error!["error_code"]!);
+        Assert.Empty(await HistoryAsync(runId, "m"));
+    }
+
+    [Fact]
+    public async Task DeletingAnExperimentDeletesItsRunsAndRestoreBringsThemBack()
+    {
+        var (_, created) = await _app.PostAsync(Api + "experiments/create", new { name = "cascade" });
+        var experimentId = (string)created!["experiment_id"]!;
+        var runs = new[] { await CreateRunAsync(experimentId), await CreateRunAsync(experimentId) };
+        Assert.Equal(200, (await _app.PostAsync(Api + "experiments/delete", new { experiment_id = experimentId })).Status);
+        foreach (var runId in runs)
+            Assert.Equal("deleted", (string)(await _app.GetAsync($"{Api}runs/get?run_id={runId}")).Body!["run"]!["info"]!["lifecycle_stage"]!);
+        var (status, error) = await _app.PostAsync(Api + "runs/create", new { experiment_id = experimentId });
+        Assert.Equal(400, status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", (string)error!["error_code"]!);
+
+        Assert.Equal(200, (await _app.PostAsync(Api + "experiments/restore", new { experiment_id = experimentId })).Status);
+        var (_, search) = await _app.PostAsync(Api + "runs/search", new { experiment_ids = new[] { experimentId } });
+        Assert.Equal(runs.Order(), search!["runs"]!.AsArray().Select(r => (string)r!["info"]!["run_id"]!).Order());
+    }
+
+    [Theory]
+    [InlineData("tags.t = 'a'' or PartitionKey ne ''")]
+    [InlineData("params.p = 'x' or 1 eq 1")]
+    [InlineData("metrics.m > 1; DROP TABLE runs")]
+    [InlineData("tags.t = 'unbalanced")]
+    public async Task HostileFiltersAreRejectedWithoutTouchingData(string filter)
+    {
+        var (status, error) = await _app.PostAsync(Api + "runs/search", new { experiment_ids = new[] { "0" }, filter });
+        Assert.Equal(400, status);
+        Assert.Equal("INVALID_PARAMETER_VALUE", (string)error!["error_code"]!);
+    }
+
+    [Fact]
+    public async Task TextPlainPostChangesNothing()
+    {
+        var (_, created) = await _app.PostAsync(Api + "experiments/create", new { name = "csrf-target" });
+        var id = (string)created!["experiment_id"]!;
+        using var client = _app.CreateClient();
+        using var response = await client.PostAsync(Api + "experiments/update",
+            new StringContent($$"""{"experiment_id":"{{id}}","new_name":"pwned"}""", Encoding.UTF8, "text/plain"));
+        Assert.Equal(400, (int)response.StatusCode);
+        var (_, experiment) = await _app.GetAsync($"{Api}experiments/get?experiment_id={id}");
+        Assert.Equal("csrf-target", (string)experiment!["experiment"]!["name"]!);
+    }
+
+    [Fact]
+    public async Task ForwardedCommaJoinedRunIdsAndBulkIntervalSampling()
+    {
+        var runs = new[] { await CreateRunAsync(), await CreateRunAsync() };
+        foreach (var runId in runs)
+            await _app.PostAsync(Api + "runs/log-batch", new
+            {
+                run_id = runId,
+                metrics = Enumerable.Range(0, 10).Select(s => new { key = "acc", value = s / 10.0, timestamp = 1, step = s }),
+            });
+        // The Functions host's forwarding mode turns run_ids=a&run_ids=b into run_ids=a%2Cb.
+        var (status, body) = await _app.GetAsync(
+            $"{Api}metrics/get-history-bulk-interval?run_ids={runs[0]}%2C{runs[1]}&metric_key=acc&max_results=5");
+        Assert.Equal(200, status);
+        var metrics = body!["metrics"]!.AsArray();
+        Assert.Equal(new long[] { 0, 2, 4, 6, 8, 9 }, metrics.Where(m => (string)m!["run_id"]! == runs[0]).Select(m => (long)m!["step"]!));
+        Assert.Equal(runs, metrics.Select(m => (string)m!["run_id"]!).Distinct());
+    }
+
+    [Fact]
+    public async Task NonFiniteValuesRoundTripAsMlflowStoresThem()
+    {
+        var runId = await CreateRunAsync();
+        foreach (var (key, value) in new[] { ("nan", "NaN"), ("inf", "Infinity"), ("ninf", "-Infinity") })
+            Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-metric", new { run_id = runId, key, value, timestamp = 1, step = 0 })).Status);
+        Assert.Equal("NaN", (string)(await HistoryAsync(runId, "nan"))[0]["value"]!);
+        Assert.Equal(double.MaxValue, (double)(await HistoryAsync(runId, "inf"))[0]["value"]!);
+        Assert.Equal(double.MinValue, (double)(await HistoryAsync(runId, "ninf"))[0]["value"]!);
+    }
+
+    [Fact]
+    public async Task CamelCaseIsAcceptedAndConflictingSpellingsAreRejected()
+    {
+        var runId = await CreateRunAsync();
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/set-tag", new { runId, key = "k", value = "v" })).Status);
+        var other = await CreateRunAsync();
+        var (status, _) = await _app.PostAsync(Api + "runs/set-tag", new { run_id = runId, runId = other, key = "k", value = "v" });
+        Assert.Equal(400, status);
+    }
+
+    [Fact]
+    public async Task UnknownHostIsRejectedBeforeRouting()
+    {
+        using var client = _app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, Api + "experiments/create")
+        {
+            Content = new StringContent("""{"name":"rebound"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Host = "attacker.example";
+        using var response = await client.SendAsync(request);
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal(404, (await _app.GetAsync($"{Api}experiments/get-by-name?experiment_name=rebound")).Status);
+    }
+}
