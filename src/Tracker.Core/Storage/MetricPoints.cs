@@ -35,11 +35,12 @@ internal readonly record struct MetricPoint(long Step, long Timestamp, double Va
 
 /// <summary>
 /// Packs points 24 bytes each (step, timestamp, value; little-endian) into binary Table properties, and names the
-/// history rows of a run:
+/// history rows of a run (table <c>{prefix}metrics</c>, partition = run id, so history writes spread over partitions
+/// and never slow down the run-row scans of a search):
 /// <list type="bullet">
-/// <item><c>u:{runId}:{unique}</c>: one row per logged batch, property <c>h{hash(key)}</c> per metric key. Written with
+/// <item><c>u:{unique}</c>: one row per logged batch, property <c>h{hash(key)}</c> per metric key. Written with
 /// a single insert (a transaction with a large body is far slower, on Azurite especially), never modified.</item>
-/// <item><c>c:{runId}:{hash(key)}:{unique}</c>: compacted history of one key, properties <c>P0…Pn</c>.</item>
+/// <item><c>c:{hash(key)}:{unique}</c>: compacted history of one key, properties <c>P0…Pn</c>.</item>
 /// </list>
 /// </summary>
 internal static class MetricPoints
@@ -86,9 +87,9 @@ internal static class MetricPoints
 
     public static string KeyProperty(string key) => "h" + KeyHash(key);
 
-    public static string BatchRowPrefix(string runId) => $"u:{runId}:";
+    public const string BatchRowPrefix = "u:";
 
-    public static string CompactedRowPrefix(string runId, string key) => $"c:{runId}:{KeyHash(key)}:";
+    public static string CompactedRowPrefix(string key) => $"c:{KeyHash(key)}:";
 
     /// <summary>A row key no other writer can pick: time-ordered, with random bits against same-tick writers.</summary>
     public static string UniqueSuffix() =>

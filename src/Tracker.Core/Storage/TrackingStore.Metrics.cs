@@ -50,7 +50,7 @@ public sealed partial class TrackingStore
             if (compact) doc.PendingHistoryRows = 0;
             return true;
         }, ct, alongside: doc => WriteHistoryRowsAsync(doc, historyRows, ct));
-        if (compact) await CompactHistoryAsync(doc.ExperimentId, runId, ct);
+        if (compact) await CompactHistoryAsync(runId, ct);
     }
 
     /// <summary>MLflow stores ±∞ as ±1.7976931348623157e308 (the largest double).</summary>
@@ -117,9 +117,9 @@ public sealed partial class TrackingStore
     {
         await Task.WhenAll(rows.Select(keys =>
         {
-            var row = new TableEntity(doc.ExperimentId, MetricPoints.BatchRowPrefix(doc.RunId) + MetricPoints.UniqueSuffix());
+            var row = new TableEntity(doc.RunId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix());
             foreach (var (key, points) in keys) row[MetricPoints.KeyProperty(key)] = MetricPoints.Encode(points);
-            return Storage(() => _runs.AddEntityAsync(row, ct));
+            return Storage(() => _metrics.AddEntityAsync(row, ct));
         }));
     }
 
@@ -127,12 +127,12 @@ public sealed partial class TrackingStore
     /// Folds the run's batch rows into per-key compacted rows, then deletes them. Every step is safe to interrupt or
     /// repeat: until the deletes, a point is in both places, and readers drop exact duplicates.
     /// </summary>
-    private async Task CompactHistoryAsync(string experimentId, string runId, CancellationToken ct)
+    private async Task CompactHistoryAsync(string runId, CancellationToken ct)
     {
-        var prefix = MetricPoints.BatchRowPrefix(runId);
+        var prefix = MetricPoints.BatchRowPrefix;
         var batchRows = new List<TableEntity>();
-        await foreach (var row in _runs.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {experimentId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+        await foreach (var row in _metrics.QueryAsync<TableEntity>(
+                           Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
                            cancellationToken: ct).WithTransientErrors())
             batchRows.Add(row);
         if (batchRows.Count == 0) return;
@@ -149,7 +149,7 @@ public sealed partial class TrackingStore
             await parallel.WaitAsync(ct);
             try
             {
-                await AppendCompactedAsync(experimentId, runId, k.Key, k.Bytes, ct);
+                await AppendCompactedAsync(runId, k.Key, k.Bytes, ct);
             }
             finally
             {
@@ -157,19 +157,19 @@ public sealed partial class TrackingStore
             }
         }));
         foreach (var deletes in batchRows.Chunk(100))
-            await Storage(() => _runs.SubmitTransactionAsync(
+            await Storage(() => _metrics.SubmitTransactionAsync(
                 deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
     }
 
     /// <summary>Appends points to the key's last compacted row if it has room (under its ETag), else starts new rows.</summary>
-    private async Task AppendCompactedAsync(string experimentId, string runId, string key, byte[] points, CancellationToken ct)
+    private async Task AppendCompactedAsync(string runId, string key, byte[] points, CancellationToken ct)
     {
-        var prefix = MetricPoints.CompactedRowPrefix(runId, key);
+        var prefix = MetricPoints.CompactedRowPrefix(key);
         for (var attempt = 0; ; attempt++)
         {
             TableEntity? last = null;
-            await foreach (var row in _runs.QueryAsync<TableEntity>(
-                               Filter($"PartitionKey eq {experimentId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+            await foreach (var row in _metrics.QueryAsync<TableEntity>(
+                               Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
                                cancellationToken: ct).WithTransientErrors())
                 if (last is null || string.CompareOrdinal(row.RowKey, last.RowKey) > 0) last = row;
 
@@ -178,11 +178,11 @@ public sealed partial class TrackingStore
             {
                 if (last is not null && existing.Length + points.Length <= MetricPoints.MaxBytesPerCompactedRow)
                 {
-                    await Storage(() => _runs.UpdateEntityAsync(CompactedRow(experimentId, last.RowKey, key, [.. existing, .. points]), last.ETag, TableUpdateMode.Replace, ct));
+                    await Storage(() => _metrics.UpdateEntityAsync(CompactedRow(runId, last.RowKey, key, [.. existing, .. points]), last.ETag, TableUpdateMode.Replace, ct));
                     return;
                 }
                 foreach (var part in points.Chunk(MetricPoints.MaxBytesPerCompactedRow))
-                    await Storage(() => _runs.AddEntityAsync(CompactedRow(experimentId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
+                    await Storage(() => _metrics.AddEntityAsync(CompactedRow(runId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
                 return;
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
@@ -192,9 +192,9 @@ public sealed partial class TrackingStore
         }
     }
 
-    private static TableEntity CompactedRow(string experimentId, string rowKey, string key, byte[] points)
+    private static TableEntity CompactedRow(string runId, string rowKey, string key, byte[] points)
     {
-        var row = new TableEntity(experimentId, rowKey) { ["K"] = key };
+        var row = new TableEntity(runId, rowKey) { ["K"] = key };
         var i = 0;
         foreach (var part in points.Chunk(MetricPoints.MaxPropertyBytes)) row[MetricPoints.PointsProperty(i++)] = part;
         return row;
@@ -212,16 +212,16 @@ public sealed partial class TrackingStore
     private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
-        if (RunIds.ExperimentOf(runId) is not { } experimentId) return points;
+        if (RunIds.ExperimentOf(runId) is null) return points;
         await EnsureInitializedAsync();
-        var compactedPrefix = MetricPoints.CompactedRowPrefix(runId, key);
-        var batchPrefix = MetricPoints.BatchRowPrefix(runId);
+        var compactedPrefix = MetricPoints.CompactedRowPrefix(key);
+        var batchPrefix = MetricPoints.BatchRowPrefix;
         var property = MetricPoints.KeyProperty(key);
         var compacted = ReadPointsAsync(
-            Filter($"PartitionKey eq {experimentId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
+            Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
             null, row => row.GetString("K") == key ? CompactedBytes(row) : null, ct);
         var recent = ReadPointsAsync(
-            Filter($"PartitionKey eq {experimentId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
+            Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
             [property], row => row.GetBinary(property), ct);
         foreach (var part in await Task.WhenAll(compacted, recent)) points.AddRange(part);
 
@@ -237,7 +237,7 @@ public sealed partial class TrackingStore
     private async Task<List<MetricPoint>> ReadPointsAsync(string filter, string[]? select, Func<TableEntity, byte[]?> bytesOf, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
-        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, select: select, cancellationToken: ct).WithTransientErrors())
+        await foreach (var row in _metrics.QueryAsync<TableEntity>(filter, select: select, cancellationToken: ct).WithTransientErrors())
             if (bytesOf(row) is { } bytes)
                 MetricPoints.Decode(bytes, points);
         return points;

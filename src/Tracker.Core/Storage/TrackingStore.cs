@@ -15,9 +15,10 @@ namespace Tracker.Core.Storage;
 /// <item>table <c>{prefix}experiments</c>, one partition: <c>e:{id}</c> experiment rows, <c>n:{sha256(name)}</c>
 /// unique-name rows, <c>counter</c> for id allocation. Creating or renaming is one entity-group transaction.</item>
 /// <item>table <c>{prefix}runs</c>, partition = experiment id: <c>r:{runId}</c> one row per run holding params, tags,
-/// latest metrics and inputs as one document; <c>m:{runId}:{hash(key)}:{seq}</c> metric history chunks, each property
-/// a packed group of points. A log-batch is one read (often saved by a cache) plus one transaction that updates the
-/// run row under its ETag and appends the points; concurrent writers retry on 412, so nothing is lost.</item>
+/// latest metrics and inputs as one document, so a search reads an experiment with range queries, never per run.
+/// Writes are read-modify-write under the row's ETag (the read usually saved by a cache); concurrent writers retry on
+/// 412, so nothing is lost.</item>
+/// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
 /// </list>
 /// </summary>
 public sealed partial class TrackingStore
@@ -26,6 +27,7 @@ public sealed partial class TrackingStore
 
     private readonly TableClient _experiments;
     private readonly TableClient _runs;
+    private readonly TableClient _metrics;
     private readonly ILogger<TrackingStore> _logger;
     private readonly Lazy<Task> _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
@@ -35,6 +37,7 @@ public sealed partial class TrackingStore
     {
         _experiments = tables.GetTableClient(options.Value.TablePrefix + "experiments");
         _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
+        _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
         _logger = logger;
         _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -48,6 +51,7 @@ public sealed partial class TrackingStore
         {
             await _experiments.CreateIfNotExistsAsync();
             await _runs.CreateIfNotExistsAsync();
+            await _metrics.CreateIfNotExistsAsync();
             await CreateDefaultExperimentAsync();
             return true;
         });
