@@ -1,4 +1,5 @@
 using Azure;
+using Microsoft.Extensions.Caching.Memory;
 using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
 using Azure.Data.Tables;
 using Tracker.Core.Tracking;
@@ -243,18 +244,40 @@ public sealed partial class TrackingStore
         return points;
     }
 
+    /// <summary>
+    /// A page of one metric's history. The first page reads the whole history once; its continuation tokens name an
+    /// in-memory snapshot, so the client's 25,000-point pages cost no further reads and see one consistent history.
+    /// A token whose snapshot this instance does not hold (another instance, expired) reads afresh.
+    /// </summary>
     public async Task<HistoryPage> GetMetricHistoryAsync(
         string runId, string key, int? maxResults, string? pageToken, CancellationToken ct = default)
     {
         if (maxResults is < 0)
             throw MlflowException.InvalidParameter($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be a positive integer.");
-        var offset = PageToken.Decode(pageToken);
-        var points = await ReadHistoryAsync(runId, key, MetricPoint.HistoryOrder, ct);
+        var (offset, snapshot) = PageToken.Parse(pageToken);
+        if (snapshot is null || !_historySnapshots.TryGetValue(snapshot, out HistorySnapshot? cached) || cached is null ||
+            cached.RunId != runId || cached.Key != key)
+        {
+            cached = new HistorySnapshot(runId, key, await ReadHistoryAsync(runId, key, MetricPoint.HistoryOrder, ct));
+            snapshot = null;
+        }
+        var points = cached.Points;
         // MLflow: an absent or zero max_results returns everything, unpaged.
         var size = maxResults is null or 0 ? Math.Max(points.Count - offset, 0) : maxResults.Value;
         var page = points.Skip(offset).Take(size).Select(p => new Metric(key, p.Value, p.Timestamp, p.Step)).ToList();
-        return new HistoryPage(page, PageToken.Next(offset, size, points.Count));
+        if (offset + size < points.Count && snapshot is null)
+        {
+            snapshot = Guid.NewGuid().ToString("N");
+            _historySnapshots.Set(snapshot, cached, new MemoryCacheEntryOptions
+            {
+                Size = (long)points.Count * MetricPoints.PointBytes + 256,
+                SlidingExpiration = TimeSpan.FromMinutes(2),
+            });
+        }
+        return new HistoryPage(page, PageToken.Next(offset, size, points.Count, snapshot));
     }
+
+    private sealed record HistorySnapshot(string RunId, string Key, List<MetricPoint> Points);
 
     /// <summary>
     /// MLflow's get-history-bulk-interval (handlers.py): sample at most <paramref name="maxResults"/> steps spread over

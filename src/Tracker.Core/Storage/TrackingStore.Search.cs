@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Search;
 using Tracker.Core.Tracking;
 
@@ -37,18 +38,62 @@ public sealed partial class TrackingStore
 
     private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)
     {
-        var query = view switch
-        {
-            ViewType.ActiveOnly => Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Lifecycle eq {LifecycleStage.Active}"),
-            ViewType.DeletedOnly => Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Lifecycle eq {LifecycleStage.Deleted}"),
-            _ => Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"}"),
-        };
         var runs = new List<RunDocument>();
-        await foreach (var row in _runs.QueryAsync<TableEntity>(query, select: DocumentColumns.Names, cancellationToken: ct).WithTransientErrors())
+        foreach (var doc in await CurrentRunsAsync(experimentId, ct))
         {
-            var doc = ReadRun(row);
-            if (filter.Matches(doc)) runs.Add(doc);
+            var visible = view switch
+            {
+                ViewType.ActiveOnly => doc.Lifecycle == LifecycleStage.Active,
+                ViewType.DeletedOnly => doc.Lifecycle == LifecycleStage.Deleted,
+                _ => true,
+            };
+            if (visible && filter.Matches(doc)) runs.Add(doc);
         }
         return runs;
+    }
+
+    /// <summary>
+    /// Every run row of an experiment as storage holds it now. This instance keeps the rows it has seen and asks
+    /// storage only for rows written since (by Table's own Timestamp, with a margin), so a search stays exact across
+    /// instances while repeated searches and later pages skip re-reading thousands of unchanged rows. Runs are never
+    /// removed from a partition (delete is a lifecycle change), so a changed row is all there is to learn.
+    /// </summary>
+    private async Task<RunDocument[]> CurrentRunsAsync(string experimentId, CancellationToken ct)
+    {
+        var known = _experimentRuns.GetOrCreate(experimentId, entry =>
+        {
+            entry.Size = 1;
+            entry.SlidingExpiration = TimeSpan.FromMinutes(10);
+            return new KnownRuns();
+        })!;
+        await known.Lock.WaitAsync(ct);
+        try
+        {
+            var query = known.Watermark is { } seen
+                ? Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Timestamp ge {seen - TimestampMargin}")
+                : Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"}");
+            var select = DocumentColumns.Names.Append("Timestamp").ToArray();
+            await foreach (var row in _runs.QueryAsync<TableEntity>(query, select: select, cancellationToken: ct).WithTransientErrors())
+            {
+                var doc = ReadRun(row);
+                known.Runs[doc.RunId] = doc;
+                if (row.Timestamp > known.Watermark || known.Watermark is null) known.Watermark = row.Timestamp;
+            }
+            return [.. known.Runs.Values];
+        }
+        finally
+        {
+            known.Lock.Release();
+        }
+    }
+
+    /// <summary>Rows stamped this long before the newest one seen are read again, against clock skew between writers.</summary>
+    private static readonly TimeSpan TimestampMargin = TimeSpan.FromSeconds(5);
+
+    private sealed class KnownRuns
+    {
+        public readonly SemaphoreSlim Lock = new(1, 1);
+        public readonly Dictionary<string, RunDocument> Runs = new(StringComparer.Ordinal);
+        public DateTimeOffset? Watermark;
     }
 }

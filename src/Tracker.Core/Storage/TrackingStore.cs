@@ -32,6 +32,10 @@ public sealed partial class TrackingStore
     private readonly Lazy<Task> _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
+    // Run rows per experiment, refreshed by a delta query on every search (see CurrentRunsAsync).
+    private readonly MemoryCache _experimentRuns = new(new MemoryCacheOptions { SizeLimit = 64 });
+    // Metric histories being paged through, by snapshot id (see GetMetricHistoryAsync).
+    private readonly MemoryCache _historySnapshots = new(new MemoryCacheOptions { SizeLimit = 128L * 1024 * 1024 });
 
     public TrackingStore(TableServiceClient tables, IOptions<StorageOptions> options, ILogger<TrackingStore> logger)
     {

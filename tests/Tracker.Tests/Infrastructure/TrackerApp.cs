@@ -15,10 +15,11 @@ public sealed class TrackerApp : WebApplicationFactory<Program>
 {
     private readonly AzuriteFixture _azurite;
 
-    public TrackerApp(AzuriteFixture azurite)
+    /// <param name="tablePrefix">Another instance's prefix, to run a second Tracker instance over the same tables.</param>
+    public TrackerApp(AzuriteFixture azurite, string? tablePrefix = null)
     {
         _azurite = azurite;
-        TablePrefix = "t" + Guid.NewGuid().ToString("N")[..12];
+        TablePrefix = tablePrefix ?? "t" + Guid.NewGuid().ToString("N")[..12];
     }
 
     public string TablePrefix { get; }

@@ -233,6 +233,30 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task SearchSeesWritesMadeThroughAnotherInstance()
+    {
+        using var other = new TrackerApp(azurite, _app.TablePrefix);
+        var (_, created) = await _app.PostAsync(Api + "experiments/create", new { name = "two-instances" });
+        var experimentId = (string)created!["experiment_id"]!;
+        var first = await CreateRunAsync(experimentId);
+        async Task<List<string>> SearchAsync(string filter) =>
+            ((await _app.PostAsync(Api + "runs/search", new { experiment_ids = new[] { experimentId }, filter })).Body?["runs"]?.AsArray()
+                .Select(r => (string)r!["info"]!["run_id"]!).ToList()) ?? [];
+
+        Assert.Equal([first], await SearchAsync("")); // this instance now holds the experiment's rows
+
+        var (_, made) = await other.PostAsync(Api + "runs/create", new { experiment_id = experimentId, start_time = 2 });
+        var second = (string)made!["run"]!["info"]!["run_id"]!;
+        Assert.Equal(200, (await other.PostAsync(Api + "runs/log-metric", new { run_id = first, key = "acc", value = 0.9, timestamp = 1, step = 1 })).Status);
+        Assert.Equal(200, (await other.PostAsync(Api + "runs/delete", new { run_id = second })).Status);
+
+        Assert.Equal([first], await SearchAsync("metrics.acc > 0.5"));
+        Assert.Empty(await SearchAsync("attributes.run_id = '" + second + "'"));
+        Assert.Equal(200, (await other.PostAsync(Api + "runs/restore", new { run_id = second })).Status);
+        Assert.Equal([second, first], await SearchAsync(""));
+    }
+
+    [Fact]
     public async Task UnknownHostIsRejectedBeforeRouting()
     {
         using var client = _app.CreateClient();
