@@ -1,0 +1,201 @@
+using System.Text.RegularExpressions;
+using Tracker.Core.Storage;
+
+namespace Tracker.Tests.Unit;
+
+public class MetricPointsTests
+{
+    private static readonly Regex TablePropertyName = new("^[A-Za-z][A-Za-z0-9]{0,254}$");
+
+    public static TheoryData<long, long, double> Points => new()
+    {
+        { 0, 0, 0.0 },
+        { 1, 1700000000000, 0.5 },
+        { -1, 0, double.NaN },
+        { -5, 3, -2.25 },
+        { long.MaxValue, long.MaxValue, double.MaxValue },
+        { long.MinValue, 0, -double.MaxValue },
+        { 0, long.MinValue, double.Epsilon },
+        { 7, 8, double.PositiveInfinity },
+        { 7, 8, double.NegativeInfinity },
+        { 7, 8, -0.0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Points))]
+    public void OnePointRoundTripsBitForBit(long step, long timestamp, double value)
+    {
+        var bytes = MetricPoints.Encode([new MetricPoint(step, timestamp, value)]);
+        Assert.Equal(MetricPoints.PointBytes, bytes.Length);
+        var decoded = new List<MetricPoint>();
+        MetricPoints.Decode(bytes, decoded);
+        var p = Assert.Single(decoded);
+        Assert.Equal(step, p.Step);
+        Assert.Equal(timestamp, p.Timestamp);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(p.Value));
+    }
+
+    [Fact]
+    public void ManyPointsRoundTripInOrder()
+    {
+        var points = Points.Select(row => new MetricPoint((long)row[0], (long)row[1], (double)row[2])).ToList();
+        var bytes = MetricPoints.Encode(points);
+        Assert.Equal(points.Count * 24, bytes.Length);
+        var decoded = new List<MetricPoint>();
+        MetricPoints.Decode(bytes, decoded);
+        Assert.Equal(points.Count, decoded.Count);
+        for (var i = 0; i < points.Count; i++) Assert.True(points[i].SameAs(decoded[i]), $"point {i}");
+    }
+
+    [Fact]
+    public void NaNPayloadBitsSurvive()
+    {
+        var nan = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_1234);
+        var decoded = new List<MetricPoint>();
+        MetricPoints.Decode(MetricPoints.Encode([new MetricPoint(1, 2, nan)]), decoded);
+        Assert.Equal(0x7FF8_0000_0000_1234, BitConverter.DoubleToInt64Bits(decoded[0].Value));
+    }
+
+    [Theory]
+    [InlineData(1L, 2L, 1.0, "0100000000000000" + "0200000000000000" + "000000000000F03F")]
+    [InlineData(-1L, 256L, -2.0, "FFFFFFFFFFFFFFFF" + "0001000000000000" + "00000000000000C0")]
+    [InlineData(0L, 0L, double.NaN, "0000000000000000" + "0000000000000000" + "000000000000F8FF")]
+    public void LayoutIsStepTimestampValueLittleEndian(long step, long timestamp, double value, string hex) =>
+        Assert.Equal(hex, Convert.ToHexString(MetricPoints.Encode([new MetricPoint(step, timestamp, value)])));
+
+    [Fact]
+    public void EmptyListEncodesToNoBytes() => Assert.Empty(MetricPoints.Encode([]));
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(23, 0)]
+    [InlineData(24, 1)]
+    [InlineData(25, 1)]
+    [InlineData(47, 1)]
+    [InlineData(48, 2)]
+    public void DecodeIgnoresATrailingPartialPoint(int length, int points)
+    {
+        var decoded = new List<MetricPoint>();
+        MetricPoints.Decode(new byte[length], decoded);
+        Assert.Equal(points, decoded.Count);
+    }
+
+    [Fact]
+    public void DecodeAppendsToTheList()
+    {
+        var into = new List<MetricPoint> { new(9, 9, 9) };
+        MetricPoints.Decode(MetricPoints.Encode([new MetricPoint(1, 1, 1), new MetricPoint(2, 2, 2)]), into);
+        Assert.Equal([9L, 1L, 2L], into.Select(p => p.Step));
+    }
+
+    [Fact]
+    public void PropertySizesFitTableLimits()
+    {
+        Assert.Equal(0, MetricPoints.MaxPropertyBytes % MetricPoints.PointBytes);
+        Assert.InRange(MetricPoints.MaxPropertyBytes, 1, 64 * 1024);
+        Assert.InRange(MetricPoints.MaxBytesPerCompactedRow, MetricPoints.MaxPropertyBytes, 1024 * 1024);
+        Assert.InRange(MetricPoints.MaxKeysPerBatchRow, 1, 252);
+    }
+
+    // ---- key hashing and row names ----------------------------------------------------------------------------
+
+    [Theory]
+    // First 16 bytes of SHA-256 over the UTF-8 key.
+    [InlineData("a", "ca978112ca1bbdcafac231b39a23dc4d")]
+    [InlineData("A", "559aead08264d5795d3909718cdd05ab")]
+    [InlineData("größe", "d353a2671b67afff0941ae456e5c76e9")]
+    [InlineData("", "e3b0c44298fc1c149afbf4c8996fb924")]
+    public void KeyHashIsTruncatedSha256(string key, string hash) => Assert.Equal(hash, MetricPoints.KeyHash(key));
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("train/loss")]
+    [InlineData("with space:and colon")]
+    [InlineData("größe")]
+    [InlineData("a#b?c\\d/e")]
+    [InlineData("")]
+    public void KeyHashIs32LowercaseHexAndDeterministic(string key)
+    {
+        var hash = MetricPoints.KeyHash(key);
+        Assert.Matches("^[0-9a-f]{32}$", hash);
+        Assert.Equal(hash, MetricPoints.KeyHash(new string(key.ToCharArray())));
+    }
+
+    [Theory]
+    [InlineData("a", "A")]
+    [InlineData("loss", "loss ")]
+    [InlineData("a/b", "a_b")]
+    [InlineData("m1", "m2")]
+    public void DifferentKeysHashDifferently(string a, string b) => Assert.NotEqual(MetricPoints.KeyHash(a), MetricPoints.KeyHash(b));
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("0starts-with-digit")]
+    [InlineData("train/loss")]
+    [InlineData("a#b?c\\d")]
+    [InlineData("größe")]
+    [InlineData("")]
+    public void KeyPropertyIsAValidTablePropertyName(string key)
+    {
+        var name = MetricPoints.KeyProperty(key);
+        Assert.Matches(TablePropertyName, name);
+        Assert.Equal("h" + MetricPoints.KeyHash(key), name);
+    }
+
+    [Fact]
+    public void KeyPropertyOfAMaximalKeyIsValid() => Assert.Matches(TablePropertyName, MetricPoints.KeyProperty(new string('k', 250)));
+
+    [Theory]
+    [InlineData(0, "P0")]
+    [InlineData(10, "P10")]
+    public void PointsPropertyNames(int index, string name)
+    {
+        Assert.Equal(name, MetricPoints.PointsProperty(index));
+        Assert.Matches(TablePropertyName, name);
+    }
+
+    [Fact]
+    public void RowPrefixes()
+    {
+        const string run = "0123456789abcdef0123456700000005";
+        Assert.Equal($"u:{run}:", MetricPoints.BatchRowPrefix(run));
+        Assert.Equal($"c:{run}:ca978112ca1bbdcafac231b39a23dc4d:", MetricPoints.CompactedRowPrefix(run, "a"));
+    }
+
+    [Theory]
+    [InlineData("u:abc:", "u:abc;")]
+    [InlineData("c:r:0123:", "c:r:0123;")]
+    public void PrefixEndReplacesTheTrailingColon(string prefix, string end) => Assert.Equal(end, MetricPoints.PrefixEnd(prefix));
+
+    [Theory]
+    [InlineData("u:abc:", true)]
+    [InlineData("u:abc:0", true)]
+    [InlineData("u:abc:06385000000000000000deadbeef", true)]
+    [InlineData("u:abc:zzzz", true)]
+    [InlineData("u:abc:\uffff", true)]
+    [InlineData("u:abc:x:y", true)]
+    [InlineData("u:abc", false)]
+    [InlineData("u:abc;", false)]
+    [InlineData("u:abcd:x", false)]
+    [InlineData("u:abc0:x", false)]
+    [InlineData("u:ab:x", false)]
+    [InlineData("v:abc:x", false)]
+    public void PrefixRangeContainsExactlyTheRowsOfThePrefix(string rowKey, bool inRange)
+    {
+        var prefix = MetricPoints.BatchRowPrefix("abc");
+        var end = MetricPoints.PrefixEnd(prefix);
+        var within = string.CompareOrdinal(rowKey, prefix) >= 0 && string.CompareOrdinal(rowKey, end) < 0;
+        Assert.Equal(inRange, within);
+        Assert.Equal(rowKey.StartsWith(prefix, StringComparison.Ordinal), within);
+    }
+
+    [Fact]
+    public void UniqueSuffixesAreTimeOrderedAndDistinct()
+    {
+        var a = MetricPoints.UniqueSuffix();
+        var b = MetricPoints.UniqueSuffix();
+        Assert.Matches("^[0-9]{19}[0-9a-f]{8}$", a);
+        Assert.NotEqual(a, b);
+        Assert.True(string.CompareOrdinal(a[..19], b[..19]) <= 0);
+    }
+}
