@@ -24,7 +24,8 @@ public readonly record struct PageToken(int Offset, string? Snapshot = null)
         {
             using var doc = JsonDocument.Parse(Convert.FromBase64String(token));
             if (doc.RootElement.ValueKind == JsonValueKind.Object &&
-                doc.RootElement.TryGetProperty("offset", out var offset) && offset.TryGetInt32(out var n) && n >= 0)
+                doc.RootElement.TryGetProperty("offset", out var offset) && offset.ValueKind == JsonValueKind.Number &&
+                offset.TryGetInt32(out var n) && n >= 0)
             {
                 var snapshot = doc.RootElement.TryGetProperty("snapshot", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
                 return new PageToken(n, snapshot);

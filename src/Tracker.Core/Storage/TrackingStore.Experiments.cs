@@ -21,9 +21,6 @@ public sealed partial class TrackingStore
 
     private static string NameRow(string name) => "n:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
 
-    /// <summary>Experiment ids are decimal integers; anything else cannot name an experiment.</summary>
-    private static bool IsExperimentId(string id) => id.Length is > 0 and <= 18 && id.All(char.IsAsciiDigit);
-
     private async Task CreateDefaultExperimentAsync()
     {
         var now = Now();
@@ -100,7 +97,8 @@ public sealed partial class TrackingStore
 
     private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct)
     {
-        if (!IsExperimentId(experimentId)) return null;
+        if (RunIds.CanonicalExperimentId(experimentId) is not { } id) return null;
+        experimentId = id;
         await EnsureInitializedAsync();
         var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
         return row.HasValue ? (ReadExperiment(row.Value!), row.Value!.ETag) : null;

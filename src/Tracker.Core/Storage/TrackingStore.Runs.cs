@@ -27,9 +27,10 @@ public sealed partial class TrackingStore
     public async Task<Run> CreateRunAsync(
         string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
     {
-        experimentId = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
         foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
-        var (experiment, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+        var (experiment, _) = await ReadExperimentAsync(string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId, ct)
+                              ?? throw ExperimentNotFound(experimentId!);
+        experimentId = experiment.ExperimentId;
         RequireActive(experiment);
 
         var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;

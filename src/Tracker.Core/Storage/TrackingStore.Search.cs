@@ -21,15 +21,14 @@ public sealed partial class TrackingStore
         if (maxResults is < 1 or > SearchRunsMaxResults)
             throw MlflowException.InvalidParameter(
                 $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
-        foreach (var id in experimentIds)
-            if (!IsExperimentId(id))
-                throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.");
+        var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
+            ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.")).Distinct().ToList();
         var parsedFilter = RunFilter.Parse(filter);
         var ordering = RunOrdering.Parse(orderBy);
         var offset = PageToken.Decode(pageToken);
         await EnsureInitializedAsync();
 
-        var perExperiment = await Task.WhenAll(experimentIds.Distinct().Select(id => ReadRunsAsync(id, view, parsedFilter, ct)));
+        var perExperiment = await Task.WhenAll(canonicalIds.Select(id => ReadRunsAsync(id, view, parsedFilter, ct)));
         var matches = perExperiment.SelectMany(runs => runs).ToList();
         matches.Sort(ordering);
         var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();

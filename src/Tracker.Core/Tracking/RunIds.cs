@@ -13,10 +13,21 @@ public static class RunIds
 
     public static string New(string experimentId)
     {
+        if (CanonicalExperimentId(experimentId) is not { } canonical)
+            throw MlflowException.InvalidParameter($"Invalid experiment id '{experimentId}'.");
         Span<byte> random = stackalloc byte[12];
         RandomNumberGenerator.Fill(random);
-        return Convert.ToHexStringLower(random) + long.Parse(experimentId, CultureInfo.InvariantCulture).ToString("x8", CultureInfo.InvariantCulture);
+        return Convert.ToHexStringLower(random) + uint.Parse(canonical, CultureInfo.InvariantCulture).ToString("x8", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// The one spelling of an experiment id ("05" is "5"), or null for anything that cannot name an experiment:
+    /// experiment ids are decimal integers that fit the eight hex digits a run id carries.
+    /// </summary>
+    public static string? CanonicalExperimentId(string id) =>
+        id.Length is > 0 and <= 10 && id.All(char.IsAsciiDigit) && uint.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n.ToString(CultureInfo.InvariantCulture)
+            : null;
 
     /// <summary>The experiment a run id belongs to, or null for an id Tracker never issued (so: no such run).</summary>
     public static string? ExperimentOf(string runId)
@@ -24,7 +35,7 @@ public static class RunIds
         if (runId.Length != 32) return null;
         foreach (var c in runId)
             if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c)) return null;
-        return long.Parse(runId.AsSpan(24), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
+        return uint.Parse(runId.AsSpan(24), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
     }
 
     public static string ExperimentArtifactLocation(string experimentId) => ArtifactScheme + experimentId;

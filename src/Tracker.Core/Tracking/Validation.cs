@@ -121,7 +121,7 @@ public static partial class Validation
         var total = metrics + @params + tags;
         if (total > MaxEntitiesPerBatch)
             throw MlflowException.InvalidParameter(
-                $"A batch logging request can contain at most {MaxEntitiesPerBatch} metrics, params, and tags in total. Got {total} total. Please split up metrics, params, and tags across multiple requests and try again.");
+                $"A batch logging request can contain at most {MaxEntitiesPerBatch} metrics, params, and tags. Got {total} metrics, params, and tags. Please split up metrics, params, and tags across multiple requests and try again.");
 
         static void Limit(int count, int max, string what)
         {

@@ -38,6 +38,8 @@ public sealed class RequestArgs
             return new RequestArgs(JsonDocument.Parse("{}").RootElement, null, "");
         }
         RequireJsonContentType(request);
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+            throw MlflowException.InvalidParameter("The request body is not valid UTF-8.");
         JsonElement root;
         try
         {

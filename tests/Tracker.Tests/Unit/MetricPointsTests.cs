@@ -157,9 +157,8 @@ public class MetricPointsTests
     [Fact]
     public void RowPrefixes()
     {
-        const string run = "0123456789abcdef0123456700000005";
-        Assert.Equal($"u:{run}:", MetricPoints.BatchRowPrefix(run));
-        Assert.Equal($"c:{run}:ca978112ca1bbdcafac231b39a23dc4d:", MetricPoints.CompactedRowPrefix(run, "a"));
+        Assert.Equal("u:", MetricPoints.BatchRowPrefix);
+        Assert.Equal("c:ca978112ca1bbdcafac231b39a23dc4d:", MetricPoints.CompactedRowPrefix("a"));
     }
 
     [Theory]
@@ -182,7 +181,8 @@ public class MetricPointsTests
     [InlineData("v:abc:x", false)]
     public void PrefixRangeContainsExactlyTheRowsOfThePrefix(string rowKey, bool inRange)
     {
-        var prefix = MetricPoints.BatchRowPrefix("abc");
+        var prefix = "u:abc:"; // the shape of every prefix: it ends in ':'
+
         var end = MetricPoints.PrefixEnd(prefix);
         var within = string.CompareOrdinal(rowKey, prefix) >= 0 && string.CompareOrdinal(rowKey, end) < 0;
         Assert.Equal(inRange, within);

@@ -9,14 +9,14 @@ public class PageTokenTests
     private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
     [Fact]
-    public void TokenMatchesUpstreamsBase64OfJson() => Assert.Equal("eyJvZmZzZXQiOiA0fQ==", PageToken.Encode(4));
+    public void TokenMatchesUpstreamsBase64OfJson() => Assert.Equal("eyJvZmZzZXQiOiA0fQ==", new PageToken(4).Encode());
 
     [Theory]
     [InlineData(0, "{\"offset\": 0}")]
     [InlineData(4, "{\"offset\": 4}")]
     [InlineData(1000, "{\"offset\": 1000}")]
     public void TokenIsBase64OfUpstreamsJson(int offset, string json) =>
-        Assert.Equal(json, Encoding.UTF8.GetString(Convert.FromBase64String(PageToken.Encode(offset))));
+        Assert.Equal(json, Encoding.UTF8.GetString(Convert.FromBase64String(new PageToken(offset).Encode())));
 
     [Theory]
     [InlineData(0)]
@@ -25,7 +25,7 @@ public class PageTokenTests
     [InlineData(1000)]
     [InlineData(50000)]
     [InlineData(int.MaxValue)]
-    public void EncodeDecodeRoundTrips(int offset) => Assert.Equal(offset, PageToken.Decode(PageToken.Encode(offset)));
+    public void EncodeDecodeRoundTrips(int offset) => Assert.Equal(offset, PageToken.Decode(new PageToken(offset).Encode()));
 
     [Theory]
     [InlineData(null)]
@@ -68,7 +68,7 @@ public class PageTokenTests
         Assert.StartsWith("Invalid page token", e.Message);
     }
 
-    [Theory(Skip = "BUG: PageToken.Decode throws InvalidOperationException (a 500 the client retries) for base64 of JSON that is not an object or whose offset is not a number, e.g. token \"WzRd\" = base64(\"[4]\")")]
+    [Theory]
     [InlineData("{\"offset\": null}")]
     [InlineData("{\"offset\": true}")]
     [InlineData("[4]")]
@@ -98,7 +98,7 @@ public class PageTokenTests
     [InlineData(5, 1, 7, 6)]
     [InlineData(30, 10, 25, null)]
     public void NextIsNullOnTheLastPage(int offset, int pageSize, int total, int? next) =>
-        Assert.Equal(next is { } n ? PageToken.Encode(n) : null, PageToken.Next(offset, pageSize, total));
+        Assert.Equal(next is { } n ? new PageToken(n).Encode() : null, PageToken.Next(offset, pageSize, total));
 
     [Fact]
     public void PagingThroughVisitsEveryOffsetOnce()

@@ -337,7 +337,7 @@ public class ValidationTests
 
     // mlflow/utils/validation.py: _validate_batch_limit(entity_name="metrics, params, and tags", ...), the same template
     // as the per-entity limits.
-    [Fact(Skip = "BUG: Validation.BatchLimits' total message ('... in total. Got 1001 total. ...') differs from MLflow's _validate_batch_limit text")]
+    [Fact]
     public void BatchTotalMessageMatchesMlflow()
     {
         var e = MlflowAssert.Throws(() => Validation.BatchLimits(900, 100, 1));
