@@ -1,0 +1,171 @@
+namespace Tracker.Tests.Host;
+
+/// <summary>
+/// Static checks of the function folders in the source tree against the custom-handler rules (reference §3, §8):
+/// pass-through bindings, explicit allow-listed route prefixes, no function named like a prefix. The rules live in
+/// <see cref="FunctionRules"/>; the synthetic cases below show each rule can fail, and that queue/timer functions
+/// are held only to the general rules.
+/// </summary>
+public class FunctionRouteTests
+{
+    private static readonly IReadOnlyList<FunctionDefinition> Functions = FunctionDefinition.LoadFrom(RepoPaths.FunctionsProject);
+
+    [Fact]
+    public void TheSourceTreeDeclaresHttpFunctions()
+    {
+        Assert.NotEmpty(Functions);
+        Assert.Contains(Functions, function => function.IsHttp);
+    }
+
+    [Fact]
+    public void FunctionJsonFilesSitOnlyInTopLevelFunctionFolders()
+    {
+        // The csproj copies */function.json; a function.json any deeper would never reach the publish root.
+        var misplaced = Directory.EnumerateFiles(RepoPaths.FunctionsProject, FunctionDefinition.FileName, SearchOption.AllDirectories)
+            .Select(path => Path.GetRelativePath(RepoPaths.FunctionsProject, path))
+            .Where(relative => relative.Split(Path.DirectorySeparatorChar) is var parts &&
+                parts[0] is not ("bin" or "obj") && parts.Length != 2)
+            .ToList();
+        Assert.Empty(misplaced);
+    }
+
+    [Fact]
+    public void EveryFunctionObeysTheBindingAndRouteRules()
+    {
+        var violations = Functions.SelectMany(FunctionRules.Violations).ToList();
+        Assert.True(violations.Count == 0, string.Join("\n", violations));
+    }
+
+    [Fact]
+    public void EveryHttpFunctionHasExactlyOneHttpTriggerAndOneHttpOutput()
+    {
+        // Spelled out (also part of the rules above) because breaking it silently turns off pass-through.
+        foreach (var function in Functions.Where(f => f.IsHttp))
+        {
+            Assert.Single(function.Bindings, b => FunctionDefinition.Text(b, "direction") == "in" && FunctionDefinition.IsType(b, "httpTrigger"));
+            Assert.Single(function.Bindings, b => FunctionDefinition.Text(b, "direction") == "out" && FunctionDefinition.IsType(b, "http"));
+            Assert.Equal(2, function.Bindings.Count);
+            Assert.False(string.IsNullOrEmpty(FunctionDefinition.Text(function.HttpTrigger!, "authLevel")), $"{function.Name}: authLevel is not set.");
+        }
+    }
+
+    [Fact]
+    public void EveryHttpRouteStartsWithAnAllowListedLiteral()
+    {
+        foreach (var function in Functions.Where(f => f.IsHttp))
+        {
+            var route = function.Route;
+            Assert.False(string.IsNullOrEmpty(route), $"{function.Name} has no route.");
+            Assert.False(route.StartsWith('{'), $"{function.Name}: route '{route}' starts with a parameter.");
+            Assert.DoesNotMatch(@"^\{\*", route);
+            Assert.False(route.StartsWith("admin", StringComparison.OrdinalIgnoreCase) || route.StartsWith("runtime", StringComparison.OrdinalIgnoreCase),
+                $"{function.Name}: route '{route}' starts with a reserved prefix.");
+            Assert.Contains(FunctionRules.FirstSegment(route), FunctionRules.AllowedFirstSegments, StringComparer.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void NoFunctionIsNamedLikeTheFirstSegmentOfAnHttpRoute()
+    {
+        var violations = FunctionRules.LayoutViolations(Functions).ToList();
+        Assert.True(violations.Count == 0, string.Join("\n", violations));
+    }
+
+    [Fact]
+    public void FunctionFolderNamesAreValidFunctionNames()
+    {
+        Assert.All(Functions, function => Assert.True(FunctionRules.IsValidFunctionName(function.Name), function.Name));
+    }
+
+    public static TheoryData<string, string, string> BrokenHttpFunctions => new()
+    {
+        { "CatchAll", Http("\"route\": \"{*path}\""), "bare catch-all" },
+        { "ParameterFirst", Http("\"route\": \"{version}/mlflow/{*rest}\""), "literal segment" },
+        { "Unlisted", Http("\"route\": \"internal/{*rest}\""), "allow-listed" },
+        { "AdminRoute", Http("\"route\": \"admin/things\""), "reserves" },
+        { "RuntimeRoute", Http("\"route\": \"runtime/webhooks\""), "reserves" },
+        { "NoRoute", Http(""), "explicit route" },
+        { "Rooted", Http("\"route\": \"/api/2.0/mlflow/{*rest}\""), "relative" },
+        { "NoAuthLevel", Http("\"route\": \"health\"", authLevel: null), "authLevel" },
+        { "Bad_Name.x", Http("\"route\": \"health\""), "valid function name" },
+        { "host", Http("\"route\": \"health\""), "valid function name" },
+        {
+            "ExtraBinding",
+            """
+            { "bindings": [
+              { "type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous", "route": "api/2.0/mlflow/{*rest}" },
+              { "type": "http", "direction": "out", "name": "res" },
+              { "type": "queue", "direction": "out", "name": "msg", "queueName": "q", "connection": "AzureWebJobsStorage" } ] }
+            """,
+            "exactly one httpTrigger input and one http output"
+        },
+        {
+            "NoHttpOutput",
+            """{ "bindings": [ { "type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous", "route": "health" } ] }""",
+            "exactly one httpTrigger input and one http output"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenHttpFunctions))]
+    public void TheRulesRejectABrokenHttpFunction(string name, string json, string expected)
+    {
+        var violations = FunctionRules.Violations(FunctionDefinition.Parse(name, json)).ToList();
+        Assert.Contains(violations, violation => violation.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheRulesAcceptAWellFormedHttpFunction() =>
+        Assert.Empty(FunctionRules.Violations(FunctionDefinition.Parse("MlflowArtifacts", Http("\"route\": \"api/2.0/mlflow-artifacts/{*rest}\""))));
+
+    [Fact]
+    public void QueueAndTimerFunctionsAreExemptFromTheHttpRules()
+    {
+        var queue = FunctionDefinition.Parse("PromoteModel", """
+            { "bindings": [ { "name": "msg", "type": "queueTrigger", "direction": "in", "queueName": "model-promotions", "connection": "AzureWebJobsStorage" } ] }
+            """);
+        var timer = FunctionDefinition.Parse("Cleanup", """
+            { "bindings": [ { "name": "timer", "type": "timerTrigger", "direction": "in", "schedule": "0 0 3 * * *" } ] }
+            """);
+        var fiveFieldTimer = FunctionDefinition.Parse("Cleanup", """
+            { "bindings": [ { "name": "timer", "type": "timerTrigger", "direction": "in", "schedule": "0 3 * * *" } ] }
+            """);
+
+        Assert.Empty(FunctionRules.Violations(queue));
+        Assert.Empty(FunctionRules.Violations(timer));
+        Assert.Contains(FunctionRules.Violations(fiveFieldTimer), v => v.Contains("six-field", StringComparison.Ordinal));
+        var mlflowApi = FunctionDefinition.Parse("MlflowApi", Http("\"route\": \"api/2.0/mlflow/{*rest}\""));
+        Assert.Empty(FunctionRules.LayoutViolations([mlflowApi, queue, timer]));
+    }
+
+    [Fact]
+    public void TheLayoutRuleRejectsAFunctionNamedLikeARoutePrefix()
+    {
+        var api = FunctionDefinition.Parse("Api", """{ "bindings": [ { "name": "msg", "type": "queueTrigger", "direction": "in", "queueName": "q" } ] }""");
+        var mlflowApi = FunctionDefinition.Parse("MlflowApi", Http("\"route\": \"api/2.0/mlflow/{*rest}\""));
+        Assert.Contains(FunctionRules.LayoutViolations([mlflowApi, api]), v => v.Contains("'Api'", StringComparison.Ordinal));
+
+        // A literal single-segment route is the function's own invocation path when both are spelled alike.
+        var status = FunctionDefinition.Parse("Status", Http("\"route\": \"status\""));
+        Assert.NotEmpty(FunctionRules.LayoutViolations([status]));
+
+        // A route with a parameter first would let in every /<FunctionName>.
+        var open = FunctionDefinition.Parse("Open", Http("\"route\": \"{name}\""));
+        var promote = FunctionDefinition.Parse("PromoteModel", """{ "bindings": [ { "name": "msg", "type": "queueTrigger", "direction": "in", "queueName": "q" } ] }""");
+        Assert.Contains(FunctionRules.LayoutViolations([open, promote]), v => v.Contains("/PromoteModel", StringComparison.Ordinal));
+    }
+
+    private static string Http(string route, string? authLevel = "anonymous")
+    {
+        var members = new List<string> { "\"type\": \"httpTrigger\"", "\"direction\": \"in\"", "\"name\": \"req\"", "\"methods\": [\"get\", \"post\"]" };
+        if (authLevel is not null)
+        {
+            members.Add($"\"authLevel\": \"{authLevel}\"");
+        }
+        if (route.Length > 0)
+        {
+            members.Add(route);
+        }
+        return $$"""{ "bindings": [ { {{string.Join(", ", members)}} }, { "type": "http", "direction": "out", "name": "res" } ] }""";
+    }
+}
