@@ -54,6 +54,49 @@ internal static class MetricPoints
     public const int MaxBytesPerCompactedRow = 11 * MaxPropertyBytes;
     /// <summary>Batch rows of a run that trigger a compaction, so a key's history stays a few dozen rows.</summary>
     public const int CompactAfterRows = 64;
+    /// <summary>Batches this small (log-metric is one point) are buffered in the run row: one storage request.</summary>
+    public const int MaxBufferedBatchPoints = 32;
+    /// <summary>A buffer this large is flushed into a batch row (at 40 bytes a point, fewer keys than a row holds).</summary>
+    public const int BufferFlushBytes = 6 * 1024;
+    private const int BufferedPointBytes = 16 + PointBytes;
+
+    /// <summary>Appends points to a run row's buffer: each entry is the key's 16-byte hash and the point.</summary>
+    public static byte[] Buffer(byte[]? buffer, IReadOnlyList<(string Key, List<MetricPoint> Points)> keys)
+    {
+        var result = new List<byte>(buffer ?? []);
+        foreach (var (key, points) in keys)
+        {
+            var hash = Convert.FromHexString(KeyHash(key));
+            foreach (var point in points)
+            {
+                result.AddRange(hash);
+                result.AddRange(Encode([point]));
+            }
+        }
+        return [.. result];
+    }
+
+    /// <summary>A buffer as batch-row properties (<c>h{hash}</c> → packed points).</summary>
+    public static Dictionary<string, byte[]> Unbuffer(byte[] buffer)
+    {
+        var byKey = new Dictionary<string, List<byte>>(StringComparer.Ordinal);
+        for (var at = 0; at + BufferedPointBytes <= buffer.Length; at += BufferedPointBytes)
+        {
+            var property = "h" + Convert.ToHexStringLower(buffer, at, 16);
+            if (!byKey.TryGetValue(property, out var bytes)) byKey[property] = bytes = [];
+            bytes.AddRange(buffer.AsSpan(at + 16, PointBytes));
+        }
+        return byKey.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The buffered points of one key.</summary>
+    public static void DecodeBuffered(byte[] buffer, string key, List<MetricPoint> into)
+    {
+        var hash = Convert.FromHexString(KeyHash(key));
+        for (var at = 0; at + BufferedPointBytes <= buffer.Length; at += BufferedPointBytes)
+            if (buffer.AsSpan(at, 16).SequenceEqual(hash))
+                Decode(buffer.AsSpan(at + 16, PointBytes), into);
+    }
 
     public static byte[] Encode(IReadOnlyList<MetricPoint> points)
     {

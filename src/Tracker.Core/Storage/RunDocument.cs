@@ -28,6 +28,10 @@ internal sealed class RunDocument : ISearchableRun
     /// <summary>History rows written since the last compaction (see TrackingStore.Metrics).</summary>
     public int PendingHistoryRows { get; set; }
 
+    /// <summary>Points of small batches not yet in a history row; kept in the row's own binary property, outside the
+    /// JSON, so searches (which select only the document) never read it. See <see cref="MetricPoints"/>.</summary>
+    [JsonIgnore] public byte[]? PointBuffer { get; set; }
+
     [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
 
     public RunInfo ToInfo() =>

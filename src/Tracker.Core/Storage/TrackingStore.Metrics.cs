@@ -32,9 +32,8 @@ public sealed partial class TrackingStore
         var byKey = metrics.GroupBy(m => m.Key, StringComparer.Ordinal)
             .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
             .ToList();
-        var historyRows = byKey.Chunk(MetricPoints.MaxKeysPerBatchRow).ToList();
         var compact = false;
-        var doc = await MutateRunAsync(runId, doc =>
+        await MutateRunAsync(runId, doc =>
         {
             RequireActive(doc);
             var changed = ApplyParams(doc, @params, singleParamCall);
@@ -43,15 +42,37 @@ public sealed partial class TrackingStore
                 doc.SetTag(tag.Key, tag.Value);
                 changed = true;
             }
+            compact = false;
             if (byKey.Count == 0) return changed;
             foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
-            doc.PendingHistoryRows += historyRows.Count;
-            // The write that crosses the threshold claims the compaction; the ETag makes the claim exclusive.
-            compact = doc.PendingHistoryRows >= MetricPoints.CompactAfterRows;
-            if (compact) doc.PendingHistoryRows = 0;
-            return true;
-        }, ct, alongside: doc => WriteHistoryRowsAsync(doc, historyRows, ct));
+
+            if (metrics.Count <= MetricPoints.MaxBufferedBatchPoints)
+            {
+                doc.PointBuffer = MetricPoints.Buffer(doc.PointBuffer, byKey);
+                if (doc.PointBuffer.Length < MetricPoints.BufferFlushBytes) return true;
+                // The buffer leaves the row only once its points are durable in a batch row.
+                var flushed = MetricPoints.Unbuffer(doc.PointBuffer);
+                doc.PointBuffer = null;
+                compact = CountHistoryRows(doc, 1);
+                return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(runId, [flushed], ct));
+            }
+            var rows = byKey.Chunk(MetricPoints.MaxKeysPerBatchRow)
+                .Select(keys => keys.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => MetricPoints.Encode(k.Points), StringComparer.Ordinal))
+                .ToList();
+            compact = CountHistoryRows(doc, rows.Count);
+            return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(runId, rows, ct));
+        }, ct);
         if (compact) await CompactHistoryAsync(runId, ct);
+    }
+
+    /// <summary>Counts new batch rows; the write that crosses the threshold claims the compaction (the ETag makes the
+    /// claim exclusive).</summary>
+    private static bool CountHistoryRows(RunDocument doc, int rows)
+    {
+        doc.PendingHistoryRows += rows;
+        if (doc.PendingHistoryRows < MetricPoints.CompactAfterRows) return false;
+        doc.PendingHistoryRows = 0;
+        return true;
     }
 
     /// <summary>MLflow stores ±∞ as ±1.7976931348623157e308 (the largest double).</summary>
@@ -113,16 +134,13 @@ public sealed partial class TrackingStore
         }
     }
 
-    private async Task WriteHistoryRowsAsync(
-        RunDocument doc, List<(string Key, List<MetricPoint> Points)[]> rows, CancellationToken ct)
-    {
-        await Task.WhenAll(rows.Select(keys =>
+    private async Task WriteHistoryRowsAsync(string runId, IReadOnlyList<Dictionary<string, byte[]>> rows, CancellationToken ct) =>
+        await Task.WhenAll(rows.Select(properties =>
         {
-            var row = new TableEntity(doc.RunId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix());
-            foreach (var (key, points) in keys) row[MetricPoints.KeyProperty(key)] = MetricPoints.Encode(points);
+            var row = new TableEntity(runId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix());
+            foreach (var (name, bytes) in properties) row[name] = bytes;
             return Storage(() => _metrics.AddEntityAsync(row, ct));
         }));
-    }
 
     /// <summary>
     /// Folds the run's batch rows into per-key compacted rows, then deletes them. Every step is safe to interrupt or
@@ -208,8 +226,11 @@ public sealed partial class TrackingStore
         return [.. parts];
     }
 
-    /// <summary>The whole history of one metric in the given order, exact duplicates removed: the key's compacted
-    /// rows plus its property in the run's recent batch rows, read with two range queries.</summary>
+    /// <summary>
+    /// The whole history of one metric in the given order, exact duplicates removed. Points move one way: run-row
+    /// buffer → batch rows → compacted rows, each move writing the new place before clearing the old. Reading the
+    /// places in that same order means a point on the move is seen twice (and deduplicated), never missed.
+    /// </summary>
     private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
@@ -218,13 +239,13 @@ public sealed partial class TrackingStore
         var compactedPrefix = MetricPoints.CompactedRowPrefix(key);
         var batchPrefix = MetricPoints.BatchRowPrefix;
         var property = MetricPoints.KeyProperty(key);
-        var compacted = ReadPointsAsync(
-            Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
-            null, row => row.GetString("K") == key ? CompactedBytes(row) : null, ct);
-        var recent = ReadPointsAsync(
+        points.AddRange(await ReadBufferedAsync(runId, key, ct));
+        points.AddRange(await ReadPointsAsync(
             Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
-            [property], row => row.GetBinary(property), ct);
-        foreach (var part in await Task.WhenAll(compacted, recent)) points.AddRange(part);
+            [property], row => row.GetBinary(property), ct));
+        points.AddRange(await ReadPointsAsync(
+            Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
+            null, row => row.GetString("K") == key ? CompactedBytes(row) : null, ct));
 
         points.Sort(order);
         var write = 0;
@@ -232,6 +253,16 @@ public sealed partial class TrackingStore
             if (write == 0 || !points[read].SameAs(points[write - 1]))
                 points[write++] = points[read];
         points.RemoveRange(write, points.Count - write);
+        return points;
+    }
+
+    /// <summary>The key's points still in the run row's buffer.</summary>
+    private async Task<List<MetricPoint>> ReadBufferedAsync(string runId, string key, CancellationToken ct)
+    {
+        var points = new List<MetricPoint>();
+        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(
+            RunIds.ExperimentOf(runId)!, RunRow(runId), [PointBufferProperty], ct));
+        if (row.HasValue && row.Value!.GetBinary(PointBufferProperty) is { } buffer) MetricPoints.DecodeBuffered(buffer, key, points);
         return points;
     }
 

@@ -13,16 +13,26 @@ public sealed partial class TrackingStore
 
     private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
 
+    private const string PointBufferProperty = "B";
+
     private static TableEntity RunEntity(RunDocument doc, byte[] json)
     {
         var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle };
         DocumentColumns.Write(entity, json);
+        if (doc.PointBuffer is { Length: > 0 } buffer) entity[PointBufferProperty] = buffer;
         return entity;
     }
 
     private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
 
-    private static RunDocument ReadRun(TableEntity entity) => Deserialize(DocumentColumns.Read(entity), StorageJson.Default.RunDocument);
+    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), entity.GetBinary(PointBufferProperty));
+
+    private static RunDocument ReadRun(byte[] json, byte[]? pointBuffer)
+    {
+        var doc = Deserialize(json, StorageJson.Default.RunDocument);
+        doc.PointBuffer = pointBuffer;
+        return doc;
+    }
 
     public async Task<Run> CreateRunAsync(
         string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
@@ -52,7 +62,7 @@ public sealed partial class TrackingStore
             try
             {
                 var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
-                CacheRunRow(doc.RunId, json, response.Headers.ETag);
+                CacheRunRow(doc.RunId, json, null, response.Headers.ETag);
                 return doc.ToRun();
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
@@ -68,61 +78,72 @@ public sealed partial class TrackingStore
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
     {
         if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
-            return (Deserialize(cached.Json, StorageJson.Default.RunDocument), cached.ETag);
+            return (ReadRun(cached.Json, cached.PointBuffer), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
         await EnsureInitializedAsync();
         var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
         if (!row.HasValue) return null;
         var json = DocumentColumns.Read(row.Value!);
-        CacheRunRow(runId, json, row.Value!.ETag);
-        return (Deserialize(json, StorageJson.Default.RunDocument), row.Value!.ETag);
+        var buffer = row.Value!.GetBinary(PointBufferProperty);
+        CacheRunRow(runId, json, buffer, row.Value!.ETag);
+        return (ReadRun(json, buffer), row.Value!.ETag);
     }
 
-    private sealed record CachedRow(byte[] Json, ETag ETag);
+    private sealed record CachedRow(byte[] Json, byte[]? PointBuffer, ETag ETag);
 
-    private void CacheRunRow(string runId, byte[] json, ETag? etag)
+    private void CacheRunRow(string runId, byte[] json, byte[]? pointBuffer, ETag? etag)
     {
         if (etag is { } tag)
-            _runRowCache.Set(runId, new CachedRow(json, tag), new MemoryCacheEntryOptions { Size = json.Length + 128, SlidingExpiration = TimeSpan.FromMinutes(10) });
+            _runRowCache.Set(runId, new CachedRow(json, pointBuffer, tag), new MemoryCacheEntryOptions
+            {
+                Size = json.Length + (pointBuffer?.Length ?? 0) + 128,
+                SlidingExpiration = TimeSpan.FromMinutes(10),
+            });
         else
             _runRowCache.Remove(runId);
     }
 
+    /// <summary>What a change to a run row needs written besides the row itself.</summary>
+    /// <param name="Changed">False when there is nothing to write.</param>
+    /// <param name="WriteFirst">Written before this attempt's commit (its content depends on the row this attempt read).</param>
+    /// <param name="WriteAlongside">Started once, on the first attempt that asks, and run concurrently with the commit.</param>
+    private readonly record struct RunChange(bool Changed, Func<Task>? WriteFirst = null, Func<Task>? WriteAlongside = null)
+    {
+        public static implicit operator RunChange(bool changed) => new(changed);
+    }
+
     /// <summary>
     /// Read-modify-write of one run row under its ETag. The first attempt starts from the cached row; a 412 (another
-    /// writer, another instance) or a rule violation seen only in the cached copy sends it back to storage.
+    /// writer, another instance) or a rule violation seen only in the cached copy sends it back to storage. Every write
+    /// it starts must succeed before the caller may answer 2xx.
     /// </summary>
-    /// <param name="apply">Validates and changes the document; returns false when there is nothing to write.</param>
-    /// <param name="alongside">Started once, after the first successful validation, and run concurrently with the
-    /// commit; both must succeed before the caller may answer 2xx. History rows are written there: a rejected request
-    /// writes nothing, and a commit retried after a 412 does not write them twice.</param>
-    private async Task<RunDocument> MutateRunAsync(
-        string runId, Func<RunDocument, bool> apply, CancellationToken ct, Func<RunDocument, Task>? alongside = null)
+    private async Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct)
     {
-        Task? sideWrite = null;
+        Task? alongside = null;
         try
         {
             for (var attempt = 0; ; attempt++)
             {
                 var fromCache = attempt == 0;
                 var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
-                bool changed;
+                RunChange change;
                 try
                 {
-                    changed = apply(doc);
+                    change = apply(doc);
                 }
                 catch (MlflowException) when (fromCache)
                 {
                     continue;
                 }
-                sideWrite ??= alongside?.Invoke(doc);
-                if (!changed) return doc;
+                alongside ??= change.WriteAlongside?.Invoke();
+                if (!change.Changed) return doc;
+                if (change.WriteFirst is not null) await change.WriteFirst();
 
                 var json = Serialize(doc);
                 try
                 {
                     var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json), etag, TableUpdateMode.Replace, ct));
-                    CacheRunRow(runId, json, response.Headers.ETag);
+                    CacheRunRow(runId, json, doc.PointBuffer, response.Headers.ETag);
                     return doc;
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
@@ -135,7 +156,7 @@ public sealed partial class TrackingStore
         finally
         {
             // Observed on every path: its failure fails the request even when the commit succeeded.
-            if (sideWrite is not null) await sideWrite;
+            if (alongside is not null) await alongside;
         }
     }
 

@@ -93,6 +93,33 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task ConcurrentSinglePointWritersAreBufferedAndFlushedWithoutLoss()
+    {
+        var runId = await CreateRunAsync();
+        // 8 writers × 120 log-metric calls on one run: the run-row buffer flushes to a batch row every ~150 points, so
+        // the history ends up in several batch rows plus the buffer, all under concurrent ETag retries.
+        var writers = Enumerable.Range(0, 8).Select(async w =>
+        {
+            for (var i = 0; i < 120; i++)
+            {
+                var step = w * 120 + i;
+                var (status, _) = await _app.PostAsync(Api + "runs/log-metric", new { run_id = runId, key = i % 2 == 0 ? "even" : "odd", value = step * 0.5, timestamp = 10_000 + step, step });
+                Assert.Equal(200, status);
+            }
+        });
+        await Task.WhenAll(writers);
+
+        var even = await HistoryAsync(runId, "even");
+        var odd = await HistoryAsync(runId, "odd");
+        Assert.Equal(480, even.Count);
+        Assert.Equal(480, odd.Count);
+        Assert.Equal(Enumerable.Range(0, 960).Select(i => (long)i), even.Concat(odd).Select(p => (long)p["step"]!).Order());
+        var (_, run) = await _app.GetAsync($"{Api}runs/get?run_id={runId}");
+        var latestOdd = run!["run"]!["data"]!["metrics"]!.AsArray().Single(m => (string)m!["key"]! == "odd")!;
+        Assert.Equal(959, (long)latestOdd["step"]!);
+    }
+
+    [Fact]
     public async Task EveryLegalKeyRoundTripsExactly()
     {
         var runId = await CreateRunAsync();
