@@ -69,20 +69,11 @@ public static class ExperimentEndpoints
             args.StringList("order_by"),
             args.String("page_token"),
             ct);
-        return MlflowJson.Object(w =>
+        return MlflowJson.Page("experiments", page, (w, experiment) =>
         {
-            if (page.Items.Count > 0)
-            {
-                w.WriteStartArray("experiments");
-                foreach (var e in page.Items)
-                {
-                    w.WriteStartObject();
-                    w.WriteExperiment(e);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
+            w.WriteStartObject();
+            w.WriteExperiment(experiment);
+            w.WriteEndObject();
         });
     }
 

@@ -18,16 +18,7 @@ public static class MetricEndpoints
         var args = await RequestArgs.ReadAsync(request, ct);
         var page = await store.GetMetricHistoryAsync(
             args.RunId(), args.RequiredString("metric_key"), args.Int32("max_results"), args.String("page_token"), ct);
-        return MlflowJson.Object(w =>
-        {
-            if (page.Items.Count > 0)
-            {
-                w.WriteStartArray("metrics");
-                foreach (var m in page.Items) w.WriteMetric(m);
-                w.WriteEndArray();
-            }
-            if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
-        });
+        return MlflowJson.Page("metrics", page, (w, metric) => w.WriteMetric(metric));
     }
 
     public static async Task<IResult> GetMetricHistoryBulkInterval(HttpRequest request, TrackingStore store, CancellationToken ct)

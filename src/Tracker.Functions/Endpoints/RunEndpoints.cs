@@ -96,20 +96,11 @@ public static class RunEndpoints
             args.StringList("order_by"),
             args.String("page_token"),
             ct);
-        return MlflowJson.Object(w =>
+        return MlflowJson.Page("runs", page, (w, run) =>
         {
-            if (page.Items.Count > 0)
-            {
-                w.WriteStartArray("runs");
-                foreach (var run in page.Items)
-                {
-                    w.WriteStartObject();
-                    w.WriteRun(run);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
+            w.WriteStartObject();
+            w.WriteRun(run);
+            w.WriteEndObject();
         });
     }
 

@@ -16,6 +16,18 @@ public static class MlflowJson
 
     public static IResult Empty() => Object(_ => { });
 
+    /// <summary>A page of a listing: the items under <paramref name="field"/> (omitted when empty) and the token of the next page.</summary>
+    public static IResult Page<T>(string field, Page<T> page, Action<Utf8JsonWriter, T> writeItem) => Object(w =>
+    {
+        if (page.Items.Count > 0)
+        {
+            w.WriteStartArray(field);
+            foreach (var item in page.Items) writeItem(w, item);
+            w.WriteEndArray();
+        }
+        if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
+    });
+
     public static IResult Error(ErrorCode code, string message) => Object(w =>
     {
         w.WriteString("error_code", code.Name);

@@ -1,3 +1,4 @@
+using Tracker.Tests.Infrastructure;
 namespace Tracker.Tests.Host;
 
 /// <summary>

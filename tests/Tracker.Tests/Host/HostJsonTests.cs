@@ -1,3 +1,4 @@
+using Tracker.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 
 namespace Tracker.Tests.Host;

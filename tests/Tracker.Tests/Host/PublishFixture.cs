@@ -1,3 +1,4 @@
+using Tracker.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Text;
 
@@ -37,7 +38,7 @@ public sealed class PublishFixture : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = RepoPaths.RepoRoot,
+            WorkingDirectory = RepoPaths.Root,
         };
         foreach (var argument in (string[])["publish", RepoPaths.FunctionsProject, "-c", "Release", "-o", _output.FullName,
                      // No compiler or MSBuild server left behind holding this process's output pipes open.

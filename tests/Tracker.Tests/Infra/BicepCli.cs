@@ -1,5 +1,5 @@
+using Tracker.Tests.Infrastructure;
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Tracker.Tests.Infra;
@@ -17,7 +17,7 @@ internal static partial class BicepCli
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    public static string RepoRoot { get; } = Path.GetFullPath(Metadata("RepoRoot"));
+    public static string RepoRoot { get; } = RepoPaths.Root;
 
     public static string InfraDirectory { get; } = Path.Combine(RepoRoot, "infra");
 
@@ -25,7 +25,7 @@ internal static partial class BicepCli
 
     public static async Task<BicepRun> RunAsync(params string[] arguments)
     {
-        var executable = Metadata("BicepCli");
+        var executable = RepoPaths.BicepCli;
         Assert.True(File.Exists(executable), $"Bicep CLI not found at {executable}; restore the test project first.");
         EnsureExecutable(executable);
 
@@ -67,10 +67,6 @@ internal static partial class BicepCli
             .Select(line => line.Trim())
             .ToList();
 
-    private static string Metadata(string key) =>
-        typeof(BicepCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(attribute => attribute.Key == key)?.Value
-        ?? throw new InvalidOperationException($"Assembly metadata '{key}' is missing; the test csproj generates it.");
 
     // NuGet extraction does not always keep the execute bit on the bicep binary.
     private static void EnsureExecutable(string path)

@@ -2,12 +2,22 @@ using System.Reflection;
 
 namespace Tracker.Tests.Infrastructure;
 
-/// <summary>Paths the test project was built with (assembly metadata written by the csproj).</summary>
+/// <summary>Paths the test project was built with (assembly metadata written by the test csproj).</summary>
 public static class RepoPaths
 {
     public static string Root { get; } = Path.GetFullPath(Metadata("RepoRoot"));
     public static string SharedDir { get; } = Path.GetFullPath(Path.Combine(Root, "..", "shared"));
 
+    /// <summary>The repo-root host.json that the Functions csproj links into its output.</summary>
+    public static string HostJson { get; } = Path.Combine(Root, "host.json");
+
+    /// <summary>The custom-handler project; its top-level folders holding a function.json are the functions.</summary>
+    public static string FunctionsProject { get; } = Path.Combine(Root, "src", "Tracker.Functions");
+
+    /// <summary>The bicep binary from the Azure.Bicep.CommandLine.linux-x64 package.</summary>
+    public static string BicepCli { get; } = Metadata("BicepCli");
+
     private static string Metadata(string key) =>
-        typeof(RepoPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+        typeof(RepoPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == key)?.Value
+        ?? throw new InvalidOperationException($"Assembly metadata '{key}' is missing; the test csproj generates it.");
 }
