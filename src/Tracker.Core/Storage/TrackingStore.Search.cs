@@ -1,3 +1,4 @@
+using ETag = Azure.ETag;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Search;
@@ -52,10 +53,11 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>
-    /// Every run row of an experiment as storage holds it now. This instance keeps the rows it has seen and asks
-    /// storage only for rows written since (by Table's own Timestamp, with a margin), so a search stays exact across
+    /// Every run row of an experiment as storage holds it now. This instance keeps the rows it has seen; each call asks
+    /// storage which rows were written since (Table's own Timestamp, minus a margin against clock skew), first for keys
+    /// and ETags only, then in full for just the rows whose ETag it does not hold. A search thus stays exact across
     /// instances while repeated searches and later pages skip re-reading thousands of unchanged rows. Runs are never
-    /// removed from a partition (delete is a lifecycle change), so a changed row is all there is to learn.
+    /// removed from a partition (delete is a lifecycle change), so changed rows are all there is to learn.
     /// </summary>
     private async Task<RunDocument[]> CurrentRunsAsync(string experimentId, CancellationToken ct)
     {
@@ -68,17 +70,21 @@ public sealed partial class TrackingStore
         await known.Lock.WaitAsync(ct);
         try
         {
-            var query = known.Watermark is { } seen
-                ? Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Timestamp ge {seen - TimestampMargin}")
-                : Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"}");
-            var select = DocumentColumns.Names.Append("Timestamp").ToArray();
-            await foreach (var row in _runs.QueryAsync<TableEntity>(query, select: select, cancellationToken: ct).WithTransientErrors())
+            var since = known.Watermark - TimestampMargin;
+            if (since is { } from)
             {
-                var doc = ReadRun(row);
-                known.Runs[doc.RunId] = doc;
-                if (row.Timestamp > known.Watermark || known.Watermark is null) known.Watermark = row.Timestamp;
+                var stale = new List<TableEntity>();
+                await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, from), select: ["RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+                    if (!known.Runs.TryGetValue(row.RowKey, out var held) || held.ETag != row.ETag) stale.Add(row);
+                if (stale.Count == 0) return [.. known.Runs.Values.Select(r => r.Doc)];
+                since = stale.Min(r => r.Timestamp);
             }
-            return [.. known.Runs.Values];
+            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Names, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            {
+                known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
+                if (known.Watermark is null || row.Timestamp > known.Watermark) known.Watermark = row.Timestamp;
+            }
+            return [.. known.Runs.Values.Select(r => r.Doc)];
         }
         finally
         {
@@ -86,13 +92,18 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>Rows stamped this long before the newest one seen are read again, against clock skew between writers.</summary>
+    private static string RunRows(string experimentId, DateTimeOffset? since) => since is { } from
+        ? Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Timestamp ge {from}")
+        : Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"}");
+
+    /// <summary>Rows stamped this long before the newest one seen are checked again, against clock skew between writers.</summary>
     private static readonly TimeSpan TimestampMargin = TimeSpan.FromSeconds(5);
 
     private sealed class KnownRuns
     {
         public readonly SemaphoreSlim Lock = new(1, 1);
-        public readonly Dictionary<string, RunDocument> Runs = new(StringComparer.Ordinal);
+        /// <summary>By row key: the row's document and the ETag it was read at.</summary>
+        public readonly Dictionary<string, (RunDocument Doc, ETag ETag)> Runs = new(StringComparer.Ordinal);
         public DateTimeOffset? Watermark;
     }
 }
