@@ -57,7 +57,7 @@ public sealed partial class TrackingStore
                 return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(runId, [flushed], ct));
             }
             var rows = byKey.Chunk(MetricPoints.MaxKeysPerBatchRow)
-                .Select(keys => keys.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => MetricPoints.Encode(k.Points), StringComparer.Ordinal))
+                .Select(keys => keys.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => MetricPoints.Pack(k.Points), StringComparer.Ordinal))
                 .ToList();
             compact = CountHistoryRows(doc, rows.Count);
             return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(runId, rows, ct));
@@ -158,9 +158,8 @@ public sealed partial class TrackingStore
 
         var keys = (await ReadRunAsync(runId, useCache: true, ct))?.Doc.Metrics.Select(m => m.Key).ToList() ?? [];
         var perKey = keys
-            .Select(key => (Key: key, Property: MetricPoints.KeyProperty(key)))
-            .Select(k => (k.Key, Bytes: batchRows.Select(r => r.GetBinary(k.Property)).OfType<byte[]>().SelectMany(b => b).ToArray()))
-            .Where(k => k.Bytes.Length > 0)
+            .Select(key => (Key: key, Points: PointsOf(batchRows, MetricPoints.KeyProperty(key))))
+            .Where(k => k.Points.Count > 0)
             .ToList();
         using var parallel = new SemaphoreSlim(8);
         await Task.WhenAll(perKey.Select(async k =>
@@ -168,7 +167,7 @@ public sealed partial class TrackingStore
             await parallel.WaitAsync(ct);
             try
             {
-                await AppendCompactedAsync(runId, k.Key, k.Bytes, ct);
+                await AppendCompactedAsync(runId, k.Key, k.Points, ct);
             }
             finally
             {
@@ -180,8 +179,16 @@ public sealed partial class TrackingStore
                 deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
     }
 
+    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> batchRows, string property)
+    {
+        var points = new List<MetricPoint>();
+        foreach (var row in batchRows)
+            if (row.GetBinary(property) is { } bytes) MetricPoints.Unpack(bytes, points);
+        return points;
+    }
+
     /// <summary>Appends points to the key's last compacted row if it has room (under its ETag), else starts new rows.</summary>
-    private async Task AppendCompactedAsync(string runId, string key, byte[] points, CancellationToken ct)
+    private async Task AppendCompactedAsync(string runId, string key, List<MetricPoint> points, CancellationToken ct)
     {
         var prefix = MetricPoints.CompactedRowPrefix(key);
         for (var attempt = 0; ; attempt++)
@@ -192,15 +199,15 @@ public sealed partial class TrackingStore
                                cancellationToken: ct).WithTransientErrors())
                 if (last is null || string.CompareOrdinal(row.RowKey, last.RowKey) > 0) last = row;
 
-            var existing = last is null ? [] : CompactedBytes(last);
+            var existing = last is null ? [] : CompactedPoints(last);
             try
             {
-                if (last is not null && existing.Length + points.Length <= MetricPoints.MaxBytesPerCompactedRow)
+                if (last is not null && existing.Count + points.Count <= MetricPoints.MaxPointsPerCompactedRow)
                 {
                     await Storage(() => _metrics.UpdateEntityAsync(CompactedRow(runId, last.RowKey, key, [.. existing, .. points]), last.ETag, TableUpdateMode.Replace, ct));
                     return;
                 }
-                foreach (var part in points.Chunk(MetricPoints.MaxBytesPerCompactedRow))
+                foreach (var part in points.Chunk(MetricPoints.MaxPointsPerCompactedRow))
                     await Storage(() => _metrics.AddEntityAsync(CompactedRow(runId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
                 return;
             }
@@ -211,19 +218,19 @@ public sealed partial class TrackingStore
         }
     }
 
-    private static TableEntity CompactedRow(string runId, string rowKey, string key, byte[] points)
+    private static TableEntity CompactedRow(string runId, string rowKey, string key, IReadOnlyList<MetricPoint> points)
     {
         var row = new TableEntity(runId, rowKey) { ["K"] = key };
         var i = 0;
-        foreach (var part in points.Chunk(MetricPoints.MaxPropertyBytes)) row[MetricPoints.PointsProperty(i++)] = part;
+        foreach (var piece in MetricPoints.PackPieces(points)) row[MetricPoints.PointsProperty(i++)] = piece;
         return row;
     }
 
-    private static byte[] CompactedBytes(TableEntity row)
+    private static List<MetricPoint> CompactedPoints(TableEntity row)
     {
-        var parts = new List<byte>();
-        for (var i = 0; row.GetBinary(MetricPoints.PointsProperty(i)) is { } part; i++) parts.AddRange(part);
-        return [.. parts];
+        var points = new List<MetricPoint>();
+        for (var i = 0; row.GetBinary(MetricPoints.PointsProperty(i)) is { } piece; i++) MetricPoints.Unpack(piece, points);
+        return points;
     }
 
     /// <summary>
@@ -240,12 +247,14 @@ public sealed partial class TrackingStore
         var batchPrefix = MetricPoints.BatchRowPrefix;
         var property = MetricPoints.KeyProperty(key);
         points.AddRange(await ReadBufferedAsync(runId, key, ct));
-        points.AddRange(await ReadPointsAsync(
-            Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
-            [property], row => row.GetBinary(property), ct));
-        points.AddRange(await ReadPointsAsync(
-            Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
-            null, row => row.GetString("K") == key ? CompactedBytes(row) : null, ct));
+        await foreach (var row in _metrics.QueryAsync<TableEntity>(
+                           Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
+                           select: [property], cancellationToken: ct).WithTransientErrors())
+            if (row.GetBinary(property) is { } bytes) MetricPoints.Unpack(bytes, points);
+        await foreach (var row in _metrics.QueryAsync<TableEntity>(
+                           Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
+                           cancellationToken: ct).WithTransientErrors())
+            if (row.GetString("K") == key) points.AddRange(CompactedPoints(row)); // a 128-bit hash collision would fail this
 
         points.Sort(order);
         var write = 0;
@@ -263,15 +272,6 @@ public sealed partial class TrackingStore
         var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(
             RunIds.ExperimentOf(runId)!, RunRow(runId), [PointBufferProperty], ct));
         if (row.HasValue && row.Value!.GetBinary(PointBufferProperty) is { } buffer) MetricPoints.DecodeBuffered(buffer, key, points);
-        return points;
-    }
-
-    private async Task<List<MetricPoint>> ReadPointsAsync(string filter, string[]? select, Func<TableEntity, byte[]?> bytesOf, CancellationToken ct)
-    {
-        var points = new List<MetricPoint>();
-        await foreach (var row in _metrics.QueryAsync<TableEntity>(filter, select: select, cancellationToken: ct).WithTransientErrors())
-            if (bytesOf(row) is { } bytes)
-                MetricPoints.Decode(bytes, points);
         return points;
     }
 
