@@ -10,24 +10,34 @@ namespace Tracker.Core.Storage;
 internal static class DocumentColumns
 {
     private const int ColumnBytes = 64 * 1024;
-    public const int MaxColumns = 15;
+    /// <summary>11 columns (704 KiB) leave room in a run row's 1 MiB for its point buffer (see <see cref="PointBuffer"/>).</summary>
+    public const int MaxColumns = 11;
+    /// <summary>How many columns the document spans: an ETag-guarded Merge of a shorter document leaves old columns
+    /// behind, which readers must ignore.</summary>
+    public const string CountProperty = "DN";
     public const int MaxDocumentBytes = ColumnBytes * MaxColumns;
 
     public static readonly string[] Names = Enumerable.Range(0, MaxColumns).Select(i => $"D{i}").ToArray();
+
+    /// <summary>What a reader of the document alone selects.</summary>
+    public static readonly string[] Selected = [.. Names, CountProperty];
 
     public static void Write(TableEntity entity, ReadOnlySpan<byte> json)
     {
         if (json.Length > MaxDocumentBytes)
             throw MlflowException.InvalidParameter(
                 $"The resulting metadata ({json.Length} bytes) exceeds Tracker's per-entity limit of {MaxDocumentBytes} bytes. Log fewer or shorter values.");
-        for (int i = 0, offset = 0; offset < json.Length; i++, offset += ColumnBytes)
-            entity[Names[i]] = json.Slice(offset, Math.Min(ColumnBytes, json.Length - offset)).ToArray();
+        var count = 0;
+        for (var offset = 0; offset < json.Length; count++, offset += ColumnBytes)
+            entity[Names[count]] = json.Slice(offset, Math.Min(ColumnBytes, json.Length - offset)).ToArray();
+        entity[CountProperty] = count;
     }
 
     public static byte[] Read(TableEntity entity)
     {
         var parts = new List<byte[]>();
-        foreach (var name in Names)
+        var count = entity.GetInt32(CountProperty) ?? MaxColumns;
+        foreach (var name in Names.Take(count))
         {
             if (entity.GetBinary(name) is not { } part) break;
             parts.Add(part);

@@ -44,53 +44,18 @@ internal readonly record struct MetricPoint(long Step, long Timestamp, double Va
 /// </summary>
 internal static class MetricPoints
 {
-    /// <summary>A point in the fixed layout (step, timestamp, value; little-endian) of the run-row buffer.</summary>
+    /// <summary>A point's size in memory (three 8-byte fields), for cache accounting.</summary>
     public const int PointBytes = 24;
     /// <summary>A packed point is at most this long: two 10-byte varints and the value.</summary>
     private const int MaxPackedPointBytes = 28;
     /// <summary>A Table property holds at most 64 KiB.</summary>
     public const int MaxPropertyBytes = 64 * 1024;
-    /// <summary>A batch row holds at most this many keys (≤ 252 properties per entity).</summary>
-    public const int MaxKeysPerBatchRow = 240;
+    /// <summary>A batch row holds at most this many properties (≤ 252 per entity).</summary>
+    public const int MaxPropertiesPerBatchRow = 240;
+    /// <summary>A key's points in one batch row span at most this many properties (a flushed buffer is ≤ 288 KiB).</summary>
+    public const int MaxPiecesPerKey = 16;
     /// <summary>A compacted row holds at most this many points: even packed at their longest, under 1 MiB per entity.</summary>
     public const int MaxPointsPerCompactedRow = 30_000;
-    /// <summary>Batch rows of a run that trigger a compaction, so a key's history stays a few dozen rows.</summary>
-    public const int CompactAfterRows = 64;
-    /// <summary>Batches this small (log-metric is one point) are buffered in the run row: one storage request.</summary>
-    public const int MaxBufferedBatchPoints = 32;
-    /// <summary>A buffer this large is flushed into a batch row (at 40 bytes a point, fewer keys than a row holds).</summary>
-    public const int BufferFlushBytes = 6 * 1024;
-    private const int BufferedPointBytes = 16 + PointBytes;
-
-    /// <summary>Appends points to a run row's buffer: each entry is the key's 16-byte hash and the point.</summary>
-    public static byte[] Buffer(byte[]? buffer, IReadOnlyList<(string Key, List<MetricPoint> Points)> keys)
-    {
-        var result = new List<byte>(buffer ?? []);
-        foreach (var (key, points) in keys)
-        {
-            var hash = Convert.FromHexString(KeyHash(key));
-            foreach (var point in points)
-            {
-                result.AddRange(hash);
-                result.AddRange(Encode([point]));
-            }
-        }
-        return [.. result];
-    }
-
-    /// <summary>A buffer as batch-row properties (<c>h{hash}</c> → packed points).</summary>
-    public static Dictionary<string, byte[]> Unbuffer(byte[] buffer)
-    {
-        var byKey = new Dictionary<string, List<MetricPoint>>(StringComparer.Ordinal);
-        for (var at = 0; at + BufferedPointBytes <= buffer.Length; at += BufferedPointBytes)
-        {
-            var property = "h" + Convert.ToHexStringLower(buffer, at, 16);
-            if (!byKey.TryGetValue(property, out var points)) byKey[property] = points = [];
-            Decode(buffer.AsSpan(at + 16, PointBytes), points);
-        }
-        return byKey.ToDictionary(kv => kv.Key, kv => Pack(kv.Value), StringComparer.Ordinal);
-    }
-
     /// <summary>
     /// Packs points for a history row: per point the step and timestamp as zigzag varint deltas from the previous
     /// point, then the value's 8 bytes. Steps and timestamps mostly advance by small amounts, so a point takes about
@@ -150,6 +115,12 @@ internal static class MetricPoints
 
     private static long UnZigZag(ulong v) => (long)(v >> 1) ^ -(long)(v & 1);
 
+    public static byte[] Varint(ulong v)
+    {
+        Span<byte> bytes = stackalloc byte[10];
+        return bytes[..WriteVarint(bytes, v)].ToArray();
+    }
+
     private static int WriteVarint(Span<byte> into, ulong v)
     {
         var i = 0;
@@ -158,7 +129,7 @@ internal static class MetricPoints
         return i;
     }
 
-    private static ulong ReadVarint(ref ReadOnlySpan<byte> bytes)
+    public static ulong ReadVarint(ref ReadOnlySpan<byte> bytes)
     {
         ulong v = 0;
         for (var shift = 0; shift < 70; shift += 7)
@@ -172,38 +143,6 @@ internal static class MetricPoints
         throw new InvalidDataException("Malformed varint in a metric point.");
     }
 
-    /// <summary>The buffered points of one key.</summary>
-    public static void DecodeBuffered(byte[] buffer, string key, List<MetricPoint> into)
-    {
-        var hash = Convert.FromHexString(KeyHash(key));
-        for (var at = 0; at + BufferedPointBytes <= buffer.Length; at += BufferedPointBytes)
-            if (buffer.AsSpan(at, 16).SequenceEqual(hash))
-                Decode(buffer.AsSpan(at + 16, PointBytes), into);
-    }
-
-    public static byte[] Encode(IReadOnlyList<MetricPoint> points)
-    {
-        var bytes = new byte[points.Count * PointBytes];
-        var span = bytes.AsSpan();
-        foreach (var p in points)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(span, p.Step);
-            BinaryPrimitives.WriteInt64LittleEndian(span[8..], p.Timestamp);
-            BinaryPrimitives.WriteDoubleLittleEndian(span[16..], p.Value);
-            span = span[PointBytes..];
-        }
-        return bytes;
-    }
-
-    public static void Decode(ReadOnlySpan<byte> bytes, List<MetricPoint> into)
-    {
-        for (; bytes.Length >= PointBytes; bytes = bytes[PointBytes..])
-            into.Add(new MetricPoint(
-                BinaryPrimitives.ReadInt64LittleEndian(bytes),
-                BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]),
-                BinaryPrimitives.ReadDoubleLittleEndian(bytes[16..])));
-    }
-
     /// <summary>
     /// Row keys and property names cannot carry MLflow keys (250 characters of almost anything, Table keys forbid
     /// '/', '\', '#', '?' and control characters): they carry a 128-bit hash; compacted rows keep the exact key.
@@ -212,6 +151,10 @@ internal static class MetricPoints
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
 
     public static string KeyProperty(string key) => "h" + KeyHash(key);
+
+    /// <summary>The properties a key's points may occupy in a batch row: <c>h{hash}</c>, then <c>h{hash}p1</c>….</summary>
+    public static string[] PieceProperties(string keyProperty) =>
+        Enumerable.Range(0, MaxPiecesPerKey).Select(i => i == 0 ? keyProperty : $"{keyProperty}p{i}").ToArray();
 
     public const string BatchRowPrefix = "u:";
 

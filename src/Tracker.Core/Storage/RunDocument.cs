@@ -28,9 +28,9 @@ internal sealed class RunDocument : ISearchableRun
     /// <summary>History rows written since the last compaction (see TrackingStore.Metrics).</summary>
     public int PendingHistoryRows { get; set; }
 
-    /// <summary>Points of small batches not yet in a history row; kept in the row's own binary property, outside the
-    /// JSON, so searches (which select only the document) never read it. See <see cref="MetricPoints"/>.</summary>
-    [JsonIgnore] public byte[]? PointBuffer { get; set; }
+    /// <summary>Logged points not yet in a history row; kept in the row's own binary properties, outside the JSON,
+    /// so searches (which select only the document) never read them.</summary>
+    [JsonIgnore] public PointBuffer Buffer { get; set; } = PointBuffer.Empty();
 
     [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
 

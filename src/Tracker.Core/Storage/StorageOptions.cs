@@ -16,6 +16,8 @@ public sealed class StorageOptions
     public string? ClientId { get; set; }
     /// <summary>Prefix of every table name, so several Trackers (or test classes) can share one account.</summary>
     public string TablePrefix { get; set; } = "tracker";
+    /// <summary>History rows a run accumulates before they are folded into per-key compacted rows.</summary>
+    public int HistoryRowsPerCompaction { get; set; } = 64;
 
     public bool IsValid(out string error)
     {
@@ -24,6 +26,11 @@ public sealed class StorageOptions
         if (TableServiceUri is null)
         {
             error = $"Set {Section}:ConnectionString (Azurite) or {Section}:TableServiceUri (Azure).";
+            return false;
+        }
+        if (HistoryRowsPerCompaction < 1)
+        {
+            error = $"{Section}:HistoryRowsPerCompaction must be at least 1.";
             return false;
         }
         if (TablePrefix.Length is 0 or > 40 || !char.IsAsciiLetter(TablePrefix[0]) || !TablePrefix.All(char.IsAsciiLetterOrDigit))

@@ -46,31 +46,22 @@ public sealed partial class TrackingStore
             if (byKey.Count == 0) return changed;
             foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
 
-            if (metrics.Count <= MetricPoints.MaxBufferedBatchPoints)
-            {
-                doc.PointBuffer = MetricPoints.Buffer(doc.PointBuffer, byKey);
-                if (doc.PointBuffer.Length < MetricPoints.BufferFlushBytes) return true;
-                // The buffer leaves the row only once its points are durable in a batch row.
-                var flushed = MetricPoints.Unbuffer(doc.PointBuffer);
-                doc.PointBuffer = null;
-                compact = CountHistoryRows(doc, 1);
-                return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(runId, [flushed], ct));
-            }
-            var rows = byKey.Chunk(MetricPoints.MaxKeysPerBatchRow)
-                .Select(keys => keys.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => MetricPoints.Pack(k.Points), StringComparer.Ordinal))
-                .ToList();
+            doc.Buffer.Add(byKey);
+            if (!doc.Buffer.IsFull) return true;
+            // The buffer leaves the row only once its points are durable in batch rows.
+            var rows = BatchRows(runId, doc.Buffer.TakeAll());
             compact = CountHistoryRows(doc, rows.Count);
-            return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(runId, rows, ct));
+            return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(rows, ct));
         }, ct);
         if (compact) await CompactHistoryAsync(runId, ct);
     }
 
     /// <summary>Counts new batch rows; the write that crosses the threshold claims the compaction (the ETag makes the
     /// claim exclusive).</summary>
-    private static bool CountHistoryRows(RunDocument doc, int rows)
+    private bool CountHistoryRows(RunDocument doc, int rows)
     {
         doc.PendingHistoryRows += rows;
-        if (doc.PendingHistoryRows < MetricPoints.CompactAfterRows) return false;
+        if (doc.PendingHistoryRows < _historyRowsPerCompaction) return false;
         doc.PendingHistoryRows = 0;
         return true;
     }
@@ -134,13 +125,29 @@ public sealed partial class TrackingStore
         }
     }
 
-    private async Task WriteHistoryRowsAsync(string runId, IReadOnlyList<Dictionary<string, byte[]>> rows, CancellationToken ct) =>
-        await Task.WhenAll(rows.Select(properties =>
+    /// <summary>Batch rows holding the given points, each key's packed into as many pieces as it needs.</summary>
+    private static List<TableEntity> BatchRows(string runId, Dictionary<string, List<MetricPoint>> byKeyProperty)
+    {
+        var rows = new List<TableEntity>();
+        var (row, used) = ((TableEntity?)null, 0);
+        foreach (var (property, points) in byKeyProperty)
         {
-            var row = new TableEntity(runId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix());
-            foreach (var (name, bytes) in properties) row[name] = bytes;
-            return Storage(() => _metrics.AddEntityAsync(row, ct));
-        }));
+            var pieces = MetricPoints.PackPieces(points);
+            if (pieces.Count > MetricPoints.MaxPiecesPerKey) throw new InvalidOperationException("Too many points for one batch row.");
+            if (row is null || used + pieces.Count > MetricPoints.MaxPropertiesPerBatchRow)
+            {
+                rows.Add(row = new TableEntity(runId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix()));
+                used = 0;
+            }
+            var names = MetricPoints.PieceProperties(property);
+            for (var i = 0; i < pieces.Count; i++) row[names[i]] = pieces[i];
+            used += pieces.Count;
+        }
+        return rows;
+    }
+
+    private async Task WriteHistoryRowsAsync(List<TableEntity> rows, CancellationToken ct) =>
+        await Task.WhenAll(rows.Select(row => Storage(() => _metrics.AddEntityAsync(row, ct))));
 
     /// <summary>
     /// Folds the run's batch rows into per-key compacted rows, then deletes them. Every step is safe to interrupt or
@@ -179,11 +186,13 @@ public sealed partial class TrackingStore
                 deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
     }
 
-    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> batchRows, string property)
+    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> batchRows, string keyProperty)
     {
         var points = new List<MetricPoint>();
+        var pieces = MetricPoints.PieceProperties(keyProperty);
         foreach (var row in batchRows)
-            if (row.GetBinary(property) is { } bytes) MetricPoints.Unpack(bytes, points);
+            foreach (var piece in pieces)
+                if (row.GetBinary(piece) is { } bytes) MetricPoints.Unpack(bytes, points);
         return points;
     }
 
@@ -245,12 +254,14 @@ public sealed partial class TrackingStore
         await EnsureInitializedAsync();
         var compactedPrefix = MetricPoints.CompactedRowPrefix(key);
         var batchPrefix = MetricPoints.BatchRowPrefix;
-        var property = MetricPoints.KeyProperty(key);
+        var pieces = MetricPoints.PieceProperties(MetricPoints.KeyProperty(key));
         points.AddRange(await ReadBufferedAsync(runId, key, ct));
+        var batchRows = new List<TableEntity>();
         await foreach (var row in _metrics.QueryAsync<TableEntity>(
                            Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
-                           select: [property], cancellationToken: ct).WithTransientErrors())
-            if (row.GetBinary(property) is { } bytes) MetricPoints.Unpack(bytes, points);
+                           select: pieces, cancellationToken: ct).WithTransientErrors())
+            batchRows.Add(row);
+        points.AddRange(PointsOf(batchRows, pieces[0]));
         await foreach (var row in _metrics.QueryAsync<TableEntity>(
                            Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
                            cancellationToken: ct).WithTransientErrors())
@@ -269,9 +280,8 @@ public sealed partial class TrackingStore
     private async Task<List<MetricPoint>> ReadBufferedAsync(string runId, string key, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
-        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(
-            RunIds.ExperimentOf(runId)!, RunRow(runId), [PointBufferProperty], ct));
-        if (row.HasValue && row.Value!.GetBinary(PointBufferProperty) is { } buffer) MetricPoints.DecodeBuffered(buffer, key, points);
+        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(RunIds.ExperimentOf(runId)!, RunRow(runId), cancellationToken: ct));
+        if (row.HasValue) PointBuffer.From(row.Value!).CollectPoints(key, points);
         return points;
     }
 

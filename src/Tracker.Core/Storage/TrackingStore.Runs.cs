@@ -13,24 +13,23 @@ public sealed partial class TrackingStore
 
     private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
 
-    private const string PointBufferProperty = "B";
-
-    private static TableEntity RunEntity(RunDocument doc, byte[] json)
+    /// <param name="changedOnly">For a Merge: the point-buffer parts this change touched, not all of them.</param>
+    private static TableEntity RunEntity(RunDocument doc, byte[] json, bool changedOnly = false)
     {
         var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle };
         DocumentColumns.Write(entity, json);
-        if (doc.PointBuffer is { Length: > 0 } buffer) entity[PointBufferProperty] = buffer;
+        doc.Buffer.WriteTo(entity, changedOnly);
         return entity;
     }
 
     private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
 
-    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), entity.GetBinary(PointBufferProperty));
+    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity));
 
-    private static RunDocument ReadRun(byte[] json, byte[]? pointBuffer)
+    private static RunDocument ReadRun(byte[] json, PointBuffer buffer)
     {
         var doc = Deserialize(json, StorageJson.Default.RunDocument);
-        doc.PointBuffer = pointBuffer;
+        doc.Buffer = buffer;
         return doc;
     }
 
@@ -62,7 +61,7 @@ public sealed partial class TrackingStore
             try
             {
                 var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
-                CacheRunRow(doc.RunId, json, null, response.Headers.ETag);
+                CacheRunRow(doc.RunId, json, doc.Buffer, response.Headers.ETag);
                 return doc.ToRun();
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
@@ -78,25 +77,25 @@ public sealed partial class TrackingStore
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
     {
         if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
-            return (ReadRun(cached.Json, cached.PointBuffer), cached.ETag);
+            return (ReadRun(cached.Json, cached.Buffer.Copy()), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
         await EnsureInitializedAsync();
         var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
         if (!row.HasValue) return null;
         var json = DocumentColumns.Read(row.Value!);
-        var buffer = row.Value!.GetBinary(PointBufferProperty);
+        var buffer = PointBuffer.From(row.Value!);
         CacheRunRow(runId, json, buffer, row.Value!.ETag);
-        return (ReadRun(json, buffer), row.Value!.ETag);
+        return (ReadRun(json, buffer.Copy()), row.Value!.ETag);
     }
 
-    private sealed record CachedRow(byte[] Json, byte[]? PointBuffer, ETag ETag);
+    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, ETag ETag);
 
-    private void CacheRunRow(string runId, byte[] json, byte[]? pointBuffer, ETag? etag)
+    private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, ETag? etag)
     {
         if (etag is { } tag)
-            _runRowCache.Set(runId, new CachedRow(json, pointBuffer, tag), new MemoryCacheEntryOptions
+            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), tag), new MemoryCacheEntryOptions
             {
-                Size = json.Length + (pointBuffer?.Length ?? 0) + 128,
+                Size = json.Length + buffer.Bytes + 128,
                 SlidingExpiration = TimeSpan.FromMinutes(10),
             });
         else
@@ -140,10 +139,12 @@ public sealed partial class TrackingStore
                 if (change.WriteFirst is not null) await change.WriteFirst();
 
                 var json = Serialize(doc);
+                // A Merge sends only what changed; only an emptied buffer needs its stored parts replaced away.
+                var mode = doc.Buffer.Cleared ? TableUpdateMode.Replace : TableUpdateMode.Merge;
                 try
                 {
-                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json), etag, TableUpdateMode.Replace, ct));
-                    CacheRunRow(runId, json, doc.PointBuffer, response.Headers.ETag);
+                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
+                    CacheRunRow(runId, json, doc.Buffer, response.Headers.ETag);
                     return doc;
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)

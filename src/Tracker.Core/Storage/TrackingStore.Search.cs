@@ -79,7 +79,7 @@ public sealed partial class TrackingStore
                 if (stale.Count == 0) return [.. known.Runs.Values.Select(r => r.Doc)];
                 since = stale.Min(r => r.Timestamp);
             }
-            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Names, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
             {
                 known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
                 if (known.Watermark is null || row.Timestamp > known.Watermark) known.Watermark = row.Timestamp;

@@ -29,6 +29,7 @@ public sealed partial class TrackingStore
     private readonly TableClient _runs;
     private readonly TableClient _metrics;
     private readonly ILogger<TrackingStore> _logger;
+    private readonly int _historyRowsPerCompaction;
     private readonly Lazy<Task> _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
@@ -43,6 +44,7 @@ public sealed partial class TrackingStore
         _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
         _logger = logger;
+        _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
         _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 

@@ -16,11 +16,15 @@ public sealed class TrackerApp : WebApplicationFactory<Program>
     private readonly AzuriteFixture _azurite;
 
     /// <param name="tablePrefix">Another instance's prefix, to run a second Tracker instance over the same tables.</param>
-    public TrackerApp(AzuriteFixture azurite, string? tablePrefix = null)
+    /// <param name="settings">Further configuration, e.g. a lower compaction threshold.</param>
+    public TrackerApp(AzuriteFixture azurite, string? tablePrefix = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         _azurite = azurite;
+        _settings = settings ?? new Dictionary<string, string>();
         TablePrefix = tablePrefix ?? "t" + Guid.NewGuid().ToString("N")[..12];
     }
+
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
     public string TablePrefix { get; }
 
@@ -29,6 +33,7 @@ public sealed class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Tracker:Storage:ConnectionString", _azurite.ConnectionString);
         builder.UseSetting("Tracker:Storage:TablePrefix", TablePrefix);
         builder.UseSetting("Tracker:Diagnostics:StorageRequestHeader", "true");
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
     }
 
     public async Task<(int Status, JsonNode? Body)> PostAsync(string path, object body)

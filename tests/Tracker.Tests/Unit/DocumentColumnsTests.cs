@@ -33,8 +33,8 @@ public class DocumentColumnsTests
     [InlineData(65536, 1)]
     [InlineData(65537, 2)]
     [InlineData(200_000, 4)]
-    [InlineData(15 * 65536 - 1, 15)]
-    [InlineData(15 * 65536, 15)]
+    [InlineData(11 * 65536 - 1, 11)]
+    [InlineData(11 * 65536, 11)]
     public void DocumentsUpToTheLimitRoundTrip(int length, int columns)
     {
         var json = Document(length);
@@ -59,7 +59,7 @@ public class DocumentColumnsTests
     [Fact]
     public void LimitFitsAnEntity()
     {
-        Assert.Equal(15 * 64 * 1024, DocumentColumns.MaxDocumentBytes);
+        Assert.Equal(11 * 64 * 1024, DocumentColumns.MaxDocumentBytes);
         Assert.True(DocumentColumns.MaxDocumentBytes < 1024 * 1024);
         Assert.Equal(DocumentColumns.MaxColumns, DocumentColumns.Names.Length);
     }

@@ -49,14 +49,4 @@ public class PackedPointsTests
     public void TruncatedOrMalformedDataIsRejected(byte[] bytes) =>
         Assert.Throws<InvalidDataException>(() => MetricPoints.Unpack(bytes, []));
 
-    [Fact]
-    public void FlushedBufferBecomesPackedRowProperties()
-    {
-        var buffer = MetricPoints.Buffer(null, [("loss", [new MetricPoint(1, 2, 3.5)]), ("acc", [new MetricPoint(4, 5, 0.25), new MetricPoint(5, 6, 0.5)])]);
-        var properties = MetricPoints.Unbuffer(buffer);
-        Assert.Equal(new[] { MetricPoints.KeyProperty("acc"), MetricPoints.KeyProperty("loss") }.Order(), properties.Keys.Order());
-        var acc = new List<MetricPoint>();
-        MetricPoints.Unpack(properties[MetricPoints.KeyProperty("acc")], acc);
-        Assert.Equal([new MetricPoint(4, 5, 0.25), new MetricPoint(5, 6, 0.5)], acc);
-    }
 }
