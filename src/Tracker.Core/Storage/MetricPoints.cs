@@ -52,7 +52,7 @@ internal static class MetricPoints
     public const int MaxPropertyBytes = 64 * 1024;
     /// <summary>A batch row holds at most this many properties (≤ 252 per entity).</summary>
     public const int MaxPropertiesPerBatchRow = 240;
-    /// <summary>A key's points in one batch row span at most this many properties (a flushed buffer is ≤ 288 KiB).</summary>
+    /// <summary>A key's points in one batch row span at most this many properties.</summary>
     public const int MaxPiecesPerKey = 16;
     /// <summary>A compacted row holds at most this many points: even packed at their longest, under 1 MiB per entity.</summary>
     public const int MaxPointsPerCompactedRow = 30_000;

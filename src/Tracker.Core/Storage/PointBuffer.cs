@@ -3,19 +3,18 @@ using Azure.Data.Tables;
 namespace Tracker.Core.Storage;
 
 /// <summary>
-/// Metric points kept in the run row itself (properties <c>B0…Bn</c>), so a log-batch is one storage request: the
-/// run row's ETag-guarded Merge carries the new points along with the latest values. Each batch adds a property (a
-/// small batch extends the last one); past <see cref="FlushBytes"/> or <see cref="MaxParts"/> the points move to a
-/// history row. A part is a run of groups: the key's 16-byte hash, a varint length, the points packed
-/// (<see cref="MetricPoints.Pack"/>).
+/// Points of small batches (log-metric's single point) kept in the run row itself (properties <c>B0…Bn</c>), so such a
+/// call is one storage request: the run row's ETag-guarded Merge carries the new points along with the latest values.
+/// Past <see cref="FlushBytes"/> the points move to a history row. The buffer stays small on purpose: storage work
+/// grows with the entity rewritten, so large batches are better off in a history row of their own.
+/// A part is a run of groups: the key's 16-byte hash, a varint length, the points packed (<see cref="MetricPoints.Pack"/>).
 /// </summary>
 internal sealed class PointBuffer
 {
-    public const int MaxParts = 200;
-    /// <summary>With the document's 704 KiB, a full buffer plus one more part stays under an entity's 1 MiB.</summary>
-    public const int FlushBytes = 224 * 1024;
+    /// <summary>Batches of at most this many points are buffered.</summary>
+    public const int MaxBatchPoints = 32;
+    public const int FlushBytes = 8 * 1024;
     private const int MaxPartBytes = 60 * 1024;
-    private const int SmallBatchPoints = 32;
     private const string Prefix = "B";
 
     private readonly List<byte[]> _parts;
@@ -39,7 +38,7 @@ internal sealed class PointBuffer
     /// <summary>True once <see cref="TakeAll"/> emptied it: the stored parts must go, so the row is replaced, not merged.</summary>
     public bool Cleared { get; private set; }
 
-    public bool IsFull => _parts.Count >= MaxParts || Bytes >= FlushBytes;
+    public bool IsFull => Bytes >= FlushBytes;
 
     /// <summary>Writes every part, or (for a Merge) only the parts this change added or extended.</summary>
     public void WriteTo(TableEntity row, bool changedOnly)
@@ -58,9 +57,7 @@ internal sealed class PointBuffer
             groups.AddRange(MetricPoints.Varint((ulong)packed.Length));
             groups.AddRange(packed);
         }
-        // A batch of ≤ 1000 points packs to well under a part (at most 1000 × (16 + 1 + 28) bytes).
-        var small = keys.Sum(k => k.Points.Count) <= SmallBatchPoints;
-        if (small && _parts.Count > 0 && _parts[^1].Length + groups.Count <= MaxPartBytes)
+        if (_parts.Count > 0 && _parts[^1].Length + groups.Count <= MaxPartBytes)
             _parts[^1] = [.. _parts[^1], .. groups];
         else
             _parts.Add([.. groups]);

@@ -46,12 +46,18 @@ public sealed partial class TrackingStore
             if (byKey.Count == 0) return changed;
             foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
 
+            if (metrics.Count > PointBuffer.MaxBatchPoints)
+            {
+                var own = BatchRows(runId, byKey.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => k.Points, StringComparer.Ordinal));
+                compact = CountHistoryRows(doc, own.Count);
+                return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(own, ct));
+            }
             doc.Buffer.Add(byKey);
             if (!doc.Buffer.IsFull) return true;
             // The buffer leaves the row only once its points are durable in batch rows.
-            var rows = BatchRows(runId, doc.Buffer.TakeAll());
-            compact = CountHistoryRows(doc, rows.Count);
-            return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(rows, ct));
+            var flushed = BatchRows(runId, doc.Buffer.TakeAll());
+            compact = CountHistoryRows(doc, flushed.Count);
+            return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(flushed, ct));
         }, ct);
         if (compact) await CompactHistoryAsync(runId, ct);
     }
