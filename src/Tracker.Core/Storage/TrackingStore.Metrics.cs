@@ -1,8 +1,9 @@
 using Azure;
-using Microsoft.Extensions.Caching.Memory;
-using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
 using Tracker.Core.Tracking;
+using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
 
 namespace Tracker.Core.Storage;
 
@@ -59,7 +60,23 @@ public sealed partial class TrackingStore
             compact = CountHistoryRows(doc, flushed.Count);
             return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(flushed, ct));
         }, ct);
-        if (compact) await CompactHistoryAsync(runId, ct);
+        if (compact) await TryCompactHistoryAsync(runId, ct);
+    }
+
+    /// <summary>
+    /// The batch is durable before compaction starts, so a failed compaction must not fail the request (the client
+    /// would retry a write that succeeded). It only leaves more history rows, which read correctly, until the next one.
+    /// </summary>
+    private async Task TryCompactHistoryAsync(string runId, CancellationToken ct)
+    {
+        try
+        {
+            await CompactHistoryAsync(runId, ct);
+        }
+        catch (Exception e) when (e is RequestFailedException or MlflowException)
+        {
+            _logger.LogWarning(e, "Compacting the metric history of run {RunId} failed; it is retried at the next threshold", runId);
+        }
     }
 
     /// <summary>Counts new batch rows; the write that crosses the threshold claims the compaction (the ETag makes the

@@ -37,8 +37,8 @@ public sealed partial class TrackingStore
         string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
     {
         foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
-        var (experiment, _) = await ReadExperimentAsync(string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId, ct)
-                              ?? throw ExperimentNotFound(experimentId!);
+        var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
+        var (experiment, _) = await ReadExperimentAsync(requested, ct) ?? throw ExperimentNotFound(requested);
         experimentId = experiment.ExperimentId;
         RequireActive(experiment);
 

@@ -39,12 +39,7 @@ public static class RunEndpoints
             args.Int64("start_time") ?? 0,
             Parse.KeyValues(args, "tags"),
             ct);
-        return MlflowJson.Object(w =>
-        {
-            w.WriteStartObject("run");
-            w.WriteRun(run);
-            w.WriteEndObject();
-        });
+        return RunResult(run);
     }
 
     public static async Task<IResult> UpdateRun(HttpRequest request, TrackingStore store, CancellationToken ct)
@@ -77,13 +72,15 @@ public static class RunEndpoints
     {
         var args = await RequestArgs.ReadAsync(request, ct);
         var run = await store.GetRunAsync(args.RunId(), ct);
-        return MlflowJson.Object(w =>
-        {
-            w.WriteStartObject("run");
-            w.WriteRun(run);
-            w.WriteEndObject();
-        });
+        return RunResult(run);
     }
+
+    private static IResult RunResult(Run run) => MlflowJson.Object(w =>
+    {
+        w.WriteStartObject("run");
+        w.WriteRun(run);
+        w.WriteEndObject();
+    });
 
     public static async Task<IResult> SearchRuns(HttpRequest request, TrackingStore store, CancellationToken ct)
     {
