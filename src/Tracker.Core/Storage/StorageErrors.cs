@@ -16,6 +16,10 @@ internal static class StorageErrors
     public static MlflowException Transient(RequestFailedException e) =>
         new(ErrorCode.TemporarilyUnavailable, $"Storage is temporarily unavailable ({e.Status} {e.ErrorCode}). Please retry.");
 
+    /// <summary>Every optimistic retry lost to other writers: retryable, so the client backs off and tries again.</summary>
+    public static MlflowException TooMuchContention(string what) =>
+        new(ErrorCode.TemporarilyUnavailable, $"Too many concurrent writes to {what}. Please retry.");
+
     public static bool IsTransient(Exception e) => e is RequestFailedException { Status: 0 or 408 or 429 or >= 500 };
 }
 

@@ -81,8 +81,9 @@ public sealed partial class TrackingStore
             {
                 throw new MlflowException(ErrorCode.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
             }
-            catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict && attempt < MaxConflictRetries)
+            catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict)
             {
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
                 await BackoffAsync(attempt, ct);
             }
         }
@@ -171,8 +172,9 @@ public sealed partial class TrackingStore
             {
                 throw new MlflowException(ErrorCode.BadRequest, $"Experiment(name={newName}) already exists.");
             }
-            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
             {
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
                 await BackoffAsync(attempt, ct);
             }
         }
@@ -244,8 +246,9 @@ public sealed partial class TrackingStore
                 await Storage(() => _experiments.UpdateEntityAsync(ExperimentEntity(doc), etag, TableUpdateMode.Replace, ct));
                 return;
             }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
             {
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
                 await BackoffAsync(attempt, ct);
             }
         }

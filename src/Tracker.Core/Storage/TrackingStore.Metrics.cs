@@ -243,8 +243,9 @@ public sealed partial class TrackingStore
                     await Storage(() => _metrics.AddEntityAsync(CompactedRow(runId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
                 return;
             }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
             {
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"the history of {key} in run {runId}");
                 await BackoffAsync(attempt, ct);
             }
         }

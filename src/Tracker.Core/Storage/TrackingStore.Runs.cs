@@ -118,6 +118,10 @@ public sealed partial class TrackingStore
     /// </summary>
     private async Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct)
     {
+        // Writers to one run within this instance take turns instead of racing for the ETag (each lost race costs
+        // storage requests); the ETag still arbitrates between instances.
+        var turn = _runWriteTurns[(int)((uint)StringComparer.Ordinal.GetHashCode(runId) % (uint)_runWriteTurns.Length)];
+        await turn.WaitAsync(ct);
         Task? alongside = null;
         try
         {
@@ -147,15 +151,17 @@ public sealed partial class TrackingStore
                     CacheRunRow(runId, json, doc.Buffer, response.Headers.ETag);
                     return doc;
                 }
-                catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+                catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
                 {
                     _runRowCache.Remove(runId);
+                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
                     if (attempt > 0) await BackoffAsync(attempt, ct);
                 }
             }
         }
         finally
         {
+            turn.Release();
             // Observed on every path: its failure fails the request even when the commit succeeded.
             if (alongside is not null) await alongside;
         }
@@ -277,8 +283,9 @@ public sealed partial class TrackingStore
                     await Storage(() => _runs.SubmitTransactionAsync(batch, ct));
                 return;
             }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed && attempt < MaxConflictRetries)
+            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
             {
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"the runs of experiment {experimentId}");
                 await BackoffAsync(attempt, ct); // a writer touched a run meanwhile: re-read the ones still to do
             }
         }

@@ -30,6 +30,7 @@ public sealed partial class TrackingStore
     private readonly TableClient _metrics;
     private readonly ILogger<TrackingStore> _logger;
     private readonly int _historyRowsPerCompaction;
+    private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly Lazy<Task> _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
@@ -83,6 +84,7 @@ public sealed partial class TrackingStore
     private static T Deserialize<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(json, type) ?? throw new InvalidDataException("Stored document is null.");
 
+    /// <summary>Exponential backoff with full jitter, capped at 100 ms, between optimistic-concurrency retries.</summary>
     private static async Task BackoffAsync(int attempt, CancellationToken ct) =>
-        await Task.Delay(Random.Shared.Next(1, 5 + Math.Min(attempt, 10) * 5), ct);
+        await Task.Delay(Random.Shared.Next(1, 2 + Math.Min(100, 2 << Math.Min(attempt, 6))), ct);
 }
