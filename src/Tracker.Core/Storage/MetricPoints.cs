@@ -39,7 +39,7 @@ internal readonly record struct MetricPoint(long Step, long Timestamp, double Va
 /// <list type="bullet">
 /// <item><c>u:{unique}</c>: one row per logged batch, property <c>h{hash(key)}</c> per metric key. Written with
 /// a single insert (a transaction with a large body is far slower, on Azurite especially), never modified.</item>
-/// <item><c>c:{hash(key)}:{unique}</c>: compacted history of one key, properties <c>P0…Pn</c>.</item>
+/// <item><c>c:{unique}</c>: compacted history, the same shape as batch rows, made from many of them.</item>
 /// </list>
 /// </summary>
 internal static class MetricPoints
@@ -54,8 +54,8 @@ internal static class MetricPoints
     public const int MaxPropertiesPerBatchRow = 240;
     /// <summary>A key's points in one batch row span at most this many properties.</summary>
     public const int MaxPiecesPerKey = 16;
-    /// <summary>A compacted row holds at most this many points: even packed at their longest, under 1 MiB per entity.</summary>
-    public const int MaxPointsPerCompactedRow = 30_000;
+    /// <summary>A history row holds at most this many point bytes (≤ 1 MiB per entity).</summary>
+    public const int MaxBytesPerRow = 900 * 1024;
     /// <summary>
     /// Packs points for a history row: per point the step and timestamp as zigzag varint deltas from the previous
     /// point, then the value's 8 bytes. Steps and timestamps mostly advance by small amounts, so a point takes about
@@ -157,8 +157,11 @@ internal static class MetricPoints
         Enumerable.Range(0, MaxPiecesPerKey).Select(i => i == 0 ? keyProperty : $"{keyProperty}p{i}").ToArray();
 
     public const string BatchRowPrefix = "u:";
+    public const string CompactedRowPrefix = "c:";
 
-    public static string CompactedRowPrefix(string key) => $"c:{KeyHash(key)}:";
+    /// <summary>The key property a piece property belongs to (<c>h{hash}p3</c> → <c>h{hash}</c>).</summary>
+    public static string KeyPropertyOf(string pieceProperty) =>
+        pieceProperty.Length > 33 && pieceProperty[33] == 'p' ? pieceProperty[..33] : pieceProperty;
 
     /// <summary>A row key no other writer can pick: time-ordered, with random bits against same-tick writers.</summary>
     public static string UniqueSuffix() =>
@@ -167,5 +170,4 @@ internal static class MetricPoints
     /// <summary>The smallest string above every row key that starts with <paramref name="prefix"/> (which ends in ':').</summary>
     public static string PrefixEnd(string prefix) => prefix[..^1] + ";";
 
-    public static string PointsProperty(int index) => "P" + index;
 }

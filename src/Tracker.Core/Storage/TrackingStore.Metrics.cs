@@ -148,23 +148,32 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>Batch rows holding the given points, each key's packed into as many pieces as it needs.</summary>
-    private static List<TableEntity> BatchRows(string runId, Dictionary<string, List<MetricPoint>> byKeyProperty)
+    /// <summary>
+    /// History rows holding the given points, each key's packed into pieces; a key that outgrows a row continues in
+    /// the next one, numbering its pieces afresh, so every row reads on its own.
+    /// </summary>
+    private static List<TableEntity> BatchRows(string runId, Dictionary<string, List<MetricPoint>> byKeyProperty, string prefix = MetricPoints.BatchRowPrefix)
     {
         var rows = new List<TableEntity>();
-        var (row, used) = ((TableEntity?)null, 0);
+        TableEntity? row = null;
+        var (properties, bytes) = (0, 0);
+        var pieceOfKey = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (property, points) in byKeyProperty)
         {
-            var pieces = MetricPoints.PackPieces(points);
-            if (pieces.Count > MetricPoints.MaxPiecesPerKey) throw new InvalidOperationException("Too many points for one batch row.");
-            if (row is null || used + pieces.Count > MetricPoints.MaxPropertiesPerBatchRow)
+            foreach (var piece in MetricPoints.PackPieces(points))
             {
-                rows.Add(row = new TableEntity(runId, MetricPoints.BatchRowPrefix + MetricPoints.UniqueSuffix()));
-                used = 0;
+                if (row is null || properties == MetricPoints.MaxPropertiesPerBatchRow || bytes + piece.Length > MetricPoints.MaxBytesPerRow ||
+                    pieceOfKey.GetValueOrDefault(property) == MetricPoints.MaxPiecesPerKey)
+                {
+                    rows.Add(row = new TableEntity(runId, prefix + MetricPoints.UniqueSuffix()));
+                    (properties, bytes) = (0, 0);
+                    pieceOfKey.Clear();
+                }
+                var index = pieceOfKey.GetValueOrDefault(property);
+                row[MetricPoints.PieceProperties(property)[index]] = piece;
+                pieceOfKey[property] = index + 1;
+                (properties, bytes) = (properties + 1, bytes + piece.Length);
             }
-            var names = MetricPoints.PieceProperties(property);
-            for (var i = 0; i < pieces.Count; i++) row[names[i]] = pieces[i];
-            used += pieces.Count;
         }
         return rows;
     }
@@ -173,96 +182,41 @@ public sealed partial class TrackingStore
         await Task.WhenAll(rows.Select(row => Storage(() => _metrics.AddEntityAsync(row, ct))));
 
     /// <summary>
-    /// Folds the run's batch rows into per-key compacted rows, then deletes them. Every step is safe to interrupt or
-    /// repeat: until the deletes, a point is in both places, and readers drop exact duplicates.
+    /// Folds the run's batch rows into a few compacted rows of the same shape, then deletes them: a handful of
+    /// requests however many keys. Safe to interrupt or repeat: until the deletes, a point is in both places, and
+    /// readers drop exact duplicates.
     /// </summary>
     private async Task CompactHistoryAsync(string runId, CancellationToken ct)
     {
-        var prefix = MetricPoints.BatchRowPrefix;
         var batchRows = new List<TableEntity>();
         await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+                           Filter($"PartitionKey eq {runId} and RowKey ge {MetricPoints.BatchRowPrefix} and RowKey lt {MetricPoints.PrefixEnd(MetricPoints.BatchRowPrefix)}"),
                            cancellationToken: ct).WithTransientErrors())
             batchRows.Add(row);
         if (batchRows.Count == 0) return;
 
-        var keys = (await ReadRunAsync(runId, useCache: true, ct))?.Doc.Metrics.Select(m => m.Key).ToList() ?? [];
-        var perKey = keys
-            .Select(key => (Key: key, Points: PointsOf(batchRows, MetricPoints.KeyProperty(key))))
-            .Where(k => k.Points.Count > 0)
-            .ToList();
-        using var parallel = new SemaphoreSlim(8);
-        await Task.WhenAll(perKey.Select(async k =>
-        {
-            await parallel.WaitAsync(ct);
-            try
-            {
-                await AppendCompactedAsync(runId, k.Key, k.Points, ct);
-            }
-            finally
-            {
-                parallel.Release();
-            }
-        }));
+        var byKey = new Dictionary<string, List<MetricPoint>>(StringComparer.Ordinal);
+        foreach (var row in batchRows)
+            foreach (var (name, value) in row)
+                if (name.StartsWith('h') && value is byte[] piece)
+                {
+                    var key = MetricPoints.KeyPropertyOf(name);
+                    if (!byKey.TryGetValue(key, out var points)) byKey[key] = points = [];
+                    MetricPoints.Unpack(piece, points);
+                }
+        await WriteHistoryRowsAsync(BatchRows(runId, byKey, MetricPoints.CompactedRowPrefix), ct);
         foreach (var deletes in batchRows.Chunk(100))
             await Storage(() => _metrics.SubmitTransactionAsync(
                 deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
     }
 
-    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> batchRows, string keyProperty)
+    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> rows, string keyProperty)
     {
         var points = new List<MetricPoint>();
         var pieces = MetricPoints.PieceProperties(keyProperty);
-        foreach (var row in batchRows)
+        foreach (var row in rows)
             foreach (var piece in pieces)
                 if (row.GetBinary(piece) is { } bytes) MetricPoints.Unpack(bytes, points);
-        return points;
-    }
-
-    /// <summary>Appends points to the key's last compacted row if it has room (under its ETag), else starts new rows.</summary>
-    private async Task AppendCompactedAsync(string runId, string key, List<MetricPoint> points, CancellationToken ct)
-    {
-        var prefix = MetricPoints.CompactedRowPrefix(key);
-        for (var attempt = 0; ; attempt++)
-        {
-            TableEntity? last = null;
-            await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                               Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
-                               cancellationToken: ct).WithTransientErrors())
-                if (last is null || string.CompareOrdinal(row.RowKey, last.RowKey) > 0) last = row;
-
-            var existing = last is null ? [] : CompactedPoints(last);
-            try
-            {
-                if (last is not null && existing.Count + points.Count <= MetricPoints.MaxPointsPerCompactedRow)
-                {
-                    await Storage(() => _metrics.UpdateEntityAsync(CompactedRow(runId, last.RowKey, key, [.. existing, .. points]), last.ETag, TableUpdateMode.Replace, ct));
-                    return;
-                }
-                foreach (var part in points.Chunk(MetricPoints.MaxPointsPerCompactedRow))
-                    await Storage(() => _metrics.AddEntityAsync(CompactedRow(runId, prefix + MetricPoints.UniqueSuffix(), key, part), ct));
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-            {
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"the history of {key} in run {runId}");
-                await BackoffAsync(attempt, ct);
-            }
-        }
-    }
-
-    private static TableEntity CompactedRow(string runId, string rowKey, string key, IReadOnlyList<MetricPoint> points)
-    {
-        var row = new TableEntity(runId, rowKey) { ["K"] = key };
-        var i = 0;
-        foreach (var piece in MetricPoints.PackPieces(points)) row[MetricPoints.PointsProperty(i++)] = piece;
-        return row;
-    }
-
-    private static List<MetricPoint> CompactedPoints(TableEntity row)
-    {
-        var points = new List<MetricPoint>();
-        for (var i = 0; row.GetBinary(MetricPoints.PointsProperty(i)) is { } piece; i++) MetricPoints.Unpack(piece, points);
         return points;
     }
 
@@ -276,20 +230,17 @@ public sealed partial class TrackingStore
         var points = new List<MetricPoint>();
         if (RunIds.ExperimentOf(runId) is null) return points;
         await EnsureInitializedAsync();
-        var compactedPrefix = MetricPoints.CompactedRowPrefix(key);
-        var batchPrefix = MetricPoints.BatchRowPrefix;
         var pieces = MetricPoints.PieceProperties(MetricPoints.KeyProperty(key));
         points.AddRange(await ReadBufferedAsync(runId, key, ct));
-        var batchRows = new List<TableEntity>();
-        await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {runId} and RowKey ge {batchPrefix} and RowKey lt {MetricPoints.PrefixEnd(batchPrefix)}"),
-                           select: pieces, cancellationToken: ct).WithTransientErrors())
-            batchRows.Add(row);
-        points.AddRange(PointsOf(batchRows, pieces[0]));
-        await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {runId} and RowKey ge {compactedPrefix} and RowKey lt {MetricPoints.PrefixEnd(compactedPrefix)}"),
-                           cancellationToken: ct).WithTransientErrors())
-            if (row.GetString("K") == key) points.AddRange(CompactedPoints(row)); // a 128-bit hash collision would fail this
+        foreach (var prefix in new[] { MetricPoints.BatchRowPrefix, MetricPoints.CompactedRowPrefix })
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var row in _metrics.QueryAsync<TableEntity>(
+                               Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+                               select: pieces, cancellationToken: ct).WithTransientErrors())
+                rows.Add(row);
+            points.AddRange(PointsOf(rows, pieces[0]));
+        }
 
         points.Sort(order);
         var write = 0;

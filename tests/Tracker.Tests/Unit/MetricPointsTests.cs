@@ -68,7 +68,7 @@ public class MetricPointsTests
     {
         Assert.InRange(MetricPoints.MaxPropertyBytes, 1, 64 * 1024);
         // Packed at their longest (28 bytes: two 10-byte varints and the value), a compacted row stays under 1 MiB.
-        Assert.InRange(MetricPoints.MaxPointsPerCompactedRow * 28L, 1, 1000 * 1024);
+        Assert.InRange(MetricPoints.MaxBytesPerRow, MetricPoints.MaxPropertyBytes, 1000 * 1024);
         Assert.InRange(MetricPoints.MaxPropertiesPerBatchRow, MetricPoints.MaxPiecesPerKey, 252);
     }
 
@@ -120,20 +120,23 @@ public class MetricPointsTests
     [Fact]
     public void KeyPropertyOfAMaximalKeyIsValid() => Assert.Matches(TablePropertyName, MetricPoints.KeyProperty(new string('k', 250)));
 
-    [Theory]
-    [InlineData(0, "P0")]
-    [InlineData(10, "P10")]
-    public void PointsPropertyNames(int index, string name)
+    [Fact]
+    public void PiecePropertiesAreValidAndMapBackToTheirKey()
     {
-        Assert.Equal(name, MetricPoints.PointsProperty(index));
-        Assert.Matches(TablePropertyName, name);
+        var key = MetricPoints.KeyProperty("loss");
+        var pieces = MetricPoints.PieceProperties(key);
+        Assert.Equal(MetricPoints.MaxPiecesPerKey, pieces.Length);
+        Assert.Equal(key, pieces[0]);
+        Assert.All(pieces, p => Assert.Matches(TablePropertyName, p));
+        Assert.All(pieces, p => Assert.Equal(key, MetricPoints.KeyPropertyOf(p)));
+        Assert.Equal(pieces.Length, pieces.Distinct().Count());
     }
 
     [Fact]
     public void RowPrefixes()
     {
         Assert.Equal("u:", MetricPoints.BatchRowPrefix);
-        Assert.Equal("c:ca978112ca1bbdcafac231b39a23dc4d:", MetricPoints.CompactedRowPrefix("a"));
+        Assert.Equal("c:", MetricPoints.CompactedRowPrefix);
     }
 
     [Theory]
