@@ -15,9 +15,10 @@ public sealed partial class TrackingStore
 
     /// <summary>
     /// MLflow's log_batch: validate everything first, then write params, metrics and tags. Every write funnels here
-    /// (log-metric, log-parameter and set-tag are batches of one). The points go into one new history row, then the
-    /// run row (params, tags, latest metrics) is updated under its ETag: two storage requests, one when the run row is
-    /// cached. A retry after a lost answer only repeats points exactly, and exact duplicates are one point to readers.
+    /// (log-metric, log-parameter and set-tag are batches of one). The run row (params, tags, latest metrics) is merged
+    /// under its ETag, its read usually saved by a cache. A small batch's points ride along in the run row's buffer:
+    /// one storage request. A larger batch's points go into a history row of their own, written concurrently: two.
+    /// A retry after a lost answer only repeats points exactly, and exact duplicates are one point to readers.
     /// </summary>
     public async Task LogBatchAsync(
         string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValue> @params, IReadOnlyList<KeyValue> tags,

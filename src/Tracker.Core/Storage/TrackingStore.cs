@@ -16,8 +16,9 @@ namespace Tracker.Core.Storage;
 /// unique-name rows, <c>counter</c> for id allocation. Creating or renaming is one entity-group transaction.</item>
 /// <item>table <c>{prefix}runs</c>, partition = experiment id: <c>r:{runId}</c> one row per run holding params, tags,
 /// latest metrics and inputs as one document, so a search reads an experiment with range queries, never per run.
-/// Writes are read-modify-write under the row's ETag (the read usually saved by a cache); concurrent writers retry on
-/// 412, so nothing is lost.</item>
+/// Writes are read-modify-write under the row's ETag (the read usually saved by a cache): writers in one instance take
+/// turns, writers in different instances retry on 412, so nothing is lost. Small batches' points wait in the row
+/// (see <see cref="PointBuffer"/>).</item>
 /// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
 /// </list>
 /// </summary>
