@@ -10,6 +10,9 @@ public sealed partial class TrackingStore
 {
     public const int SearchRunsDefaultMaxResults = 1000;
     public const int SearchRunsMaxResults = 50000;
+    /// <summary>A search fans out one query per experiment; more ids than this is a body bomb, not a search.</summary>
+    public const int SearchRunsMaxExperiments = 1000;
+    private const int ParallelExperimentReads = 16;
 
     /// <summary>
     /// MLflow's search_runs: one range query per experiment (never a request per run), then the filter, order and page
@@ -22,6 +25,9 @@ public sealed partial class TrackingStore
         if (maxResults is < 1 or > SearchRunsMaxResults)
             throw MlflowException.InvalidParameter(
                 $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
+        if (experimentIds.Count > SearchRunsMaxExperiments)
+            throw MlflowException.InvalidParameter(
+                $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
         var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
             ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.")).Distinct().ToList();
         var parsedFilter = RunFilter.Parse(filter);
@@ -29,7 +35,19 @@ public sealed partial class TrackingStore
         var offset = PageToken.Decode(pageToken);
         await EnsureInitializedAsync();
 
-        var perExperiment = await Task.WhenAll(canonicalIds.Select(id => ReadRunsAsync(id, view, parsedFilter, ct)));
+        using var parallel = new SemaphoreSlim(ParallelExperimentReads);
+        var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>
+        {
+            await parallel.WaitAsync(ct);
+            try
+            {
+                return await ReadRunsAsync(id, view, parsedFilter, ct);
+            }
+            finally
+            {
+                parallel.Release();
+            }
+        }));
         var matches = perExperiment.SelectMany(runs => runs).ToList();
         matches.Sort(ordering);
         var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();

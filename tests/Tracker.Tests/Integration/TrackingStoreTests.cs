@@ -213,6 +213,18 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task SearchesOverTooManyExperimentsAreRefusedBeforeAnyRead()
+    {
+        var ids = Enumerable.Range(1, 10_000).Select(i => i.ToString()).ToArray();
+        using var client = _app.CreateClient();
+        using var response = await client.PostAsync(Api + "runs/search",
+            new StringContent(System.Text.Json.JsonSerializer.Serialize(new { experiment_ids = ids }), Encoding.UTF8, "application/json"));
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal("0", response.Headers.GetValues("X-Tracker-Storage-Requests").Single());
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/search", new { experiment_ids = ids[..1000] })).Status);
+    }
+
+    [Fact]
     public async Task TextPlainPostChangesNothing()
     {
         var (_, created) = await _app.PostAsync(Api + "experiments/create", new { name = "csrf-target" });
