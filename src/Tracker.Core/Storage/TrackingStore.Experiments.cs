@@ -17,7 +17,9 @@ public sealed partial class TrackingStore
     private const string CounterRow = "counter";
     private const int SearchMaxResults = 50000;
 
-    private static string ExperimentRow(string id) => "e:" + long.Parse(id, CultureInfo.InvariantCulture).ToString("D19", CultureInfo.InvariantCulture);
+    private const string ExperimentRowPrefix = "e:";
+
+    private static string ExperimentRow(string id) => ExperimentRowPrefix + long.Parse(id, CultureInfo.InvariantCulture).ToString("D19", CultureInfo.InvariantCulture);
 
     private static string NameRow(string name) => "n:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)));
 
@@ -142,9 +144,9 @@ public sealed partial class TrackingStore
 
     private static string ExperimentRangeFilter(ViewType view) => view switch
     {
-        ViewType.ActiveOnly => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"} and Lifecycle eq {LifecycleStage.Active}"),
-        ViewType.DeletedOnly => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"} and Lifecycle eq {LifecycleStage.Deleted}"),
-        _ => Filter($"PartitionKey eq {ExperimentPartition} and RowKey ge {"e:"} and RowKey lt {"e;"}"),
+        ViewType.ActiveOnly => RowsWithPrefix(ExperimentPartition, ExperimentRowPrefix, $"Lifecycle eq {LifecycleStage.Active}"),
+        ViewType.DeletedOnly => RowsWithPrefix(ExperimentPartition, ExperimentRowPrefix, $"Lifecycle eq {LifecycleStage.Deleted}"),
+        _ => RowsWithPrefix(ExperimentPartition, ExperimentRowPrefix),
     };
 
     public async Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default)

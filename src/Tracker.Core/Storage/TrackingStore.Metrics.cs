@@ -191,7 +191,7 @@ public sealed partial class TrackingStore
     {
         var batchRows = new List<TableEntity>();
         await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {runId} and RowKey ge {MetricPoints.BatchRowPrefix} and RowKey lt {MetricPoints.PrefixEnd(MetricPoints.BatchRowPrefix)}"),
+                           RowsWithPrefix(runId, MetricPoints.BatchRowPrefix),
                            cancellationToken: ct).WithTransientErrors())
             batchRows.Add(row);
         if (batchRows.Count == 0) return;
@@ -237,7 +237,7 @@ public sealed partial class TrackingStore
         {
             var rows = new List<TableEntity>();
             await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                               Filter($"PartitionKey eq {runId} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}"),
+                               RowsWithPrefix(runId, prefix),
                                select: pieces, cancellationToken: ct).WithTransientErrors())
                 rows.Add(row);
             points.AddRange(PointsOf(rows, pieces[0]));

@@ -9,7 +9,9 @@ namespace Tracker.Core.Storage;
 
 public sealed partial class TrackingStore
 {
-    private static string RunRow(string runId) => "r:" + runId;
+    private const string RunRowPrefix = "r:";
+
+    private static string RunRow(string runId) => RunRowPrefix + runId;
 
     private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
 
@@ -84,8 +86,8 @@ public sealed partial class TrackingStore
         if (!row.HasValue) return null;
         var json = DocumentColumns.Read(row.Value!);
         var buffer = PointBuffer.From(row.Value!);
-        CacheRunRow(runId, json, buffer, row.Value!.ETag);
-        return (ReadRun(json, buffer.Copy()), row.Value!.ETag);
+        CacheRunRow(runId, json, buffer, row.Value!.ETag); // the cache keeps a copy of its own
+        return (ReadRun(json, buffer), row.Value!.ETag);
     }
 
     private sealed record CachedRow(byte[] Json, PointBuffer Buffer, ETag ETag);
@@ -267,7 +269,7 @@ public sealed partial class TrackingStore
         for (var attempt = 0; ; attempt++)
         {
             var pending = new List<TableTransactionAction>();
-            var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Lifecycle ne {lifecycle}");
+            var filter = RowsWithPrefix(experimentId, RunRowPrefix, $"Lifecycle ne {lifecycle}");
             await foreach (var row in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
             {
                 var doc = ReadRun(row);

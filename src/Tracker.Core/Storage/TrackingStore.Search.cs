@@ -111,8 +111,8 @@ public sealed partial class TrackingStore
     }
 
     private static string RunRows(string experimentId, DateTimeOffset? since) => since is { } from
-        ? Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"} and Timestamp ge {from}")
-        : Filter($"PartitionKey eq {experimentId} and RowKey ge {"r:"} and RowKey lt {"r;"}");
+        ? RowsWithPrefix(experimentId, RunRowPrefix, $"Timestamp ge {from}")
+        : RowsWithPrefix(experimentId, RunRowPrefix);
 
     /// <summary>Rows stamped this long before the newest one seen are checked again, against clock skew between writers.</summary>
     private static readonly TimeSpan TimestampMargin = TimeSpan.FromSeconds(5);

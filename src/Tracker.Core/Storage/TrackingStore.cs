@@ -82,6 +82,16 @@ public sealed partial class TrackingStore
 
     private static string Filter(FormattableString filter) => TableClient.CreateQueryFilter(filter);
 
+    /// <summary>
+    /// The rows of one partition whose row key starts with <paramref name="prefix"/> (which ends in ':'), a range scan,
+    /// optionally narrowed by a further clause. Every value goes through <see cref="Filter"/>.
+    /// </summary>
+    private static string RowsWithPrefix(string partition, string prefix, FormattableString? narrowedBy = null)
+    {
+        var range = Filter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}");
+        return narrowedBy is null ? range : $"{range} and {Filter(narrowedBy)}";
+    }
+
     private static T Deserialize<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(json, type) ?? throw new InvalidDataException("Stored document is null.");
 
