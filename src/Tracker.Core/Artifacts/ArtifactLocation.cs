@@ -1,0 +1,85 @@
+using Tracker.Core.Tracking;
+
+namespace Tracker.Core.Artifacts;
+
+/// <summary>
+/// A file or directory among one run's artifacts. Its blob name, <c>&lt;experiment_id&gt;/&lt;run_id&gt;/artifacts/&lt;path&gt;</c>,
+/// is built only from a run id Tracker issued and a path that passed <see cref="ArtifactPath"/>, never taken from a
+/// client's URI as is; it is also the path MLflow's artifact proxy uses below <c>mlflow-artifacts:/</c>.
+/// </summary>
+public sealed record ArtifactLocation
+{
+    public const string ProxyScheme = "mlflow-artifacts:";
+    public const string RunsScheme = "runs:/";
+
+    private ArtifactLocation(string experimentId, string runId, string path)
+    {
+        ExperimentId = experimentId;
+        RunId = runId;
+        Path = path;
+        if (BlobName.Length > ArtifactPath.MaxBlobNameLength)
+            throw MlflowException.InvalidParameter($"Invalid path: artifact paths are limited to {ArtifactPath.MaxBlobNameLength} characters in all.");
+    }
+
+    public string ExperimentId { get; }
+    public string RunId { get; }
+    /// <summary>Relative to the run's artifact root; empty for the root itself.</summary>
+    public string Path { get; }
+
+    public string RunRoot => $"{ExperimentId}/{RunId}/artifacts";
+    public string BlobName => Path.Length == 0 ? RunRoot : $"{RunRoot}/{Path}";
+    public string FileName => BlobName[(BlobName.LastIndexOf('/') + 1)..];
+
+    public ArtifactLocation Child(string name) =>
+        new(ExperimentId, RunId, Path.Length == 0 ? name : $"{Path}/{name}");
+
+    /// <summary>A path below a run's artifact root, as the native API and the tracking API's artifacts/list take it.</summary>
+    public static ArtifactLocation ForRun(string runId, string? path, bool allowRoot) =>
+        new(ExperimentOf(runId), runId, ArtifactPath.Validate(path, allowRoot));
+
+    /// <summary>
+    /// A path of MLflow's artifact proxy (<c>/api/2.0/mlflow-artifacts/artifacts/&lt;path&gt;</c>), relative to
+    /// <c>mlflow-artifacts:/</c>. Tracker serves only what lies in a run's artifact directory.
+    /// </summary>
+    public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot)
+    {
+        var path = ArtifactPath.Validate(proxyPath, allowEmpty: false);
+        var parts = path.Split('/', 4);
+        if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0])
+            throw MlflowException.InvalidParameter(
+                $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{path}' is not inside one.");
+        if (ExperimentOf(parts[1]) != parts[0]) throw RunNotFound(parts[1]);
+        var relative = parts.Length == 4 ? parts[3] : "";
+        if (relative.Length == 0 && !allowRoot) throw MlflowException.InvalidParameter("Invalid path: it names a run's artifact directory, not a file.");
+        return new ArtifactLocation(parts[0], parts[1], relative);
+    }
+
+    /// <summary>
+    /// The artifacts an MLflow URI names: <c>runs:/&lt;run_id&gt;/&lt;path&gt;</c> (model versions' sources) or
+    /// <c>mlflow-artifacts:/&lt;experiment_id&gt;/&lt;run_id&gt;/artifacts/&lt;path&gt;</c> (runs' <c>artifact_uri</c>).
+    /// </summary>
+    public static ArtifactLocation FromUri(string uri)
+    {
+        if (uri.StartsWith(RunsScheme, StringComparison.Ordinal))
+        {
+            var rest = uri[RunsScheme.Length..].TrimStart('/');
+            var slash = rest.IndexOf('/');
+            return slash < 0 ? ForRun(rest, "", allowRoot: true) : ForRun(rest[..slash], rest[(slash + 1)..], allowRoot: true);
+        }
+        if (uri.StartsWith(ProxyScheme, StringComparison.Ordinal))
+        {
+            var rest = uri[ProxyScheme.Length..];
+            // mlflow-artifacts://host/<path> names another server; only this server's own paths resolve here.
+            if (rest.StartsWith("//", StringComparison.Ordinal))
+                throw MlflowException.InvalidParameter($"Artifact URI '{uri}' names another artifact server.");
+            return FromProxyPath(rest.TrimStart('/'), allowRoot: true);
+        }
+        throw MlflowException.InvalidParameter($"Artifact URI '{uri}' is neither a runs:/ nor an mlflow-artifacts:/ URI.");
+    }
+
+    public override string ToString() => ProxyScheme + "/" + BlobName;
+
+    private static string ExperimentOf(string runId) => RunIds.ExperimentOf(runId) ?? throw RunNotFound(runId);
+
+    internal static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
+}
