@@ -12,6 +12,8 @@ var app = builder.Build();
 app.UseTrackerPipeline();
 app.MapServiceEndpoints();
 app.MapMlflowApi();
+app.MapArtifactEndpoints();
+app.MapTrackerArtifactEndpoints();
 app.Run();
 
 /// <summary>Entry point; public so tests can host the app with WebApplicationFactory.</summary>

@@ -12,10 +12,12 @@ public sealed class ArtifactOptions
     public TimeSpan DownloadUrlLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Files at least this large are not streamed through Tracker: a GET answers 307 to a read URL straight to Blob
-    /// Storage, so big checkpoints neither bill function time nor hit the 230 s HTTP cut. -1 streams everything.
+    /// Downloads of files at least this large answer 307 to a signed read URL straight to Blob Storage. The default, 0,
+    /// redirects every download: artifact bytes never come from Tracker's origin (security baseline §1.7), never bill
+    /// function time and never meet the 230 s HTTP cut. Raise it only for clients that cannot reach Blob Storage;
+    /// -1 streams everything through Tracker (as an attachment, with nosniff).
     /// </summary>
-    public long RedirectDownloadsFromBytes { get; set; } = 64L * 1024 * 1024;
+    public long RedirectDownloadsFromBytes { get; set; }
 
     public bool IsValid() =>
         UploadUrlLifetime > TimeSpan.Zero && UploadUrlLifetime <= TimeSpan.FromHours(2) &&

@@ -21,6 +21,19 @@ internal static class StorageErrors
         new(ErrorCode.TemporarilyUnavailable, $"Too many concurrent writes to {what}. Please retry.");
 
     public static bool IsTransient(Exception e) => e is RequestFailedException { Status: 0 or 408 or 429 or >= 500 };
+
+    /// <summary>Runs one storage call, turning a transient Azure failure into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
+    public static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RequestFailedException e) when (IsTransient(e))
+        {
+            throw Transient(e);
+        }
+    }
 }
 
 internal static class AsyncPageableExtensions

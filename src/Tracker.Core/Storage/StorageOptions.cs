@@ -14,6 +14,8 @@ public sealed class StorageOptions
     public Uri? QueueServiceUri { get; set; }
     /// <summary>Client id of the user-assigned managed identity; empty means DefaultAzureCredential.</summary>
     public string? ClientId { get; set; }
+    /// <summary>The blob container holding every run's artifacts (created on first write if missing).</summary>
+    public string ArtifactsContainer { get; set; } = "artifacts";
     /// <summary>Prefix of every table name, so several Trackers (or test classes) can share one account.</summary>
     public string TablePrefix { get; set; } = "tracker";
     /// <summary>History rows a run accumulates before they are folded into per-key compacted rows.</summary>
@@ -22,10 +24,14 @@ public sealed class StorageOptions
     public bool IsValid(out string error)
     {
         error = "";
-        if (!string.IsNullOrWhiteSpace(ConnectionString)) return true;
-        if (TableServiceUri is null)
+        if (string.IsNullOrWhiteSpace(ConnectionString) && (TableServiceUri is null || BlobServiceUri is null))
         {
-            error = $"Set {Section}:ConnectionString (Azurite) or {Section}:TableServiceUri (Azure).";
+            error = $"Set {Section}:ConnectionString (Azurite) or {Section}:TableServiceUri and {Section}:BlobServiceUri (Azure).";
+            return false;
+        }
+        if (ArtifactsContainer.Length is < 3 or > 63 || !ArtifactsContainer.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        {
+            error = $"{Section}:ArtifactsContainer must be a blob container name: 3-63 lowercase letters, digits or hyphens.";
             return false;
         }
         if (HistoryRowsPerCompaction < 1)

@@ -2,6 +2,8 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
+using Azure.Storage.Blobs;
+using Tracker.Core.Artifacts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -19,18 +21,40 @@ public static class StorageServiceCollectionExtensions
             .BindConfiguration(StorageOptions.Section)
             .Validate(o => o.IsValid(out _), $"Invalid {StorageOptions.Section} settings: set ConnectionString (Azurite) or the service URIs (Azure).")
             .ValidateOnStart();
+        services.AddOptions<ArtifactOptions>()
+            .BindConfiguration(ArtifactOptions.Section)
+            .Validate(o => o.IsValid(), $"Invalid {ArtifactOptions.Section} settings: URL lifetimes must be positive and at most 2 hours.")
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TokenCredential>(sp => Credential(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new TableClientOptions();
             Configure(clientOptions);
-            return string.IsNullOrWhiteSpace(options.ConnectionString)
-                ? new TableServiceClient(options.TableServiceUri, Credential(options), clientOptions)
-                : new TableServiceClient(options.ConnectionString, clientOptions);
+            return UsesConnectionString(options)
+                ? new TableServiceClient(options.ConnectionString, clientOptions)
+                : new TableServiceClient(options.TableServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
         });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var clientOptions = new BlobClientOptions();
+            Configure(clientOptions);
+            return UsesConnectionString(options)
+                ? new BlobServiceClient(options.ConnectionString, clientOptions)
+                : new BlobServiceClient(options.BlobServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
+        });
+        // The one swappable piece of SAS: the account key against Azurite, a user delegation key in Azure.
+        services.AddSingleton<IBlobSasSigner>(sp => UsesConnectionString(sp.GetRequiredService<IOptions<StorageOptions>>().Value)
+            ? new AccountKeySasSigner()
+            : throw new NotSupportedException("User delegation signing is not wired yet."));
         services.AddSingleton<TrackingStore>();
+        services.AddSingleton<ArtifactStore>();
         return services;
     }
+
+    private static bool UsesConnectionString(StorageOptions options) => !string.IsNullOrWhiteSpace(options.ConnectionString);
 
     private static void Configure(ClientOptions options)
     {

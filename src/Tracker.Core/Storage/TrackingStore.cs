@@ -66,17 +66,7 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>Runs a storage call, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
-    private static async Task<T> Storage<T>(Func<Task<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (RequestFailedException e) when (StorageErrors.IsTransient(e))
-        {
-            throw StorageErrors.Transient(e);
-        }
-    }
+    private static Task<T> Storage<T>(Func<Task<T>> call) => StorageErrors.Call(call);
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

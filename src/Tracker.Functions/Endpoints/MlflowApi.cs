@@ -13,6 +13,7 @@ public static class MlflowApi
             api.MapExperimentEndpoints();
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
+            api.MapRunArtifactEndpoints();
         }
         return app;
     }

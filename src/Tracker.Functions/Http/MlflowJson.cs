@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Tracker.Core;
+using Tracker.Core.Artifacts;
 using Tracker.Core.Tracking;
 
 namespace Tracker.Functions.Http;
@@ -62,6 +63,22 @@ public static class MlflowJson
             var text = value.ToString("R", CultureInfo.InvariantCulture);
             w.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E', 'e') >= 0 ? text : text + ".0", skipInputValidation: true);
         }
+    }
+
+    /// <summary>MLflow's FileInfo list (omitted when empty, like every empty repeated field): <paramref name="prefix"/> + name.</summary>
+    public static void WriteFiles(this Utf8JsonWriter w, IReadOnlyList<ArtifactFile> files, string prefix)
+    {
+        if (files.Count == 0) return;
+        w.WriteStartArray("files");
+        foreach (var file in files)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", prefix + file.Name);
+            w.WriteBoolean("is_dir", file.IsDir);
+            if (file.FileSize is { } size) w.WriteNumber("file_size", size);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     public static void WriteKeyValues(this Utf8JsonWriter w, string name, IReadOnlyList<KeyValue> items)

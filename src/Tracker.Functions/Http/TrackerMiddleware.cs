@@ -12,6 +12,7 @@ public static class TrackerMiddleware
 
     public static WebApplication UseTrackerPipeline(this WebApplication app)
     {
+        app.Use(NoSniff);
         app.Use(WriteErrorsAsMlflowJson);
         app.Use(RejectUnknownHosts);
         if (app.Services.GetRequiredService<IOptions<DiagnosticsOptions>>().Value.StorageRequestHeader)
@@ -19,6 +20,17 @@ public static class TrackerMiddleware
         // Routing's own 404/405 have no body; MLflow clients expect JSON, and ENDPOINT_NOT_FOUND drives their fallbacks.
         app.UseStatusCodePages(context => WriteStatusCodeAsync(context.HttpContext));
         return app;
+    }
+
+    /// <summary>No response of Tracker's is ever content-sniffed into something a browser renders (security baseline §1.7).</summary>
+    private static Task NoSniff(HttpContext context, RequestDelegate next)
+    {
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers.XContentTypeOptions = "nosniff"; // set last, so error responses that Clear() keep it
+            return Task.CompletedTask;
+        });
+        return next(context);
     }
 
     private static Task RejectUnknownHosts(HttpContext context, RequestDelegate next)

@@ -1,0 +1,126 @@
+using Microsoft.AspNetCore.Http.Features;
+using Tracker.Core.Artifacts;
+using Tracker.Functions.Http;
+
+namespace Tracker.Functions.Endpoints;
+
+/// <summary>
+/// MLflow's artifact proxy (spec §3.2), what the client uses for every <c>mlflow-artifacts:/</c> URI: raw-body upload,
+/// download, listing, delete, and multipart upload whose parts go straight to Blob Storage. Paths are relative to
+/// <c>mlflow-artifacts:/</c> and must lie in a run's artifact directory.
+/// </summary>
+public static class ArtifactEndpoints
+{
+    public const string Root = "/api/2.0/mlflow-artifacts";
+
+    public static IEndpointRouteBuilder MapArtifactEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup(Root);
+        api.MapPut("/artifacts/{**path}", UploadArtifact);
+        api.MapGet("/artifacts", ListArtifacts);
+        api.MapGet("/artifacts/{**path}", DownloadArtifact);
+        api.MapDelete("/artifacts/{**path}", DeleteArtifact);
+        api.MapPost("/mpu/create/{**path}", CreateMultipartUpload);
+        api.MapPost("/mpu/complete/{**path}", CompleteMultipartUpload);
+        api.MapPost("/mpu/abort/{**path}", AbortMultipartUpload);
+        return app;
+    }
+
+    /// <summary>The tracking API's own listing (spec #26): paths relative to the run's artifact root, plus that root.</summary>
+    public static RouteGroupBuilder MapRunArtifactEndpoints(this RouteGroupBuilder api)
+    {
+        api.MapGet("/artifacts/list", ListRunArtifacts);
+        return api;
+    }
+
+    public static async Task<IResult> ListRunArtifacts(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var directory = ArtifactLocation.ForRun(args.RunId(), args.String("path"), allowRoot: true);
+        var files = await store.ListAsync(directory, ct);
+        return MlflowJson.Object(w =>
+        {
+            w.WriteString("root_uri", ArtifactLocation.ForRun(directory.RunId, "", allowRoot: true).ToString());
+            w.WriteFiles(files, prefix: directory.Path.Length == 0 ? "" : directory.Path + "/");
+        });
+    }
+
+    /// <summary>The body streams into Blob Storage block by block; artifacts have no size limit of their own (spec A1).</summary>
+    public static async Task<IResult> UploadArtifact(string? path, HttpContext context, ArtifactStore store, CancellationToken ct)
+    {
+        var at = ArtifactLocation.FromProxyPath(path, allowRoot: false);
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+        await store.UploadAsync(at, context.Request.Body, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> DownloadArtifact(string? path, HttpContext context, ArtifactStore store, CancellationToken ct)
+    {
+        var at = ArtifactLocation.FromProxyPath(path, allowRoot: false);
+        var download = await store.OpenAsync(at, ct);
+        if (download.Redirect is { } url) return Results.Redirect(url.AbsoluteUri, permanent: false, preserveMethod: true);
+        await using var content = download.Content!;
+        var response = context.Response;
+        response.ContentType = download.ContentType;
+        response.ContentLength = download.Length;
+        response.Headers.ContentDisposition = ArtifactStore.ContentDisposition(at.FileName);
+        await content.CopyToAsync(response.Body, ct);
+        return Results.Empty;
+    }
+
+    /// <summary>Basenames of the directory's entries; empty for a file or a missing path (the client's "is it a directory" test).</summary>
+    public static async Task<IResult> ListArtifacts(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var files = await store.ListAsync(ArtifactLocation.FromProxyPath(args.String("path"), allowRoot: true), ct);
+        return MlflowJson.Object(w => w.WriteFiles(files, prefix: ""));
+    }
+
+    public static async Task<IResult> DeleteArtifact(string? path, ArtifactStore store, CancellationToken ct)
+    {
+        await store.DeleteAsync(ArtifactLocation.FromProxyPath(path, allowRoot: true), ct);
+        return MlflowJson.Empty();
+    }
+
+    /// <summary>The file is <c>&lt;path&gt;/&lt;basename of the client's local file&gt;</c>; each part gets its own Put Block URL.</summary>
+    public static async Task<IResult> CreateMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var at = MultipartTarget(path, args);
+        var upload = await store.CreateMultipartUploadAsync(at, args.Int64("num_parts") ?? 0, ct);
+        return MlflowJson.Object(w =>
+        {
+            w.WriteString("upload_id", upload.UploadId);
+            w.WriteStartArray("credentials");
+            for (var i = 0; i < upload.PartUrls.Count; i++)
+            {
+                w.WriteStartObject();
+                w.WriteString("url", upload.PartUrls[i].AbsoluteUri);
+                w.WriteNumber("part_number", i + 1);
+                w.WriteStartObject("headers");
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    public static async Task<IResult> CompleteMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var at = MultipartTarget(path, args);
+        var parts = args.Objects("parts").Select(part => part.Int64("part_number") ?? 0).ToList();
+        await store.CompleteMultipartUploadAsync(at, args.String("upload_id"), parts, ct);
+        return MlflowJson.Empty();
+    }
+
+    public static async Task<IResult> AbortMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        await store.AbortMultipartUploadAsync(MultipartTarget(path, args), args.String("upload_id"), ct);
+        return MlflowJson.Empty();
+    }
+
+    private static ArtifactLocation MultipartTarget(string? directory, RequestArgs args) =>
+        ArtifactLocation.FromProxyPath(directory, allowRoot: true).Child(ArtifactPath.FileName(args.RequiredString("path")));
+}

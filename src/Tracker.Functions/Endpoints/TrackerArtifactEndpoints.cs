@@ -1,0 +1,54 @@
+using Tracker.Core.Artifacts;
+using Tracker.Functions.Http;
+
+namespace Tracker.Functions.Endpoints;
+
+/// <summary>
+/// Tracker's own artifact API for any HTTP client (curl, a job without MLflow): ask for a signed URL for
+/// <c>(run_id, path)</c>, then move the bytes straight to or from Blob Storage. Tracker never sees them.
+/// </summary>
+public static class TrackerArtifactEndpoints
+{
+    public const string Root = "/api/2.0/tracker/artifacts";
+
+    public static IEndpointRouteBuilder MapTrackerArtifactEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup(Root);
+        api.MapPost("/upload-url", UploadUrl);
+        api.MapPost("/download-url", DownloadUrl);
+        return app;
+    }
+
+    /// <summary><c>{run_id, path}</c> → a URL to PUT the file to (create and write on that one blob).</summary>
+    public static async Task<IResult> UploadUrl(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var at = ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);
+        return SignedUrlResult(at, await store.UploadUrlAsync(at, ct));
+    }
+
+    /// <summary>
+    /// <c>{run_id, path}</c>, or <c>{artifact_uri}</c> as runs/get or get-download-uri give it (<c>runs:/…</c>,
+    /// <c>mlflow-artifacts:/…</c>) → a URL to GET the existing file from (read on that one blob).
+    /// </summary>
+    public static async Task<IResult> DownloadUrl(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    {
+        var args = await RequestArgs.ReadAsync(request, ct);
+        var at = args.String("artifact_uri") is { } uri
+            ? ArtifactLocation.FromUri(uri)
+            : ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);
+        if (at.Path.Length == 0) throw Core.MlflowException.InvalidParameter("Invalid path: it names a run's artifact directory, not a file.");
+        return SignedUrlResult(at, await store.DownloadUrlAsync(at, ct));
+    }
+
+    private static IResult SignedUrlResult(ArtifactLocation at, SignedUrl signed) => MlflowJson.Object(w =>
+    {
+        w.WriteString("url", signed.Url.AbsoluteUri);
+        w.WriteString("method", signed.Method);
+        w.WriteStartObject("headers");
+        foreach (var (name, value) in signed.Headers) w.WriteString(name, value);
+        w.WriteEndObject();
+        w.WriteNumber("expires_at", signed.ExpiresAt.ToUnixTimeMilliseconds());
+        w.WriteString("artifact_uri", at.ToString());
+    });
+}
