@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Tracker.Tests.Infrastructure;
+
+/// <summary>
+/// Tracker as its own process (the apphost built next to the tests), for what an in-process host cannot show: the
+/// server's own memory. Extra environment, e.g. <c>DOTNET_GCHeapHardLimit</c>, bounds it from outside.
+/// </summary>
+public sealed class TrackerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private TrackerProcess(Process process, Uri url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    public Uri Url { get; }
+
+    public static async Task<TrackerProcess> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string> environment)
+    {
+        var url = new Uri($"http://127.0.0.1:{AzuriteFixture.FreePort()}");
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Tracker.Functions"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(url.ToString());
+        start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
+        start.Environment["Tracker__Storage__TablePrefix"] = "p" + Guid.NewGuid().ToString("N")[..12];
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+
+        var tracker = new TrackerProcess(Process.Start(start)!, url);
+        tracker._process.OutputDataReceived += (_, e) => tracker.Log(e.Data);
+        tracker._process.ErrorDataReceived += (_, e) => tracker.Log(e.Data);
+        tracker._process.BeginOutputReadLine();
+        tracker._process.BeginErrorReadLine();
+        await tracker.WaitUntilHealthyAsync();
+        return tracker;
+    }
+
+    /// <summary>The process's peak resident memory so far (VmHWM), in bytes.</summary>
+    public long PeakResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    private void Log(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private async Task WaitUntilHealthyAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(100))
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"Tracker exited ({_process.ExitCode}):\n{Output}");
+            try
+            {
+                if ((await http.GetAsync(new Uri(Url, "/health"))).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+            catch (TaskCanceledException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
