@@ -48,7 +48,7 @@ public static class StorageServiceCollectionExtensions
         // The one swappable piece of SAS: the account key against Azurite, a user delegation key in Azure.
         services.AddSingleton<IBlobSasSigner>(sp => UsesConnectionString(sp.GetRequiredService<IOptions<StorageOptions>>().Value)
             ? new AccountKeySasSigner()
-            : throw new NotSupportedException("User delegation signing is not wired yet."));
+            : new UserDelegationSasSigner(sp.GetRequiredService<BlobServiceClient>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TrackingStore>();
         services.AddSingleton<ArtifactStore>();
         return services;

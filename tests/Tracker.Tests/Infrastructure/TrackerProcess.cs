@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 
 namespace Tracker.Tests.Infrastructure;
 
 /// <summary>
-/// Tracker as its own process (the apphost built next to the tests), for what an in-process host cannot show: the
+/// Tracker as its own process (the self-contained build the test build made of the Functions project), for what an in-process host cannot show: the
 /// server's own memory. Extra environment, e.g. <c>DOTNET_GCHeapHardLimit</c>, bounds it from outside.
 /// </summary>
 public sealed class TrackerProcess : IAsyncDisposable
@@ -21,14 +22,20 @@ public sealed class TrackerProcess : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The Functions project's own output for this test build's configuration (the tests' copy has no runtime).</summary>
+    private static string BuildOutput { get; } = Path.Combine(
+        RepoPaths.FunctionsProject, "bin",
+        typeof(TrackerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration,
+        "net10.0", "linux-x64");
+
     public static async Task<TrackerProcess> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string> environment)
     {
         var url = new Uri($"http://127.0.0.1:{AzuriteFixture.FreePort()}");
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Tracker.Functions"))
+        var start = new ProcessStartInfo(Path.Combine(BuildOutput, "Tracker.Functions"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = BuildOutput,
         };
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(url.ToString());
