@@ -154,6 +154,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'Tracker__Http__AllowedHosts__0'
           value: defaultHostName
         }
+        {
+          // The host caps request bodies at 100 MB; MLflow's client PUTs a whole artifact in one request, which
+          // Tracker streams into Blob Storage. 4 GiB; bigger files take the multipart or SAS path (the 230 s HTTP cut
+          // bounds proxied uploads anyway).
+          name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT'
+          value: '4294967296'
+        }
       ]
     }
     functionAppConfig: {

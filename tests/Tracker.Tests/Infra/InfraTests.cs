@@ -32,6 +32,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         "Tracker__Storage__ClientId",
         "Tracker__Storage__ArtifactsContainer",
         "Tracker__Http__AllowedHosts__0",
+        "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
     ];
 
     // Deprecated on Flex Consumption, or a shared-key path into storage.
@@ -191,6 +192,8 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Contains("managedidentity", byName["AzureWebJobsStorage__credential"]);
         Assert.Contains("Authorization=AAD", byName["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
         Assert.Contains("azurewebsites.net", byName["Tracker__Http__AllowedHosts__0"]);
+        // MLflow's client sends an artifact as one PUT: the host's 100 MB default would refuse a checkpoint.
+        Assert.True(long.Parse(byName["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"], System.Globalization.CultureInfo.InvariantCulture) >= 1L << 30);
         foreach (var (name, value) in byName)
         {
             Assert.False(value.Contains("AccountKey", StringComparison.OrdinalIgnoreCase), $"{name} carries an account key");
