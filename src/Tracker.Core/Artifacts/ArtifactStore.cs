@@ -48,7 +48,7 @@ public sealed class ArtifactStore
     private readonly TrackingStore _tracking;
     private readonly ArtifactOptions _options;
     private readonly TimeProvider _time;
-    private Lazy<Task> _containerReady;
+    private readonly OnceUntilSuccess _containerReady;
 
     public ArtifactStore(
         BlobServiceClient blobs, IBlobSasSigner signer, TrackingStore tracking,
@@ -59,7 +59,7 @@ public sealed class ArtifactStore
         _tracking = tracking;
         _options = options.Value;
         _time = time;
-        _containerReady = new Lazy<Task>(CreateContainerAsync);
+        _containerReady = new OnceUntilSuccess(() => StorageErrors.Call(() => _container.CreateIfNotExistsAsync()));
     }
 
     public async Task UploadAsync(ArtifactLocation at, Stream content, CancellationToken ct)
@@ -275,20 +275,6 @@ public sealed class ArtifactStore
         }
     }
 
-    /// <summary>Creates the container once per instance, on the first write; a failure is retried by the next write.</summary>
-    private async Task EnsureContainerAsync()
-    {
-        var ready = _containerReady;
-        try
-        {
-            await ready.Value;
-        }
-        catch
-        {
-            Interlocked.CompareExchange(ref _containerReady, new Lazy<Task>(CreateContainerAsync), ready);
-            throw;
-        }
-    }
-
-    private Task CreateContainerAsync() => StorageErrors.Call(() => _container.CreateIfNotExistsAsync());
+    /// <summary>Creates the container once per instance, on the first write (Bicep creates it in Azure; Azurite starts empty).</summary>
+    private Task EnsureContainerAsync() => _containerReady.RunAsync();
 }

@@ -32,7 +32,7 @@ public sealed partial class TrackingStore
     private readonly ILogger<TrackingStore> _logger;
     private readonly int _historyRowsPerCompaction;
     private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
-    private readonly Lazy<Task> _initialized;
+    private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
     // Run rows per experiment, refreshed by a delta query on every search (see CurrentRunsAsync).
@@ -47,11 +47,11 @@ public sealed partial class TrackingStore
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
         _logger = logger;
         _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
-        _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+        _initialized = new OnceUntilSuccess(InitializeAsync);
     }
 
     /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens).</summary>
-    private Task EnsureInitializedAsync() => _initialized.Value;
+    private Task EnsureInitializedAsync() => _initialized.RunAsync();
 
     private async Task InitializeAsync()
     {
