@@ -43,6 +43,8 @@ public sealed record ArtifactLocation
     /// </summary>
     public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot)
     {
+        // A directory may come with one trailing slash: the client deletes a whole run's artifacts as ".../artifacts/".
+        if (allowRoot && proxyPath is { Length: > 1 } && proxyPath[^1] == '/') proxyPath = proxyPath[..^1];
         var path = ArtifactPath.Validate(proxyPath, allowEmpty: false);
         var parts = path.Split('/', 4);
         if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0])

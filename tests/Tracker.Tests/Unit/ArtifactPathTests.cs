@@ -112,6 +112,10 @@ public class ArtifactPathTests
     public void TheRunsRootIsAFileOnlyWhereAllowed()
     {
         Assert.Equal("", ArtifactLocation.FromProxyPath($"5/{Run}/artifacts", allowRoot: true).Path);
+        Assert.Equal("", ArtifactLocation.FromProxyPath($"5/{Run}/artifacts/", allowRoot: true).Path); // the client's delete-all
+        Assert.Equal("dir", ArtifactLocation.FromProxyPath($"5/{Run}/artifacts/dir/", allowRoot: true).Path);
+        MlflowAssert.Throws(() => ArtifactLocation.FromProxyPath($"5/{Run}/artifacts/dir//", allowRoot: true));
+        MlflowAssert.Throws(() => ArtifactLocation.FromProxyPath($"5/{Run}/artifacts/file/", allowRoot: false));
         MlflowAssert.Throws(() => ArtifactLocation.FromProxyPath($"5/{Run}/artifacts", allowRoot: false));
     }
 
