@@ -6,16 +6,22 @@ public sealed record BenchOptions(
     string? LaunchExecutable,
     IReadOnlyList<KeyValuePair<string, string>> ChildEnvironment,
     bool Quick,
-    bool SameRun)
+    bool SameRun,
+    IReadOnlySet<string> Workloads,
+    int? ArtifactMegabytes)
 {
     public const int UsageExitCode = 2;
 
     /// <summary>Whatever happens, the bench gives up after this long (the full run takes a few minutes).</summary>
     public static readonly TimeSpan HardTimeLimit = TimeSpan.FromMinutes(20);
 
+    /// <summary>A single Put Blob takes at most 5000 MiB; the quarter-size proxied upload needs at least 1 MiB.</summary>
+    public const int MaxArtifactMegabytes = 5000;
+    public const int MinArtifactMegabytes = 4;
+
     private const string Usage = """
-        usage: Tracker.Bench <base-url> [--quick] [--same-run]
-               Tracker.Bench --launch <server-executable> [--env KEY=VALUE]... [--quick] [--same-run]
+        usage: Tracker.Bench <base-url> [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
+               Tracker.Bench --launch <server-executable> [--env KEY=VALUE]... [same options]
 
           <base-url>      a running MLflow-compatible server, e.g. http://127.0.0.1:5000
           --launch PATH   start the server executable itself on a free loopback port
@@ -23,6 +29,9 @@ public sealed record BenchOptions(
           --env KEY=VAL   environment variable for the launched server (repeatable)
           --quick         counts scaled down ~10x, for smoke runs
           --same-run      the 8 concurrent log-batch writers share one run instead of one run each
+          --only NAMES    run only these workloads, comma-separated, from:
+                          log-batch, log-metric, history, search, artifacts (default: all)
+          --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
         """;
 
     /// <summary>Parses <paramref name="args"/>; on a usage error writes why and returns null.</summary>
@@ -32,6 +41,8 @@ public sealed record BenchOptions(
         string? launch = null;
         var env = new List<KeyValuePair<string, string>>();
         bool quick = false, sameRun = false;
+        HashSet<string>? only = null;
+        int? artifactMegabytes = null;
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -46,6 +57,28 @@ public sealed record BenchOptions(
                     break;
                 case "--same-run":
                     sameRun = true;
+                    break;
+                case "--only" when i + 1 < args.Count:
+                    only ??= new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var name in args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!BenchWorkload.All.Contains(name))
+                        {
+                            return Fail(errors, $"--only: no workload '{name}' (choose from {string.Join(", ", BenchWorkload.All)})");
+                        }
+
+                        only.Add(name);
+                    }
+
+                    break;
+                case "--artifact-mb" when i + 1 < args.Count:
+                    if (!int.TryParse(args[++i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mb)
+                        || mb is < MinArtifactMegabytes or > MaxArtifactMegabytes)
+                    {
+                        return Fail(errors, $"--artifact-mb expects a whole number of MiB from {MinArtifactMegabytes} to {MaxArtifactMegabytes}, got '{args[i]}'");
+                    }
+
+                    artifactMegabytes = mb;
                     break;
                 case "--launch" when i + 1 < args.Count:
                     launch = args[++i];
@@ -96,8 +129,15 @@ public sealed record BenchOptions(
             return Fail(errors, "--env only applies with --launch");
         }
 
-        return new BenchOptions(url, launch, env, quick, sameRun);
+        if (only is { Count: 0 })
+        {
+            return Fail(errors, "--only needs at least one workload name");
+        }
+
+        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes);
     }
+
+    public bool Runs(string workload) => Workloads.Contains(workload);
 
     private static BenchOptions? Fail(TextWriter errors, string message)
     {

@@ -21,10 +21,15 @@ public sealed class LaunchedServer : IDisposable
 
     private readonly Process _process;
     private readonly Queue<string> _recentOutput = new();
+    private readonly string _executable;
+    private readonly IReadOnlyList<KeyValuePair<string, string>> _environment;
     private bool _started;
+    private double _peakBeforeResets;
 
-    private LaunchedServer(ProcessStartInfo startInfo, string baseUrl)
+    private LaunchedServer(ProcessStartInfo startInfo, string baseUrl, string executable, IReadOnlyList<KeyValuePair<string, string>> environment)
     {
+        _executable = executable;
+        _environment = environment;
         _process = new Process { StartInfo = startInfo };
         // The server's logs are kept (last lines only) rather than shown: stdout is for figures, and
         // an undrained pipe would eventually block the server. They are printed if something fails.
@@ -70,7 +75,7 @@ public sealed class LaunchedServer : IDisposable
 
         await WarmUpHttpStackAsync(http, ct);
         Report.Progress($"launching {path} on port {port}");
-        var server = new LaunchedServer(startInfo, $"http://127.0.0.1:{port}");
+        var server = new LaunchedServer(startInfo, $"http://127.0.0.1:{port}", executable, environment);
         try
         {
             await server.StartAndWaitForFirstResponseAsync(http, ct);
@@ -84,8 +89,61 @@ public sealed class LaunchedServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a second server from the same executable and environment, with <paramref name="overrides"/> replacing
+    /// or adding variables: the same storage behind another configuration. This one keeps running.
+    /// </summary>
+    public Task<LaunchedServer> StartSiblingAsync(
+        IReadOnlyList<KeyValuePair<string, string>> overrides, HttpClient http, CancellationToken ct)
+    {
+        var keys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
+        return StartAsync(_executable, [.. _environment.Where(e => !keys.Contains(e.Key)), .. overrides], http, ct);
+    }
+
+    /// <summary>The variables the server was started with (the last one wins for a repeated key, as in the child).</summary>
+    public string? EnvironmentValue(string key) =>
+        _environment.LastOrDefault(e => e.Key == key) is { Key: not null } found ? found.Value : null;
+
+    /// <summary>
+    /// User plus system CPU time of the whole process so far. On Linux, .NET reads this from utime + stime in
+    /// /proc/&lt;pid&gt;/stat (all threads, GC included), scaled by the kernel's clock tick.
+    /// </summary>
+    public TimeSpan ReadCpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
+    /// <summary>
+    /// Resets VmHWM to the current VmRSS (<c>echo 5 &gt; /proc/&lt;pid&gt;/clear_refs</c>), so the next VmHWM is the
+    /// peak since now. The lifetime peak so far is remembered first, so <see cref="ReadMemory"/> still reports it.
+    /// False where the kernel does not allow it; callers then rely on sampling VmRSS.
+    /// </summary>
+    public bool ResetPeakMemory()
+    {
+        if (ReadMemory() is not { } before)
+        {
+            return false;
+        }
+
+        _peakBeforeResets = Math.Max(_peakBeforeResets, before.PeakResidentMegabytes);
+        try
+        {
+            File.WriteAllText($"/proc/{_process.Id}/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>VmRSS (current) and VmHWM (peak) from /proc; null where /proc is not available.</summary>
-    public ServerMemory? ReadMemory()
+    public ServerMemory? ReadMemory() =>
+        ReadStatusMemory() is { } m ? m with { PeakResidentMegabytes = Math.Max(m.PeakResidentMegabytes, _peakBeforeResets) } : null;
+
+    /// <summary>VmRSS and VmHWM as the kernel has them now (VmHWM counts from the last <see cref="ResetPeakMemory"/>).</summary>
+    public ServerMemory? ReadStatusMemory()
     {
         var statusFile = $"/proc/{_process.Id}/status";
         if (_process.HasExited || !File.Exists(statusFile))

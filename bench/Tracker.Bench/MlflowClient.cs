@@ -135,14 +135,7 @@ public sealed class MlflowClient(HttpClient http, string baseUrl)
         var body = await response.Content.ReadAsByteArrayAsync(ct);
         if (!response.IsSuccessStatusCode)
         {
-            var text = Encoding.UTF8.GetString(body);
-            if (text.Length > 4000)
-            {
-                text = text[..4000] + "…";
-            }
-
-            throw new BenchException(
-                $"{request.Method} {request.RequestUri} failed: {(int)response.StatusCode} {response.ReasonPhrase}\n{text}");
+            throw BenchHttp.Failure(request.Method, request.RequestUri!.ToString(), response, body);
         }
 
         return new Answer(body, StorageRequests(response));

@@ -11,6 +11,7 @@ if (options is null)
 
 using var cancellation = new BenchCancellation(BenchOptions.HardTimeLimit);
 using var http = BenchHttp.CreateClient();
+using var transfers = BenchHttp.CreateTransferClient();
 var report = new Report(Console.Out);
 LaunchedServer? server = null;
 try
@@ -21,19 +22,42 @@ try
         server = await LaunchedServer.StartAsync(options.LaunchExecutable, options.ChildEnvironment, http, ct);
     }
 
-    var client = new MlflowClient(http, server?.BaseUrl ?? options.TargetUrl!);
+    var baseUrl = server?.BaseUrl ?? options.TargetUrl!;
+    var client = new MlflowClient(http, baseUrl);
     await client.CheckHealthAsync(ct);
-    var sizes = WorkloadSizes.For(options.Quick);
+    var sizes = WorkloadSizes.For(options);
     report.Header(options, sizes, client.BaseUrl);
     report.Duration("startup_to_first_response", server?.StartupToFirstResponse);
 
-    var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment("throughput"), ct);
+    var experimentId = options.Runs(BenchWorkload.LogBatch) || options.Runs(BenchWorkload.LogMetric) || options.Runs(BenchWorkload.MetricHistory)
+        ? await client.CreateExperimentAsync(BenchNames.Experiment("throughput"), ct)
+        : null;
 
-    await LogBatchWorkload.RunSequentialAsync(client, experimentId, sizes, report, ct);
-    await LogBatchWorkload.RunConcurrentAsync(client, experimentId, sizes, options.SameRun, report, ct);
-    await LogMetricLatencyWorkload.RunAsync(client, experimentId, sizes, report, ct);
-    await MetricHistoryWorkload.RunAsync(client, experimentId, sizes, report, ct);
-    await SearchWorkload.RunAsync(client, sizes, report, ct);
+    if (options.Runs(BenchWorkload.LogBatch))
+    {
+        await LogBatchWorkload.RunSequentialAsync(client, experimentId!, sizes, report, ct);
+        await LogBatchWorkload.RunConcurrentAsync(client, experimentId!, sizes, options.SameRun, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.LogMetric))
+    {
+        await LogMetricLatencyWorkload.RunAsync(client, experimentId!, sizes, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.MetricHistory))
+    {
+        await MetricHistoryWorkload.RunAsync(client, experimentId!, sizes, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.Search))
+    {
+        await SearchWorkload.RunAsync(client, sizes, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.Artifacts))
+    {
+        await ArtifactTransferWorkload.RunAsync(client, new ArtifactClient(http, transfers, baseUrl), server, http, sizes, report, ct);
+    }
 
     report.Memory(server?.ReadMemory());
     return 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tracker.Bench.Workloads;
 
 namespace Tracker.Bench;
 
@@ -12,13 +13,35 @@ public sealed class Report(TextWriter output)
     public void Header(BenchOptions options, WorkloadSizes sizes, string baseUrl)
     {
         var concurrentLayout = options.SameRun ? "all on one run" : "one run each";
-        output.WriteLine(
-            $"# tracker-bench target={baseUrl} mode={sizes.Mode} launch={options.LaunchExecutable ?? "no"}" +
-            $" | log-batch sequential: {sizes.SequentialBatchCalls} calls x 1000 points (10 keys x 100 steps)" +
-            $" | log-batch concurrent: {sizes.ConcurrentWriters} writers ({concurrentLayout}) x {sizes.CallsPerWriter} calls x 1000 points" +
-            $" | log-metric: {sizes.LogMetricCalls} calls after {sizes.LogMetricWarmupCalls} warm-up" +
-            $" | get-history: {sizes.HistorySteps} steps, max_results=25000, median of {sizes.HistoryReads} reads" +
-            $" | search: {sizes.SearchRuns} runs (5 params, 5 metrics, 3 tags), median of {sizes.SearchRepetitions}");
+        var parts = new List<string> { $"# tracker-bench target={baseUrl} mode={sizes.Mode} launch={options.LaunchExecutable ?? "no"}" };
+        if (options.Runs(BenchWorkload.LogBatch))
+        {
+            parts.Add($"log-batch sequential: {sizes.SequentialBatchCalls} calls x 1000 points (10 keys x 100 steps)");
+            parts.Add($"log-batch concurrent: {sizes.ConcurrentWriters} writers ({concurrentLayout}) x {sizes.CallsPerWriter} calls x 1000 points");
+        }
+
+        if (options.Runs(BenchWorkload.LogMetric))
+        {
+            parts.Add($"log-metric: {sizes.LogMetricCalls} calls after {sizes.LogMetricWarmupCalls} warm-up");
+        }
+
+        if (options.Runs(BenchWorkload.MetricHistory))
+        {
+            parts.Add($"get-history: {sizes.HistorySteps} steps, max_results=25000, median of {sizes.HistoryReads} reads");
+        }
+
+        if (options.Runs(BenchWorkload.Search))
+        {
+            parts.Add($"search: {sizes.SearchRuns} runs (5 params, 5 metrics, 3 tags), median of {sizes.SearchRepetitions}");
+        }
+
+        if (options.Runs(BenchWorkload.Artifacts))
+        {
+            parts.Add($"artifacts: {sizes.ArtifactMegabytes} MB files (proxied upload also {sizes.ArtifactMegabytes / 4.0:0.##} MB)," +
+                $" multipart {ArtifactTransferWorkload.MultipartPartBytes >> 20} MB parts x {ArtifactTransferWorkload.MultipartWorkers} at once");
+        }
+
+        output.WriteLine(string.Join(" | ", parts));
     }
 
     public void Figure(string name, double value, string unit, string format = "F2") =>

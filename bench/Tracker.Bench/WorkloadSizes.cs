@@ -15,7 +15,8 @@ public sealed record WorkloadSizes(
     int HistoryReads,
     int SearchRuns,
     int SearchSetupTasks,
-    int SearchRepetitions)
+    int SearchRepetitions,
+    int ArtifactMegabytes)
 {
     public static readonly WorkloadSizes Full = new(
         Mode: "full",
@@ -28,7 +29,8 @@ public sealed record WorkloadSizes(
         HistoryReads: 3,
         SearchRuns: 2_000,
         SearchSetupTasks: 8,
-        SearchRepetitions: 5);
+        SearchRepetitions: 5,
+        ArtifactMegabytes: 1024);
 
     public static readonly WorkloadSizes Quick = Full with
     {
@@ -39,7 +41,13 @@ public sealed record WorkloadSizes(
         LogMetricCalls = 50,
         HistorySteps = 10_000,
         SearchRuns = 200,
+        ArtifactMegabytes = 64,
     };
 
-    public static WorkloadSizes For(bool quick) => quick ? Quick : Full;
+    /// <summary>The sizes for <c>--quick</c> or not, with an explicit <c>--artifact-mb</c> over either.</summary>
+    public static WorkloadSizes For(BenchOptions options)
+    {
+        var sizes = options.Quick ? Quick : Full;
+        return options.ArtifactMegabytes is { } mb ? sizes with { ArtifactMegabytes = mb } : sizes;
+    }
 }
