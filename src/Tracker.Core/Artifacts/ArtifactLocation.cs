@@ -51,7 +51,8 @@ public sealed record ArtifactLocation
             throw MlflowException.InvalidParameter(
                 $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{path}' is not inside one.");
         if (ExperimentOf(parts[1]) != parts[0]) throw RunNotFound(parts[1]);
-        var relative = parts.Length == 4 ? parts[3] : "";
+        // Checked again on its own: what must not start a path (a drive letter, a scheme) is checked at its start.
+        var relative = parts.Length == 4 ? ArtifactPath.Validate(parts[3], allowEmpty: true) : "";
         if (relative.Length == 0 && !allowRoot) throw MlflowException.InvalidParameter("Invalid path: it names a run's artifact directory, not a file.");
         return new ArtifactLocation(parts[0], parts[1], relative);
     }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Tracker.Core.Artifacts;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Tracker.Core.Artifacts;
 /// path of plain segments, never a way out of the directory it is joined to. Checked on every decoding of the input,
 /// so encoded and double-encoded traversal is refused too, and with no OS separator but <c>/</c>.
 /// </summary>
-public static class ArtifactPath
+public static partial class ArtifactPath
 {
     /// <summary>Azure's limit on a blob name, which an artifact path becomes part of.</summary>
     public const int MaxBlobNameLength = 1024;
@@ -48,6 +50,7 @@ public static class ArtifactPath
         }
         if (form.StartsWith('/')) return "it is absolute";
         if (form.Length >= 2 && char.IsAsciiLetter(form[0]) && form[1] == ':') return "it starts with a drive letter";
+        if (Scheme().IsMatch(form)) return "it starts with a URI scheme";
         foreach (var segment in form.Split('/'))
         {
             if (segment.Length == 0) return "it has an empty segment";
@@ -55,6 +58,10 @@ public static class ArtifactPath
         }
         return null;
     }
+
+    /// <summary>RFC 3986's scheme, as in <c>file:</c>, <c>s3:</c>, <c>dbfs:</c>: never part of a relative path.</summary>
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]*:")]
+    private static partial Regex Scheme();
 
     private static MlflowException Invalid(string why) => MlflowException.InvalidParameter($"Invalid path: {why}.");
 }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -10,11 +12,14 @@ namespace Tracker.Tests.Integration;
 /// Replays the real MLflow 2.10.2 client traffic in shared/mlflow-wire against Tracker and compares what the wire
 /// README says a compatible server must reproduce: status codes, error codes, field names, nesting, JSON types and list
 /// order. Ids, server-side times and page tokens are not compared literally; ids are mapped from recorded to ours.
+/// Artifact downloads are followed the way the MLflow client (python <c>requests</c>) follows Tracker's 307: a plain GET
+/// of the signed Blob Storage URL, whose bytes must be the uploaded ones.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposable
 {
-    private static readonly string[] Scenarios = ["experiments", "runs", "validation", "search_runs"];
+    private static readonly string[] Scenarios = ["experiments", "runs", "validation", "search_runs", "artifacts"];
+    private const string ArtifactRoute = "/api/2.0/mlflow-artifacts/artifacts/";
     private static readonly HashSet<string> ServerTimes = ["creation_time", "last_update_time"];
 
     private readonly TrackerApp _app = new(azurite);
@@ -22,8 +27,16 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     private readonly Dictionary<string, string> _runIds = [];
     // Metrics of requests the recording accepted but Tracker rightly rejects: later answers lack them.
     private readonly HashSet<string> _rejectedMetricKeys = [];
+    // What each artifact PUT sent, by Tracker-side path, to compare downloads against.
+    private readonly Dictionary<string, byte[]> _uploaded = [];
+    // The client's second HTTP client: no Tracker code between it and the signed URL.
+    private readonly HttpClient _blobs = new();
 
-    public void Dispose() => _app.Dispose();
+    public void Dispose()
+    {
+        _blobs.Dispose();
+        _app.Dispose();
+    }
 
     [Fact]
     public async Task RecordedScenariosBehaveTheSame()
@@ -32,25 +45,37 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
             .Select(l => JsonNode.Parse(l)!.AsObject())
             .Where(l => Scenarios.Contains((string)l["scenario"]!))
             .ToList();
-        Assert.True(lines.Count > 80, "the recording should hold the four scenarios");
+        Assert.True(lines.Count > 95, "the recording should hold the five scenarios");
 
         var mismatches = new List<string>();
-        using var client = _app.CreateClient();
+        using var client = _app.CreateClient(new() { AllowAutoRedirect = false });
         foreach (var line in lines)
         {
             var method = (string)line["method"]!;
-            var path = (string)line["path"]!;
+            var path = MapArtifactPath((string)line["path"]!);
             var query = MapQuery((string?)line["query"] ?? "");
             using var request = new HttpRequestMessage(new HttpMethod(method), path + (query.Length > 0 ? "?" + query : ""));
             var recordedBody = line["request"];
-            if (recordedBody is JsonObject body && body.ContainsKey("_bytes"))
+            if (method == "PUT" && path.StartsWith(ArtifactRoute, StringComparison.Ordinal))
+            {
+                // A raw file body, recorded parsed (JSON text) or as its length.
+                var bytes = _uploaded[path] = RecordedBytes(recordedBody!);
+                request.Content = new ByteArrayContent(bytes);
+                request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse((string)line["content_type"]!);
+            }
+            else if (recordedBody is JsonObject body && body.ContainsKey("_bytes"))
                 request.Content = new StringContent("{not json", Encoding.UTF8, "application/json"); // the recorded 9-byte malformed body
             else if (recordedBody is not null)
                 request.Content = new StringContent(MapRequest(recordedBody).ToJsonString(), Encoding.UTF8, (string?)line["content_type"] ?? "application/json");
 
             using var response = await client.SendAsync(request);
-            var ours = await TrackerApp.ReadAsync(response);
             var where = $"{line["scenario"]} {method} {path}?{query}";
+            if (method == "GET" && path.StartsWith(ArtifactRoute, StringComparison.Ordinal))
+            {
+                await CompareDownloadAsync(line, path, response, where, mismatches);
+                continue;
+            }
+            var ours = await TrackerApp.ReadAsync(response);
             var (expectedStatus, expected) = Expected(line);
             if ((int)response.StatusCode != expectedStatus)
             {
@@ -66,6 +91,42 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     private static bool HasFilter(JsonNode? body) => body is JsonObject o && o["filter"] is not null;
 
     /// <summary>
+    /// Tracker answers a download with 307 to a signed URL; the client GETs that URL as is. The file must come back
+    /// with the recorded status and exactly the bytes uploaded (and recorded) for it.
+    /// </summary>
+    private async Task CompareDownloadAsync(JsonObject line, string path, HttpResponseMessage response, string where, List<string> mismatches)
+    {
+        if (response.StatusCode != HttpStatusCode.TemporaryRedirect || response.Headers.Location is not { IsAbsoluteUri: true } location)
+        {
+            mismatches.Add($"{where}: status {(int)response.StatusCode} to {response.Headers.Location}, expected a 307 to a signed URL");
+            return;
+        }
+        using var blob = await _blobs.GetAsync(location);
+        var bytes = await blob.Content.ReadAsByteArrayAsync();
+        if ((int)blob.StatusCode != (int)line["status"]!)
+            mismatches.Add($"{where}: the signed URL answered {(int)blob.StatusCode}, expected {line["status"]}");
+        else if (!bytes.AsSpan().SequenceEqual(_uploaded.GetValueOrDefault(path)) || bytes.Length != RecordedBytes(line["response"]!).Length)
+            mismatches.Add($"{where}: downloaded {bytes.Length} bytes '{Encoding.UTF8.GetString(bytes)}', not what was uploaded");
+    }
+
+    /// <summary>
+    /// A non-JSON body as the recorder kept it: <c>{"_bytes": N}</c> (N bytes of filler), or the JSON it parsed the
+    /// file as, written back the way Python's <c>json.dumps</c> wrote it (<c>{"acc": 0.9}</c>, 12 bytes).
+    /// </summary>
+    private static byte[] RecordedBytes(JsonNode body) =>
+        body is JsonObject o && o.Count == 1 && o["_bytes"] is JsonValue n
+            ? Enumerable.Range(0, (int)n).Select(i => (byte)('a' + i % 26)).ToArray()
+            : Encoding.UTF8.GetBytes(PythonJson(body));
+
+    private static string PythonJson(JsonNode? node) => node switch
+    {
+        JsonObject o => "{" + string.Join(", ", o.Select(kv => $"{JsonValue.Create(kv.Key).ToJsonString()}: {PythonJson(kv.Value)}")) + "}",
+        JsonArray a => "[" + string.Join(", ", a.Select(PythonJson)) + "]",
+        null => "null",
+        _ => node.ToJsonString(),
+    };
+
+    /// <summary>
     /// The recorded answer, except where the wire README says Tracker must do better than the reference: a malformed
     /// body gets 400 (not an HTML 500), a non-numeric metric value is rejected (not accepted), and an unknown route
     /// answers MLflow-shaped JSON (not an HTML page).
@@ -73,7 +134,7 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     private (int Status, JsonNode? Body) Expected(JsonObject line)
     {
         var request = line["request"];
-        if (request is JsonObject b && b.ContainsKey("_bytes"))
+        if (request is JsonObject b && b.ContainsKey("_bytes") && (string)line["method"]! != "PUT")
             return (400, new JsonObject { ["error_code"] = "INVALID_PARAMETER_VALUE", ["message"] = "" });
         if (request?.ToJsonString().Contains("\"not-a-number\"", StringComparison.Ordinal) == true)
         {
@@ -100,11 +161,23 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
 
     private string MapExperiment(string id) => _experimentIds.GetValueOrDefault(id, id);
 
+    [GeneratedRegex("(?<=^|/)([0-9]+)/([0-9a-f]{32})(?=/|$)")]
+    private static partial Regex ArtifactDirPattern();
+
+    /// <summary>An artifact proxy path (<c>&lt;experiment_id&gt;/&lt;run_id&gt;/artifacts/…</c>) with both ids mapped.</summary>
+    private string MapArtifactPath(string path) =>
+        ArtifactDirPattern().Replace(path, m => $"{MapExperiment(m.Groups[1].Value)}/{MapText(m.Groups[2].Value)}");
+
     private string MapQuery(string query)
     {
         if (query.Length == 0) return query;
         var pairs = QueryHelpers.ParseQuery("?" + query)
-            .SelectMany(kv => kv.Value.Select(v => (kv.Key, Value: kv.Key == "experiment_id" ? MapExperiment(v!) : MapText(v!))));
+            .SelectMany(kv => kv.Value.Select(v => (kv.Key, Value: kv.Key switch
+            {
+                "experiment_id" => MapExperiment(v!),
+                "path" => MapText(MapArtifactPath(v!)),
+                _ => MapText(v!),
+            })));
         return string.Join("&", pairs.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
     }
 
