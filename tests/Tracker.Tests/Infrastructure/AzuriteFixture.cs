@@ -19,9 +19,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "azurite.js");
-        if (!File.Exists(script)) await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5));
-        if (!File.Exists(script)) throw new InvalidOperationException($"Azurite is not installed at {script}; run npm ci in {RepoPaths.Root}.");
+        var script = await ScriptAsync("azurite.js");
 
         var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
         var start = new ProcessStartInfo("node")
@@ -44,7 +42,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        foreach (var port in new[] { blob, queue, table }) await WaitForPortAsync(port);
+        foreach (var port in new[] { blob, queue, table }) await WaitForPortAsync(_process, port);
         ConnectionString =
             $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};" +
             $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};" +
@@ -65,12 +63,21 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private async Task WaitForPortAsync(int port)
+    /// <summary>An Azurite entry script (under <c>dist/src</c>), installing the pinned package first if needed.</summary>
+    internal static async Task<string> ScriptAsync(string relativePath)
+    {
+        var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", relativePath);
+        if (!File.Exists(script)) await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5));
+        if (!File.Exists(script)) throw new InvalidOperationException($"Azurite is not installed at {script}; run npm ci in {RepoPaths.Root}.");
+        return script;
+    }
+
+    internal static async Task WaitForPortAsync(Process process, int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
-            if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
+            if (process.HasExited) throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}.");
             try
             {
                 using var client = new TcpClient();

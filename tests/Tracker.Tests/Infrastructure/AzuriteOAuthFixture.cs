@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -29,12 +28,10 @@ public sealed class AzuriteOAuthFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", "blob", "main.js");
-        if (!File.Exists(script)) await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5));
-        if (!File.Exists(script)) throw new InvalidOperationException($"Azurite is not installed at {script}; run npm ci in {RepoPaths.Root}.");
+        var script = await AzuriteFixture.ScriptAsync(Path.Combine("blob", "main.js"));
 
         var (certPem, keyPem) = WriteCertificate();
-        var port = FreePort();
+        var port = AzuriteFixture.FreePort();
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,
@@ -54,7 +51,7 @@ public sealed class AzuriteOAuthFixture : IAsyncLifetime
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        await WaitForPortAsync(port);
+        await AzuriteFixture.WaitForPortAsync(_process, port);
         BlobEndpoint = new Uri($"https://127.0.0.1:{port}/{Account}");
     }
 
@@ -99,41 +96,6 @@ public sealed class AzuriteOAuthFixture : IAsyncLifetime
         File.WriteAllText(cert, _certificate.ExportCertificatePem());
         File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
         return (cert, key);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task WaitForPortAsync(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (_process!.HasExited) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}.");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static async Task RunAsync(string file, string[] args, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = RepoPaths.Root };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
     }
 }
 
