@@ -17,8 +17,11 @@ public sealed class UserDelegationSasSigner(BlobServiceClient service, TimeProvi
     /// <summary>How long a fetched key is valid. Far below the 7-day maximum; renewal comes from <see cref="Margin"/>.</summary>
     internal static readonly TimeSpan KeyLifetime = TimeSpan.FromHours(12);
 
-    /// <summary>Keys start this far in the past, so a storage clock slightly behind ours still accepts them.</summary>
-    internal static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Keys start this far in the past, so a storage clock slightly behind ours still accepts them, and never after
+    /// the start of a SAS they sign (<see cref="ArtifactStore"/> back-dates those by the same 15 minutes).
+    /// </summary>
+    internal static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(15);
 
     /// <summary>A key must outlive every SAS it signs by this much; closer than that, a fresh key is fetched first.</summary>
     internal static readonly TimeSpan Margin = TimeSpan.FromMinutes(5);
