@@ -12,12 +12,12 @@ public sealed class ArtifactOptions
     public TimeSpan DownloadUrlLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Downloads of files at least this large answer 307 to a signed read URL straight to Blob Storage. The default, 0,
-    /// redirects every download: artifact bytes never come from Tracker's origin (security baseline §1.7), never bill
-    /// function time and never meet the 230 s HTTP cut. Raise it only for clients that cannot reach Blob Storage;
-    /// -1 streams everything through Tracker (as an attachment, with nosniff).
+    /// Downloads of files at least this large answer 307 to a signed read URL straight to Blob Storage, so they never
+    /// bill function time nor meet the 230 s HTTP cut. The default, -1, streams every download through Tracker: recent
+    /// MLflow clients fetch artifacts with redirects turned off, and would store a 307's empty body as the file. Set it
+    /// (0 = always) only when every client follows redirects; signed URLs are always available through the native API.
     /// </summary>
-    public long RedirectDownloadsFromBytes { get; set; }
+    public long RedirectDownloadsFromBytes { get; set; } = -1;
 
     public bool IsValid() =>
         UploadUrlLifetime > TimeSpan.Zero && UploadUrlLifetime <= TimeSpan.FromHours(2) &&

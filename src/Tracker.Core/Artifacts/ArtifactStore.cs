@@ -81,8 +81,7 @@ public sealed class ArtifactStore
     }
 
     /// <summary>
-    /// A download. By default always a signed URL, so artifact bytes never come from Tracker's own origin (security
-    /// baseline §1.7); with <see cref="ArtifactOptions.RedirectDownloadsFromBytes"/> raised, smaller files stream through.
+    /// A download: the bytes to relay, or a signed URL for files from <see cref="ArtifactOptions.RedirectDownloadsFromBytes"/> up.
     /// </summary>
     public async Task<ArtifactDownload> OpenAsync(ArtifactLocation at, CancellationToken ct)
     {

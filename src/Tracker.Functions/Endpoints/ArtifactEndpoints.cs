@@ -54,6 +54,7 @@ public static class ArtifactEndpoints
         return MlflowJson.Empty();
     }
 
+    /// <summary>Streams the file (what every MLflow client can read), or redirects to a signed URL if configured to.</summary>
     public static async Task<IResult> DownloadArtifact(string? path, HttpContext context, ArtifactStore store, CancellationToken ct)
     {
         var at = ArtifactLocation.FromProxyPath(path, allowRoot: false);
@@ -63,7 +64,9 @@ public static class ArtifactEndpoints
         var response = context.Response;
         response.ContentType = download.ContentType;
         response.ContentLength = download.Length;
+        // Untrusted bytes from Tracker's own origin: a download, never a page, and sandboxed even if something renders it.
         response.Headers.ContentDisposition = ArtifactStore.ContentDisposition(at.FileName);
+        response.Headers.ContentSecurityPolicy = "sandbox";
         await content.CopyToAsync(response.Body, ct);
         return Results.Empty;
     }

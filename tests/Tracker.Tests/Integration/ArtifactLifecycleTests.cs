@@ -54,8 +54,7 @@ public sealed class ArtifactLifecycleTests(AzuriteFixture azurite) : IDisposable
                 await ArtifactClient.AssertErrorAsync(response, status, errorCode, name);
                 continue;
             }
-            var expected = name == "download" ? HttpStatusCode.TemporaryRedirect : HttpStatusCode.OK;
-            Assert.True(response.StatusCode == expected, $"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
     }
 

@@ -179,7 +179,7 @@ public sealed class ArtifactPathSafetyTests(AzuriteFixture azurite, ArtifactPath
     public async Task TheSameRoutesAcceptAPlainPath()
     {
         using var get = await Client.SendRawAsync(HttpMethod.Get, ArtifactClient.Proxy + "artifacts/" + Dir("a/keep.txt"));
-        Assert.Equal(HttpStatusCode.TemporaryRedirect, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
         using var list = await Client.SendAsync(HttpMethod.Get, $"{ArtifactClient.Tracking}artifacts/list?run_id={runs.RunId}&path=a");
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         using var signed = await Client.PostJsonAsync(ArtifactClient.Native + "download-url", new { artifact_uri = $"runs:/{runs.RunId}/a/keep.txt" });

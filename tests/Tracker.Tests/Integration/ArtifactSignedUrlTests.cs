@@ -152,18 +152,35 @@ public sealed class ArtifactSignedUrlTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("first"u8.ToArray(), await fresh.Content.ReadAsByteArrayAsync());
     }
 
-    /// <summary>Security baseline §4.8: uploaded markup is served from the blob host as a download, never rendered.</summary>
+    /// <summary>
+    /// Security baseline §4.8: uploaded markup is only ever a download. Streamed from Tracker (the default, which every
+    /// MLflow client can read) it is an attachment, never of a renderable type, with nosniff and a sandbox CSP; redirected,
+    /// it comes from the blob host with the same attachment and type.
+    /// </summary>
     [Theory]
-    [InlineData("evil.html", "text/html", "<html><script>alert(document.domain)</script></html>")]
-    [InlineData("evil.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>")]
-    [InlineData("MLmodel", "text/plain", "flavors: !!js/function >\n  function f() { alert(1) }\n")]
-    public async Task MarkupIsDownloadedFromTheBlobHostAsAnAttachment(string name, string uploadedAs, string content)
+    [InlineData("evil.html", "text/html", "<html><script>alert(document.domain)</script></html>", "application/octet-stream")]
+    [InlineData("evil.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>", "application/octet-stream")]
+    [InlineData("MLmodel", "text/plain", "flavors: !!js/function >\n  function f() { alert(1) }\n", "text/plain")]
+    public async Task MarkupIsOnlyEverAnAttachment(string name, string uploadedAs, string content, string streamedAs)
     {
         var (exp, run) = await Client.CreateRunAsync();
         var at = ArtifactClient.At(exp, run, name);
         await Client.PutAsync(at, System.Text.Encoding.UTF8.GetBytes(content), uploadedAs);
 
-        using var blob = await Client.DownloadAsync(at); // asserts a 307 (with nosniff) to another host than Tracker's
+        using (var streamed = await Client.DownloadAsync(at))
+        {
+            Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+            Assert.Equal(Client.Tracker.BaseAddress!.Authority, streamed.RequestMessage!.RequestUri!.Authority); // not redirected
+            Assert.Equal("attachment", streamed.Content.Headers.ContentDisposition?.DispositionType);
+            Assert.Equal(name, streamed.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
+            Assert.Equal(streamedAs, streamed.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("sandbox", streamed.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal(content, await streamed.Content.ReadAsStringAsync());
+        }
+
+        using var app = new TrackerApp(azurite, _app.TablePrefix, new Dictionary<string, string> { ["Tracker:Artifacts:RedirectDownloadsFromBytes"] = "0" });
+        using var client = new ArtifactClient(app);
+        using var blob = await client.DownloadAsync(at);
         Assert.Equal(HttpStatusCode.OK, blob.StatusCode);
         var blobHost = new Uri(azurite.ConnectionString.Split("BlobEndpoint=")[1].Split(';')[0]).GetLeftPart(UriPartial.Authority);
         Assert.Equal(blobHost, blob.RequestMessage!.RequestUri!.GetLeftPart(UriPartial.Authority));

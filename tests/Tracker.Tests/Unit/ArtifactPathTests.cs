@@ -152,7 +152,9 @@ public class ArtifactPathTests
     [InlineData("report.json", "text/plain")] // MLflow's text extensions
     [InlineData("MLmodel", "text/plain")]
     [InlineData("model.pkl", "application/octet-stream")]
-    [InlineData("plot.png", "image/png")]
+    [InlineData("plot.png", "application/octet-stream")]
+    [InlineData("evil.html", "application/octet-stream")] // never a type a browser renders
+    [InlineData("evil.svg", "application/octet-stream")]
     [InlineData("no-extension", "application/octet-stream")]
-    public void ContentTypesFollowMlflowsGuess(string name, string type) => Assert.Equal(type, ArtifactContentTypes.Guess(name));
+    public void ContentTypesAreTextForMlflowsTextExtensionsAndBytesOtherwise(string name, string type) => Assert.Equal(type, ArtifactContentTypes.Guess(name));
 }
