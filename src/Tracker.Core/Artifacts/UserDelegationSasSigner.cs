@@ -67,7 +67,7 @@ public sealed class UserDelegationSasSigner(BlobServiceClient service, TimeProvi
         {
             return (await service.GetUserDelegationKeyAsync(startsOn, expiresOn, ct)).Value;
         }
-        catch (RequestFailedException e) when (StorageErrors.IsTransient(e))
+        catch (Exception e) when (StorageErrors.IsTransient(e))
         {
             throw StorageErrors.Transient(e);
         }

@@ -13,14 +13,31 @@ internal static class StorageErrors
     /// Anything that is not a domain condition the store handles itself is transient from the client's point of view:
     /// 503 makes the MLflow client back off and retry, which is right for throttling and outages.
     /// </summary>
-    public static MlflowException Transient(RequestFailedException e) =>
-        new(ErrorCode.TemporarilyUnavailable, $"Storage is temporarily unavailable ({e.Status} {e.ErrorCode}). Please retry.");
+    public static MlflowException Transient(Exception e) =>
+        new(ErrorCode.TemporarilyUnavailable, $"Storage is temporarily unavailable ({Describe(e)}). Please retry.");
+
+    private static string Describe(Exception e) => e switch
+    {
+        RequestFailedException { Status: > 0 } r => $"{r.Status} {r.ErrorCode}",
+        AggregateException a => Describe(a.InnerExceptions[^1]),
+        _ => e.Message,
+    };
 
     /// <summary>Every optimistic retry lost to other writers: retryable, so the client backs off and tries again.</summary>
     public static MlflowException TooMuchContention(string what) =>
         new(ErrorCode.TemporarilyUnavailable, $"Too many concurrent writes to {what}. Please retry.");
 
-    public static bool IsTransient(Exception e) => e is RequestFailedException { Status: 0 or 408 or 429 or >= 500 };
+    /// <summary>
+    /// Throttling, server errors and network failures. Once the SDK's own retries run out on network failures
+    /// (connection refused, timeouts) it throws them all as one AggregateException.
+    /// </summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
+        // Inside it, a cancellation is the SDK's network timeout: the caller's own cancellation is never retried.
+        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(i => IsTransient(i) || i is OperationCanceledException),
+        _ => false,
+    };
 
     /// <summary>Runs one storage call, turning a transient Azure failure into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
     public static async Task<T> Call<T>(Func<Task<T>> call)
@@ -29,7 +46,7 @@ internal static class StorageErrors
         {
             return await call();
         }
-        catch (RequestFailedException e) when (IsTransient(e))
+        catch (Exception e) when (IsTransient(e))
         {
             throw Transient(e);
         }
@@ -49,7 +66,7 @@ internal static class AsyncPageableExtensions
             {
                 more = await items.MoveNextAsync();
             }
-            catch (RequestFailedException e) when (StorageErrors.IsTransient(e))
+            catch (Exception e) when (StorageErrors.IsTransient(e))
             {
                 throw StorageErrors.Transient(e);
             }

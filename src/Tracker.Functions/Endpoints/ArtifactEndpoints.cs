@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Tracking;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -40,7 +41,7 @@ public static class ArtifactEndpoints
         var files = await store.ListAsync(directory, ct);
         return MlflowJson.Object(w =>
         {
-            w.WriteString("root_uri", ArtifactLocation.ForRun(directory.RunId, "", allowRoot: true).ToString());
+            w.WriteString("root_uri", RunIds.ArtifactUri(directory.ExperimentId, directory.RunId));
             w.WriteFiles(files, prefix: directory.Path.Length == 0 ? "" : directory.Path + "/");
         });
     }
