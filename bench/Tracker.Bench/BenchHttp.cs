@@ -11,39 +11,29 @@ public static class BenchHttp
     /// <summary>A 5000 MiB artifact at 10 MB/s still fits; the bench's hard limit bounds it anyway.</summary>
     private static readonly TimeSpan TransferTimeout = TimeSpan.FromMinutes(10);
 
-    public static HttpClient CreateClient() =>
+    /// <summary>For API calls, with the MLflow Python client's per-request limit (MLFLOW_HTTP_REQUEST_TIMEOUT).</summary>
+    public static HttpClient CreateClient() => Create(TimeSpan.FromSeconds(120));
+
+    /// <summary>
+    /// For artifact bytes, to the server or straight to Blob Storage. Redirects are followed by the artifact client
+    /// itself, so it can tell (and report) that the server sent one, and so no header follows the bytes elsewhere.
+    /// </summary>
+    public static HttpClient CreateTransferClient() => Create(TransferTimeout);
+
+    private static HttpClient Create(TimeSpan timeout) =>
         new(new SocketsHttpHandler
         {
             // 8 concurrent writers plus search setup tasks must never queue behind the pool.
             MaxConnectionsPerServer = 32,
             // Loopback only: an environment proxy would distort every figure.
             UseProxy = false,
-            // A redirect would mean the URL is wrong; fail on it rather than time the detour.
+            // Never followed here: for API calls a redirect means the URL is wrong; artifact redirects are followed by hand.
             AllowAutoRedirect = false,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         })
         {
-            // Same per-request limit as the MLflow Python client (MLFLOW_HTTP_REQUEST_TIMEOUT).
-            Timeout = TimeSpan.FromSeconds(120),
-            DefaultRequestHeaders = { { "User-Agent", "tracker-bench/1.0" } },
-        };
-
-    /// <summary>
-    /// For artifact bytes, to the server or straight to Blob Storage. Redirects are followed by the artifact client
-    /// itself, so it can tell (and report) that the server sent one, and so no header follows the bytes elsewhere.
-    /// </summary>
-    public static HttpClient CreateTransferClient() =>
-        new(new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = 32,
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-        })
-        {
-            Timeout = TransferTimeout,
+            Timeout = timeout,
             DefaultRequestHeaders = { { "User-Agent", "tracker-bench/1.0" } },
         };
 
