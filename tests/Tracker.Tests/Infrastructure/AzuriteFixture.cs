@@ -19,29 +19,11 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = await ScriptAsync("azurite.js");
-
         var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var arg in new[]
-                 {
-                     script, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-                     "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
-                     "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
-                     "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
-                 })
-            start.ArgumentList.Add(arg);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
+        _process = await StartAsync("azurite.js", Path.GetTempPath(),
+            "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
+            "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
+            "--tableHost", "127.0.0.1", "--tablePort", table.ToString());
         foreach (var port in new[] { blob, queue, table }) await WaitForPortAsync(_process, port);
         ConnectionString =
             $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};" +
@@ -63,8 +45,29 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>An Azurite entry script (under <c>dist/src</c>), installing the pinned package first if needed.</summary>
-    internal static async Task<string> ScriptAsync(string relativePath)
+    /// <summary>
+    /// Starts an Azurite entry script (under <c>dist/src</c>) in memory, quiet, with the given ports and options,
+    /// installing the pinned package first if needed. Its output is drained so it never blocks on a full pipe.
+    /// </summary>
+    internal static async Task<Process> StartAsync(string relativeScript, string workingDirectory, params string[] options)
+    {
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var arg in (string[])[await ScriptAsync(relativeScript), "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", .. options])
+            start.ArgumentList.Add(arg);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<string> ScriptAsync(string relativePath)
     {
         var script = Path.Combine(RepoPaths.Root, "node_modules", "azurite", "dist", "src", relativePath);
         if (!File.Exists(script)) await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], TimeSpan.FromMinutes(5));

@@ -28,29 +28,11 @@ public sealed class AzuriteOAuthFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = await AzuriteFixture.ScriptAsync(Path.Combine("blob", "main.js"));
-
         var (certPem, keyPem) = WriteCertificate();
         var port = AzuriteFixture.FreePort();
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _dir,
-        };
-        foreach (var arg in new[]
-                 {
-                     script, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck",
-                     "--blobHost", "127.0.0.1", "--blobPort", port.ToString(),
-                     "--oauth", "basic", "--cert", certPem, "--key", keyPem,
-                 })
-            start.ArgumentList.Add(arg);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
+        _process = await AzuriteFixture.StartAsync(Path.Combine("blob", "main.js"), _dir,
+            "--blobHost", "127.0.0.1", "--blobPort", port.ToString(),
+            "--oauth", "basic", "--cert", certPem, "--key", keyPem);
         await AzuriteFixture.WaitForPortAsync(_process, port);
         BlobEndpoint = new Uri($"https://127.0.0.1:{port}/{Account}");
     }
