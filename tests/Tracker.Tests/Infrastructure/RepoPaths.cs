@@ -6,7 +6,8 @@ namespace Tracker.Tests.Infrastructure;
 public static class RepoPaths
 {
     public static string Root { get; } = Path.GetFullPath(Metadata("RepoRoot"));
-    public static string SharedDir { get; } = Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>Recorded traffic and other test data, kept in the repository so a fresh clone tests on its own.</summary>
+    public static string Fixtures { get; } = Path.Combine(Root, "tests", "Tracker.Tests", "Fixtures");
 
     /// <summary>The repo-root host.json that the Functions csproj links into its output.</summary>
     public static string HostJson { get; } = Path.Combine(Root, "host.json");

@@ -34,7 +34,7 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     [Fact]
     public async Task RecordedScenariosBehaveTheSame()
     {
-        var lines = File.ReadLines(Path.Combine(RepoPaths.SharedDir, "mlflow-wire", "mlflow-2.10.2-client-server.jsonl"))
+        var lines = File.ReadLines(Path.Combine(RepoPaths.Fixtures, "mlflow-wire", "mlflow-2.10.2-client-server.jsonl"))
             .Select(l => JsonNode.Parse(l)!.AsObject())
             .Where(l => Scenarios.Contains((string)l["scenario"]!))
             .ToList();
