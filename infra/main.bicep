@@ -9,8 +9,44 @@ targetScope = 'subscription'
 @description('azd environment name; names the resource group and seeds resource names.')
 param environmentName string
 
+// Regions offering Flex Consumption, as Microsoft's Flex azd template lists them (Azure-Samples/remote-mcp-functions-dotnet,
+// infra/main.bicep, 2026; a superset of functions-quickstart-dotnet-azd's list) less the early-access eastus2euap.
+// The live list: `az functionapp list-flexconsumption-locations`; add a region here when Microsoft adds one.
 @minLength(1)
-@description('Region for every resource. It must offer Flex Consumption with the custom runtime: check with `az functionapp list-flexconsumption-runtimes -l <region> --runtime custom`.')
+@description('Region for every resource; one that offers Flex Consumption. To check the custom runtime there: `az functionapp list-flexconsumption-runtimes -l <region> --runtime custom`.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'

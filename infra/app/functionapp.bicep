@@ -91,9 +91,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Flex Consumption refuses a site carrying any property of Microsoft's "Flex Consumption plan deprecations"
+    // table (ftpsState, linuxFxVersion, alwaysOn, ...): ARM answers 400. FTP is off through the ftp
+    // publishing-credentials policy below instead.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       remoteDebuggingEnabled: false
       // No cors block: Tracker is called by MLflow clients, not browsers on other origins.
       // Flex deprecates FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE,

@@ -35,18 +35,65 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
     ];
 
-    // Deprecated on Flex Consumption, or a shared-key path into storage.
+    // Deprecated on Flex Consumption (the app settings of Microsoft's "Flex Consumption plan deprecations" table in the
+    // Functions app settings reference), or a shared-key path into storage.
     private static readonly string[] ForbiddenAppSettings =
     [
-        "FUNCTIONS_WORKER_RUNTIME",
-        "FUNCTIONS_EXTENSION_VERSION",
-        "WEBSITE_RUN_FROM_PACKAGE",
-        "WEBSITE_CONTENTSHARE",
-        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
-        "SCM_DO_BUILD_DURING_DEPLOYMENT",
         "ENABLE_ORYX_BUILD",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_WORKER_RUNTIME_VERSION",
+        "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+        "FUNCTIONS_WORKER_PROCESS_COUNT",
+        "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTOVERVNET",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_DNS_SERVER",
+        "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+        "WEBSITE_NODE_DEFAULT_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
+        "WEBSITE_VNET_ROUTE_ALL",
         "AzureWebJobsStorage",
         "APPINSIGHTS_INSTRUMENTATIONKEY",
+    ];
+
+    // The site properties of the same table. ARM refuses a Flex Consumption site that carries any of them (400: "The
+    // following site configuration properties (Site.SiteConfig.FtpsState, ...) for Flex Consumption sites is invalid"),
+    // whether under properties or properties.siteConfig. The table spells two of them as the SDK does (isReserved,
+    // IsXenon); the ARM names are checked too.
+    private static readonly string[] FlexRejectedSiteProperties =
+    [
+        "alwaysOn",
+        "containerSize",
+        "dnsConfiguration",
+        "ftpsState",
+        "isReserved",
+        "reserved",
+        "isXenon",
+        "javaVersion",
+        "linuxFxVersion",
+        "netFrameworkVersion",
+        "powerShellVersion",
+        "functionAppScaleLimit",
+        "preWarmedInstanceCount",
+        "use32BitWorkerProcess",
+        "vnetBackupRestoreEnabled",
+        "vnetContentShareEnabled",
+        "vnetImagePullEnabled",
+        "vnetRouteAllEnabled",
+        "windowsFxVersion",
+    ];
+
+    // Microsoft's Flex Consumption azd quickstart (Azure-Samples/functions-quickstart-dotnet-azd, infra/main.bicep)
+    // restricts location to these; every one of them must stay allowed here.
+    private static readonly string[] QuickstartFlexRegions =
+    [
+        "australiaeast", "centralindia", "centralus", "eastasia", "eastus", "eastus2", "francecentral", "germanywestcentral",
+        "northcentralus", "northeurope", "southcentralus", "southeastasia", "swedencentral", "uksouth", "westcentralus",
+        "westeurope", "westus2",
     ];
 
     private static readonly string[] RequiredOutputs =
@@ -141,9 +188,54 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
 
         var siteConfig = properties["siteConfig"]!;
         Assert.Equal("1.2", (string?)siteConfig["minTlsVersion"]);
-        Assert.Equal("Disabled", (string?)siteConfig["ftpsState"]);
         Assert.Null(siteConfig["cors"]);
         Assert.Null(siteConfig["connectionStrings"]);
+    }
+
+    [Fact]
+    public void FunctionAppSetsNoSitePropertyFlexConsumptionRejects()
+    {
+        var properties = Assert.IsType<JsonObject>(FunctionApp()["properties"]);
+        var siteConfig = Assert.IsType<JsonObject>(properties["siteConfig"]);
+
+        var offending = properties.Select(p => $"properties.{p.Key}")
+            .Concat(siteConfig.Select(p => $"properties.siteConfig.{p.Key}"))
+            .Where(path => FlexRejectedSiteProperties.Any(name => path.EndsWith("." + name, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+
+        Assert.True(offending.Count == 0, $"Flex Consumption rejects: {string.Join(", ", offending)}");
+    }
+
+    // FTP stays off without siteConfig.ftpsState: the FTP publishing-credentials policy refuses basic auth.
+    [Fact]
+    public void FtpAndScmBasicAuthAreOff()
+    {
+        var policies = ResourcesOfType("Microsoft.Web/sites/basicPublishingCredentialsPolicies");
+
+        foreach (var name in (string[])["ftp", "scm"])
+        {
+            var policy = Assert.Single(policies, p => ((string?)p["name"])?.Contains($"'{name}'", StringComparison.Ordinal) == true
+                || ((string?)p["name"])?.EndsWith("/" + name, StringComparison.Ordinal) == true);
+            Assert.False(policy["properties"]?["allow"]?.GetValue<bool>());
+        }
+    }
+
+    [Fact]
+    public void LocationIsRestrictedToFlexConsumptionRegions()
+    {
+        var allowed = (Template()["parameters"]?["location"]?["allowedValues"] as JsonArray)?
+            .Select(value => (string?)value)
+            .ToList();
+
+        Assert.NotNull(allowed);
+        Assert.All(allowed, region => Assert.Matches("^[a-z0-9]+$", region));
+        foreach (var region in QuickstartFlexRegions)
+        {
+            Assert.Contains(region, allowed);
+        }
+        // Early-access (EUAP) and staging regions take no ordinary subscription.
+        Assert.DoesNotContain(allowed, region => region!.EndsWith("euap", StringComparison.Ordinal) || region.Contains("stage", StringComparison.Ordinal));
+        Assert.Equal(allowed.Count, allowed.Distinct().Count());
     }
 
     [Fact]
