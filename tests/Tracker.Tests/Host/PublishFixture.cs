@@ -5,9 +5,10 @@ using System.Text;
 namespace Tracker.Tests.Host;
 
 /// <summary>
-/// Publishes the custom handler once, the way azd does (<c>dotnet publish &lt;project&gt; -c Release --output &lt;tmp&gt;</c>,
-/// no -r and no --self-contained, so the deployable shape must come from the csproj), into a temporary folder that is
-/// deleted afterwards.
+/// Publishes the custom handler once, the way the azd packaging step does (scripts/package-api.mjs runs
+/// <c>dotnet publish &lt;project&gt; -c Release -o &lt;folder&gt;</c>, no -r and no --self-contained, so the deployable
+/// shape must come from the csproj), into a temporary folder that is deleted afterwards. The zip tests package this
+/// folder with the same script rather than publishing a second time.
 /// </summary>
 public sealed class PublishFixture : IAsyncLifetime
 {

@@ -398,29 +398,50 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.False(File.Exists(config) && File.ReadAllText(config).Contains("moduleAliases", StringComparison.Ordinal), "bicepconfig.json defines registry aliases");
     }
 
+    // azd deploys the zip scripts/package-api.mjs writes (language custom, dist a .zip: azd's function-app target uploads
+    // a .zip as it is), so the handler's execute bit does not depend on the azd version or the OS azd runs on.
     [Fact]
-    public void AzureYamlDeclaresTheFunctionService()
+    public void AzureYamlDeploysThePackagedZipWithAPinnedAzd()
     {
         var lines = File.ReadAllLines(Path.Combine(BicepCli.RepoRoot, "azure.yaml"))
             .Where(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith('#'))
             .ToList();
 
         Assert.Contains("name: tracker", lines);
-        var services = lines.FindIndex(line => line == "services:");
-        Assert.True(services >= 0, "azure.yaml has no services section");
-        var api = lines.FindIndex(services, line => line.TrimEnd() == "  api:");
-        Assert.True(api > services, "azure.yaml has no api service");
+        var azd = Trimmed(Block(lines, "requiredVersions:")).SingleOrDefault(line => line.StartsWith("azd:", StringComparison.Ordinal));
+        Assert.NotNull(azd);
+        var minimum = Regex.Match(azd, @"^azd:\s*""?>=\s*(?<version>\d+\.\d+\.\d+)""?$");
+        Assert.True(minimum.Success, $"azure.yaml pins no minimum azd version: {azd}");
+        Assert.True(Version.Parse(minimum.Groups["version"].Value) >= new Version(1, 26, 0), azd);
 
-        // The api block is every following line indented deeper than "  api:".
-        var block = lines.Skip(api + 1)
-            .TakeWhile(line => line.StartsWith("    ", StringComparison.Ordinal))
-            .Select(line => line.Trim())
-            .ToList();
-        Assert.Contains("project: ./src/Tracker.Functions", block);
-        Assert.Contains("language: dotnet", block);
-        Assert.Contains("host: function", block);
-        Assert.True(File.Exists(Path.Combine(BicepCli.RepoRoot, "src", "Tracker.Functions", "Tracker.Functions.csproj")));
+        var api = Trimmed(Block(Block(lines, "services:"), "api:"));
+        Assert.Contains("project: .", api);
+        Assert.Contains("language: custom", api);
+        Assert.Contains("host: function", api);
+        Assert.Contains($"dist: {PackagedZip}", api);
+        // One hook command for every shell azd may use (sh on Linux/macOS, pwsh on Windows).
+        var runs = api.Where(line => line.StartsWith("run:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.All(runs, run => Assert.Equal("run: node scripts/package-api.mjs", run));
+        Assert.Contains("prepackage:", api);
+        Assert.True(File.Exists(Path.Combine(BicepCli.RepoRoot, "scripts", "package-api.mjs")));
     }
+
+    private const string PackagedZip = "publish/azd/api.zip";
+
+    // The lines after the first `header` line that are indented deeper than it: a YAML block, for a file too small to
+    // need a YAML parser.
+    private static List<string> Block(List<string> lines, string header)
+    {
+        var start = lines.FindIndex(line => line.Trim() == header);
+        Assert.True(start >= 0, $"azure.yaml has no {header}");
+        var indent = lines[start].Length - lines[start].TrimStart().Length;
+        return lines.Skip(start + 1)
+            .TakeWhile(line => line.Length - line.TrimStart().Length > indent)
+            .ToList();
+    }
+
+    private static List<string> Trimmed(List<string> lines) => lines.Select(line => line.Trim()).ToList();
 
     private JsonObject Template() =>
         fixture.Template ?? throw new InvalidOperationException($"bicep build failed: {fixture.Build}");
