@@ -8,7 +8,8 @@ namespace Tracker.Tests.Infra;
 /// <summary>
 /// Static checks of the azd/Bicep infrastructure: it compiles and lints clean with the pinned Bicep CLI, the
 /// compiled ARM template keeps the security baseline (identity-only storage, HTTPS, custom runtime on Flex, no
-/// keys), modules are local, and azure.yaml points azd at the custom-handler project.
+/// keys) and carries nothing Flex Consumption refuses, modules are local, and azure.yaml has azd deploy the packaged
+/// zip of the custom-handler project.
 /// </summary>
 public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<BicepBuildFixture>
 {
