@@ -14,15 +14,17 @@
 //   node scripts/package-api.mjs --from DIR --out ZIP   zip an existing publish folder
 import { spawnSync } from "node:child_process";
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync,
+  closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync,
 } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { deflateRawSync } from "node:zlib";
-import { repoRoot } from "./local-tools.mjs";
+import { ensureNodeModules, repoRoot } from "./local-tools.mjs";
+
+ensureNodeModules();
+const { ZipFile } = await import("yazl");
 
 const project = join(repoRoot, "src", "Tracker.Functions", "Tracker.Functions.csproj");
 
-function main(args) {
+async function main(args) {
   const options = { out: join(repoRoot, "publish", "azd", "api.zip") };
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] !== "--from" && args[i] !== "--out" || args[i + 1] === undefined) {
@@ -33,7 +35,7 @@ function main(args) {
   const root = options.from ?? publish(join(dirname(options.out), "api"));
   const entries = collect(root);
   mkdirSync(dirname(options.out), { recursive: true });
-  writeZip(options.out, entries);
+  await writeZip(options.out, entries);
   console.log(`package-api: ${entries.filter((e) => !e.directory).length} files from ${root} -> ${options.out}`);
 }
 
@@ -96,92 +98,25 @@ function isExecutable(path) {
   }
 }
 
-// A plain zip (APPNOTE 6.3): one local header + data per entry, then the central directory. No ZIP64: the app is far
-// below 65,535 entries and 4 GiB. Fixed timestamps keep the package byte-identical for identical input.
+// yazl writes every entry "made by Unix" with the mode given here, which unzippers and fuse-zip apply. A fixed mtime
+// keeps the package byte-identical for identical input. Renamed into place only once complete, so azd never uploads
+// a half-written package.
 function writeZip(out, entries) {
-  if (entries.length >= 0xffff) fail("too many files for a zip without ZIP64");
-  const UTF8 = 0x0800;
-  const DOS_TIME = 0;
-  const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01
-  const central = [];
-  const partial = `${out}.partial`;
-  const fd = openSync(partial, "w");
-  let offset = 0;
-  const write = (buffer) => {
-    for (let done = 0; done < buffer.length;) done += writeSync(fd, buffer, done);
-    offset += buffer.length;
-  };
-  try {
-    for (const entry of entries) {
-      const name = Buffer.from(entry.name, "utf8");
-      const data = entry.directory ? Buffer.alloc(0) : readFileSync(entry.path);
-      const deflated = data.length > 0 ? deflateRawSync(data) : data;
-      const method = deflated.length < data.length ? 8 : 0;
-      const stored = method === 8 ? deflated : data;
-      if (data.length >= 0xffffffff || offset >= 0xffffffff) fail("package too large for a zip without ZIP64");
-      const crc = crc32(data);
-
-      const local = Buffer.alloc(30);
-      local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-      local.writeUInt16LE(UTF8, 6);
-      local.writeUInt16LE(method, 8);
-      local.writeUInt16LE(DOS_TIME, 10);
-      local.writeUInt16LE(DOS_DATE, 12);
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(stored.length, 18);
-      local.writeUInt32LE(data.length, 22);
-      local.writeUInt16LE(name.length, 26);
-      local.writeUInt16LE(0, 28);
-
-      const header = Buffer.alloc(46);
-      header.writeUInt32LE(0x02014b50, 0);
-      header.writeUInt16LE((3 << 8) | 20, 4); // made by Unix (3), spec 2.0: readers then apply the mode below
-      header.writeUInt16LE(20, 6);
-      header.writeUInt16LE(UTF8, 8);
-      header.writeUInt16LE(method, 10);
-      header.writeUInt16LE(DOS_TIME, 12);
-      header.writeUInt16LE(DOS_DATE, 14);
-      header.writeUInt32LE(crc, 16);
-      header.writeUInt32LE(stored.length, 20);
-      header.writeUInt32LE(data.length, 24);
-      header.writeUInt16LE(name.length, 28);
-      header.writeUInt32LE(((entry.mode << 16) | (entry.directory ? 0x10 : 0)) >>> 0, 38); // Unix mode, MS-DOS dir bit
-      header.writeUInt32LE(offset, 42);
-      central.push(Buffer.concat([header, name]));
-
-      write(local);
-      write(name);
-      write(stored);
-    }
-    const directory = Buffer.concat(central);
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(entries.length, 8);
-    end.writeUInt16LE(entries.length, 10);
-    end.writeUInt32LE(directory.length, 12);
-    end.writeUInt32LE(offset, 16);
-    write(directory);
-    write(end);
-  } finally {
-    closeSync(fd);
+  const zip = new ZipFile();
+  const mtime = new Date(Date.UTC(1980, 0, 1));
+  for (const entry of entries) {
+    if (entry.directory) zip.addEmptyDirectory(entry.name, { mode: entry.mode, mtime });
+    else zip.addFile(entry.path, entry.name, { mode: entry.mode, mtime });
   }
-  rmSync(out, { force: true });
-  // Renamed only once complete, so azd never uploads a half-written package.
-  renameSync(partial, out);
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-// zlib.crc32 arrived in Node 20.15/22.2; package.json allows any Node 20.
-function crc32(buffer) {
-  let crc = 0xffffffff;
-  for (const byte of buffer) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  zip.end();
+  const partial = `${out}.partial`;
+  return new Promise((done, failed) => {
+    zip.outputStream.pipe(createWriteStream(partial)).on("error", failed).on("close", () => {
+      rmSync(out, { force: true });
+      renameSync(partial, out);
+      done();
+    });
+  });
 }
 
 function fail(message) {
@@ -189,4 +124,4 @@ function fail(message) {
   process.exit(1);
 }
 
-main(process.argv.slice(2));
+await main(process.argv.slice(2));

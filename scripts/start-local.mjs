@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { repoRoot, azuriteBin, ensureAzurite } from "./local-tools.mjs";
+import { repoRoot, azuriteBin, ensureNodeModules } from "./local-tools.mjs";
 
 const url = process.env.TRACKER_URL ?? "http://127.0.0.1:5000";
 const ports = { blob: 10000, queue: 10001, table: 10002 };
@@ -14,7 +14,7 @@ const connectionString =
   `BlobEndpoint=http://127.0.0.1:${ports.blob}/${account};QueueEndpoint=http://127.0.0.1:${ports.queue}/${account};` +
   `TableEndpoint=http://127.0.0.1:${ports.table}/${account};`;
 
-ensureAzurite();
+ensureNodeModules();
 const children = [];
 const stop = (code) => {
   for (const child of children) child.kill("SIGTERM");

@@ -1,9 +1,9 @@
 // `npm test`: every test (unit, integration against an Azurite the tests start themselves, Bicep build and lint,
 // publish layout). Needs only the .NET SDK and Node.js.
 import { spawnSync } from "node:child_process";
-import { repoRoot, ensureAzurite } from "./local-tools.mjs";
+import { repoRoot, ensureNodeModules } from "./local-tools.mjs";
 
-ensureAzurite();
+ensureNodeModules();
 const result = spawnSync("dotnet", ["test", "Tracker.Functions.sln", "-c", "Release", ...process.argv.slice(2)], {
   cwd: repoRoot,
   stdio: "inherit",
