@@ -116,6 +116,26 @@ public sealed class HttpFramingTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(declared.MlflowErrorCode(), chunked.MlflowErrorCode());
     }
 
+    [Fact]
+    public async Task HeadOnAStoredArtifactGivesItsLengthWithoutItsBytes()
+    {
+        using var http = new HttpClient { BaseAddress = _tracker.Url };
+        using var created = await http.PostAsJsonAsync("/api/2.0/mlflow/runs/create", new { experiment_id = "0" });
+        var root = ((string)(await created.Content.ReadFromJsonAsync<JsonNode>())!["run"]!["info"]!["artifact_uri"]!)["mlflow-artifacts:/".Length..];
+        var path = $"/api/2.0/mlflow-artifacts/artifacts/{root}/notes.txt";
+        using (var put = await http.PutAsync(path, new ByteArrayContent(Encoding.UTF8.GetBytes("twelve bytes"))))
+            Assert.Equal(200, (int)put.StatusCode);
+
+        var get = await SendAsync($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        var head = await SendAsync($"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", head: true);
+
+        Assert.Equal("twelve bytes", get.Text);
+        Assert.Equal(200, head.Status);
+        Assert.Equal(get.Headers["Content-Length"], head.Headers["Content-Length"]);
+        Assert.Equal(get.Headers["Content-Disposition"], head.Headers["Content-Disposition"]);
+        Assert.Empty(head.Body);
+    }
+
     [Theory]
     [InlineData("/health")]
     [InlineData("/version")]
