@@ -10,6 +10,13 @@ public sealed class HttpOptions
     /// host name, set by Bicep as <c>Tracker__Http__AllowedHosts__0</c>.
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Whether <c>X-Forwarded-Host</c> is checked as well as <c>Host</c>. Always on under the Functions host (Tracker
+    /// then listens on loopback only, so every request comes through the host's proxy, which sets the header); set it
+    /// only behind another proxy that overwrites the header. Otherwise the header is ignored.
+    /// </summary>
+    public bool TrustForwardedHost { get; set; }
 }
 
 /// <summary>Diagnostics switches (<c>Tracker:Diagnostics</c>).</summary>

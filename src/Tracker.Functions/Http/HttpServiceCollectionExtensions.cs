@@ -7,12 +7,22 @@ public static class HttpServiceCollectionExtensions
     public const string DefaultLocalUrl = "http://127.0.0.1:5000";
 
     /// <summary>
+    /// Kestrel's limit on the request line (default 8 KB). The longest legitimate URL is an artifact path of the
+    /// 1,024-character blob-name limit in 3-byte UTF-8 characters, percent-encoded (9 URL characters each): about
+    /// 8.9 KB. (get-history-bulk-interval with MLflow's 100 run ids and a 250-character key stays under 8 KB.)
+    /// </summary>
+    public const int MaxRequestLineBytes = 16 * 1024;
+
+    /// <summary>Set by the Functions host, which then is the only caller (see <see cref="ListenWhereTheHostSays"/>).</summary>
+    private static string? FunctionsHostPort => Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");
+
+    /// <summary>
     /// Under the Functions host: IPv4 loopback on the port it hands over in FUNCTIONS_CUSTOMHANDLER_PORT. Otherwise
     /// the configured URLs (<c>--urls</c>, ASPNETCORE_URLS), by default http://127.0.0.1:5000.
     /// </summary>
     public static WebApplicationBuilder ListenWhereTheHostSays(this WebApplicationBuilder builder)
     {
-        var hostPort = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");
+        var hostPort = FunctionsHostPort;
         if (!string.IsNullOrEmpty(hostPort))
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, int.Parse(hostPort, System.Globalization.CultureInfo.InvariantCulture)));
         else if (string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -21,6 +31,8 @@ public static class HttpServiceCollectionExtensions
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = RequestArgs.MaxBodyBytes;
+            // Kestrel answers requests over its limits itself, before any Tracker code, with an empty body (README).
+            k.Limits.MaxRequestLineSize = MaxRequestLineBytes;
         });
         return builder;
     }
@@ -41,7 +53,8 @@ public static class HttpServiceCollectionExtensions
 
     public static IServiceCollection AddTrackerHttp(this IServiceCollection services)
     {
-        services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section);
+        services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section)
+            .PostConfigure(o => o.TrustForwardedHost |= !string.IsNullOrEmpty(FunctionsHostPort));
         services.AddOptions<DiagnosticsOptions>().BindConfiguration(DiagnosticsOptions.Section);
         return services;
     }

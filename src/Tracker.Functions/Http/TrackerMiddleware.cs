@@ -10,42 +10,92 @@ public static class TrackerMiddleware
 {
     public const string StorageRequestsHeader = "X-Tracker-Storage-Requests";
 
+    /// <summary>
+    /// Seconds a client should wait before retrying a 503. The MLflow client (urllib3) sleeps exactly this long instead
+    /// of its exponential backoff, so its 7 retries span about 35 s.
+    /// </summary>
+    public const int RetryAfterSeconds = 5;
+
     public static WebApplication UseTrackerPipeline(this WebApplication app)
     {
-        app.Use(NoSniff);
+        app.Use(AnswerHeadAsGet);
+        app.Use(AddResponseHeaders);
         app.Use(WriteErrorsAsMlflowJson);
         app.Use(RejectUnknownHosts);
         if (app.Services.GetRequiredService<IOptions<DiagnosticsOptions>>().Value.StorageRequestHeader)
             app.Use(CountStorageRequests);
         // Routing's own 404/405 have no body; MLflow clients expect JSON, and ENDPOINT_NOT_FOUND drives their fallbacks.
         app.UseStatusCodePages(context => WriteStatusCodeAsync(context.HttpContext));
+        // Explicitly here, so routing sees HEAD as GET and nothing is routed before the host check.
+        app.UseRouting();
         return app;
     }
 
-    /// <summary>No response of Tracker's is ever content-sniffed into something a browser renders (security baseline §1.7).</summary>
-    private static Task NoSniff(HttpContext context, RequestDelegate next)
+    /// <summary>
+    /// Flask answers HEAD on every GET route, as MLflow's server does; ASP.NET routing would answer 405. HEAD runs the
+    /// GET endpoint (same status and headers) with the body discarded, as Flask does too, so HEAD on a proxied
+    /// download reads the blob like GET would.
+    /// </summary>
+    private static async Task AnswerHeadAsGet(HttpContext context, RequestDelegate next)
+    {
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+        var body = context.Response.Body;
+        context.Request.Method = HttpMethods.Get;
+        context.Response.Body = Stream.Null;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Request.Method = HttpMethods.Head;
+            context.Response.Body = body;
+        }
+    }
+
+    /// <summary>
+    /// No response of Tracker's is ever content-sniffed into something a browser renders (security baseline §1.7), and
+    /// every 503 (storage throttled or unreachable) says when to retry.
+    /// </summary>
+    private static Task AddResponseHeaders(HttpContext context, RequestDelegate next)
     {
         context.Response.OnStarting(() =>
         {
-            context.Response.Headers.XContentTypeOptions = "nosniff"; // set last, so error responses that Clear() keep it
+            // set last, so error responses that Clear() keep them
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         });
         return next(context);
     }
 
+    /// <summary>
+    /// DNS-rebinding guard (security baseline §1.4): a rebound page is same-origin and can send any header, so only
+    /// names Tracker is meant to answer to pass. <c>X-Forwarded-Host</c> counts only where the Functions host sets it
+    /// (<see cref="HttpOptions.TrustForwardedHost"/>): under its proxying mode (YARP) <c>Host</c> is the loopback
+    /// address it calls and X-Forwarded-Host the caller's host, set (not appended) by YARP; under its forwarding mode
+    /// <c>Host</c> is the public name and any X-Forwarded-Host is the caller's own. So both must be allowed. Locally
+    /// nothing sets it and the header is ignored: <c>Host</c> alone decides.
+    /// </summary>
     private static Task RejectUnknownHosts(HttpContext context, RequestDelegate next)
     {
-        var allowed = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.AllowedHosts;
-        // Under the Functions host's proxying mode (YARP) the caller's host arrives as X-Forwarded-Host.
-        var forwarded = context.Request.Headers["X-Forwarded-Host"].ToString();
-        var host = forwarded.Length > 0 ? new HostString(forwarded.Split(',')[0].Trim()).Host : context.Request.Host.Host;
-        if (IsLoopback(host) || allowed.Exists(a => string.Equals(a, host, StringComparison.OrdinalIgnoreCase)))
+        var options = context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value;
+        var forwarded = options.TrustForwardedHost
+            ? context.Request.Headers["X-Forwarded-Host"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            : [];
+        if (IsAllowed(context.Request.Host.Host) && forwarded.All(f => IsAllowed(new HostString(f).Host)))
             return next(context);
         return MlflowJson.Error(ErrorCode.BadRequest, "Invalid Host header.").ExecuteAsync(context);
 
-        static bool IsLoopback(string host) =>
+        bool IsAllowed(string host) =>
             string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ||
-            (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+            (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)) ||
+            options.AllowedHosts.Exists(a => string.Equals(a, host, StringComparison.OrdinalIgnoreCase));
     }
 
     private static Task CountStorageRequests(HttpContext context, RequestDelegate next)
@@ -78,7 +128,12 @@ public static class TrackerMiddleware
         var (code, message) = error switch
         {
             MlflowException e => (e.Code, e.Message),
+            // the same code as RequestArgs' own size check, whether Kestrel or Tracker noticed the size first
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => (new ErrorCode(ErrorCode.InvalidParameterValue.Name, e.StatusCode), e.Message),
             BadHttpRequestException e => (new ErrorCode(ErrorCode.BadRequest.Name, e.StatusCode), e.Message),
+            // Kestrel reports an overflowing chunk size as a bare IOException around an OverflowException
+            // (Http1ChunkedEncodingMessageBody.CalculateChunkSize), not as the BadHttpRequestException of other bad framing.
+            IOException { InnerException: OverflowException } e => (ErrorCode.BadRequest, e.Message),
             OperationCanceledException => (new ErrorCode("CANCELLED", 499), "The request was cancelled."),
             _ => (ErrorCode.InternalError, "An internal error occurred."),
         };

@@ -119,10 +119,17 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task AForeignForwardedHostIsRejected()
+    public async Task AForeignForwardedHostIsRejectedWhereTheHeaderIsTrusted()
     {
         // Under the host's proxying mode (YARP) the caller's host name arrives as X-Forwarded-Host.
-        using var response = await Get("/health", request => request.Headers.Add("X-Forwarded-Host", "attacker.example"));
+        await using var app = new TrackerAppFactory().WithWebHostBuilder(builder =>
+            builder.UseSetting("Tracker:Http:TrustForwardedHost", "true"));
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/health", UriKind.Relative));
+        request.Headers.Add("X-Forwarded-Host", "attacker.example");
+
+        using var response = await client.SendAsync(request);
+
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         await MlflowError(response);
     }

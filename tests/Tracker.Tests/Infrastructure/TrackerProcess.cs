@@ -30,7 +30,9 @@ public sealed class TrackerProcess : IAsyncDisposable
 
     public static async Task<TrackerProcess> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string> environment)
     {
-        var url = new Uri($"http://127.0.0.1:{AzuriteFixture.FreePort()}");
+        // Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT given) Tracker listens on that port whatever --urls says.
+        var port = environment.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var hostPort) ? hostPort : AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        var url = new Uri($"http://127.0.0.1:{port}");
         var start = new ProcessStartInfo(Path.Combine(BuildOutput, "Tracker.Functions"))
         {
             RedirectStandardOutput = true,
