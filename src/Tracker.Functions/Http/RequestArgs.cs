@@ -27,6 +27,9 @@ public sealed class RequestArgs
         _path = path;
     }
 
+    public static Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct, int maxBodyBytes, Func<long, MlflowException> tooLarge) =>
+        ReadAsync(request, ct);
+
     public static async Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct)
     {
         if (HttpMethods.IsGet(request.Method)) return new RequestArgs(default, request.Query, "");
