@@ -332,14 +332,40 @@ public sealed class MlflowRestTrackingTests(AzuriteFixture azurite) : IDisposabl
         Assert.Equal("hello world", content);
     }
 
-    /// <summary>requests.post(url, params=…, data=…): a raw body with requests' default content type.</summary>
-    private async Task<(int Status, string Text)> PostBytesAsync(string url, byte[] data)
+    /// <summary>
+    /// requests.post(url, params=…, data=…). requests sends a str body with no Content-Type, which Tracker refuses for
+    /// this route (a cross-site page could send the same, security baseline §1.5), so bodies here are typed
+    /// application/octet-stream; <see cref="UploadArtifactRefusesBodiesACrossSiteFormCouldSend"/> covers the rest.
+    /// </summary>
+    private async Task<(int Status, string Text)> PostBytesAsync(string url, byte[] data, string? contentType = "application/octet-stream")
     {
         using var client = _app.CreateClient();
         using var content = new ByteArrayContent(data);
-        if (data.Length > 0) content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
         using var response = await client.PostAsync(url, content);
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    public async Task UploadArtifactRefusesBodiesACrossSiteFormCouldSend(string? contentType)
+    {
+        var experimentId = await CreateExperimentAsync("upload_artifacts_csrf");
+        var runId = await CreateRunAsync(experimentId);
+        AssertInvalid(await PostBytesAsync($"{Ajax}upload-artifact?run_uuid={runId}&path=x.txt", "hello"u8.ToArray(), contentType), "Content-Type");
+        var (status, _) = await GetRawAsync($"/api/2.0/mlflow-artifacts/artifacts/{experimentId}/{runId}/artifacts/x.txt");
+        Assert.Equal(404, status);
+    }
+
+    [Fact]
+    public async Task UploadArtifactRefusesMoreThanTenMegabytes()
+    {
+        var runId = await CreateRunAsync(await CreateExperimentAsync("upload_artifacts_big"));
+        AssertInvalid(await PostBytesAsync($"{Ajax}upload-artifact?run_uuid={runId}&path=big.bin", new byte[10 * 1024 * 1024 + 1]),
+            "Artifact size is too large. Max size is 10MB.");
     }
 
     [Fact]

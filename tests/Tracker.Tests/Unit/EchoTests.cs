@@ -15,12 +15,12 @@ public class EchoTests
 
     [Fact]
     public void LongerValuesKeepTheirFirst250Characters() =>
-        Assert.Equal(new string('a', 250) + "...", Echo.Truncate(new string('a', 5_000_000)));
+        Assert.Equal(new string('a', 250), Echo.Truncate(new string('a', 5_000_000)));
 
     [Fact]
     public void ASurrogatePairIsNeverSplit()
     {
         var value = new string('a', 249) + "😀" + new string('b', 10);
-        Assert.Equal(new string('a', 249) + "...", Echo.Truncate(value));
+        Assert.Equal(new string('a', 249), Echo.Truncate(value));
     }
 }
