@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tracker.Functions.Http;
 using Tracker.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Tracker.Tests.Integration;
 
@@ -11,7 +12,7 @@ namespace Tracker.Tests.Integration;
 /// repeat a short prefix of what they complain about, pages are bounded, and a state error is never a retried 5xx.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class RequestLimitsTests(AzuriteFixture azurite) : IDisposable
+public sealed class RequestLimitsTests(AzuriteFixture azurite, ITestOutputHelper output) : IDisposable
 {
     private const string Api = "/api/2.0/mlflow/";
     /// <summary>Comfortably more than any echo (250 characters) plus MLflow's message text around it.</summary>
@@ -202,5 +203,8 @@ public sealed class RequestLimitsTests(AzuriteFixture azurite) : IDisposable
             Assert.All(responses, r => AssertSmallError(status, r));
         }
         Assert.False(tracker.HasExited, tracker.Output);
+        var peak = tracker.PeakResidentBytes();
+        output.WriteLine($"Peak RSS {peak >> 20} MiB");
+        Assert.True(peak < 512L * 1024 * 1024, $"Peak RSS {peak >> 20} MiB: more than a 512 MB instance has.");
     }
 }
