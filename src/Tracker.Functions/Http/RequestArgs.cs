@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -166,7 +167,7 @@ public sealed class RequestArgs
         if (camel != name && _object.TryGetProperty(camel, out var camelValue))
         {
             // Both spellings with different values could be authorised under one and executed under the other.
-            if (found is { } s && s.GetRawText() != camelValue.GetRawText())
+            if (found is { } s && !JsonMarshal.GetRawUtf8Value(s).SequenceEqual(JsonMarshal.GetRawUtf8Value(camelValue)))
                 throw MlflowException.InvalidParameter($"Ambiguous request: both '{name}' and '{camel}' are given with different values.");
             found ??= camelValue;
         }
