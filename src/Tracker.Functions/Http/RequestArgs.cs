@@ -18,8 +18,8 @@ public sealed class RequestArgs
 {
     /// <summary>
     /// The largest JSON body an RPC takes. A run's or experiment's metadata is at most 704 KiB once stored (see
-    /// DocumentColumns), so no body that could succeed comes near this even with every character \u-escaped; a bigger
-    /// one is refused before it is read, which keeps a request's memory to a few MB (the body once, its strings).
+    /// DocumentColumns); this leaves room for clients that write non-ASCII text as \uXXXX, as Python's json does. A
+    /// bigger body is refused before it is read, which keeps a request's memory to a few MB (the body once, its strings).
     /// </summary>
     public const int MaxBodyBytes = 2 * 1024 * 1024;
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 32 };
