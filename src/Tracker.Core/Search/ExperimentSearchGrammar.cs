@@ -25,7 +25,7 @@ internal sealed class ExperimentSearchGrammar : SearchGrammar
                 "attribute" => SearchEntityType.Attribute,
                 "tag" or "tags" => SearchEntityType.Tag,
                 _ => throw MlflowException.InvalidParameter(
-                    $"Invalid entity type '{entityText}'. Valid entity types are ('attribute', 'tag', 'tags')"),
+                    $"Invalid entity type '{Echo.Truncate(entityText)}'. Valid entity types are ('attribute', 'tag', 'tags')"),
             };
             key = identifier.KeyAfterEntity;
         }
@@ -34,7 +34,7 @@ internal sealed class ExperimentSearchGrammar : SearchGrammar
         {
             var shown = forOrderBy ? OrderByAttributeKeys : FilterAttributeKeys;
             Require(shown.Contains(key, StringComparer.Ordinal),
-                $"Invalid attribute key '{key}' specified. Valid keys are '{PythonSet(shown)}'");
+                $"Invalid attribute key '{Echo.Truncate(key)}' specified. Valid keys are '{PythonSet(shown)}'");
         }
 
         return (entity, key);
@@ -52,13 +52,13 @@ internal sealed class ExperimentSearchGrammar : SearchGrammar
         }
         else if (IsNumericAttribute(key))
         {
-            Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{comparator}' not one of '{NumericComparatorSet}");
+            Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{NumericComparatorSet}");
         }
         else
         {
             // IN passes this check as in MLflow, but a list value for name is refused earlier ("Only the 'run_id' ...").
             Require(IsOneOf(comparator, StringAndListComparators),
-                $"Invalid comparator '{comparator}' not one of '{StringAttributeComparatorSet}'");
+                $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{StringAttributeComparatorSet}'");
         }
     }
 

@@ -137,13 +137,13 @@ internal sealed class FilterSyntaxParser
             var more = tokens.Skip(semicolon + 1).Any(t => t.Kind is not (FilterTokenKind.Semicolon or FilterTokenKind.End));
             throw more
                 ? MlflowException.InvalidParameter(
-                    $"Search filter contained multiple expression '{source}'. Provide AND-ed expression list.")
+                    $"Search filter contained multiple expression '{Echo.Truncate(source)}'. Provide AND-ed expression list.")
                 : InvalidClause(tokens[semicolon].Start);
         }
 
         if (tokens[^1].Kind == FilterTokenKind.Error)
         {
-            throw MlflowException.InvalidParameter($"Error on parsing filter '{source}': {tokens[^1].Content}.");
+            throw MlflowException.InvalidParameter($"Error on parsing filter '{Echo.Truncate(source)}': {Echo.Truncate(tokens[^1].Content)}.");
         }
     }
 

@@ -51,7 +51,7 @@ internal sealed class RunSearchGrammar : SearchGrammar
         if (!Entities.TryGetValue(entityText, out var entity))
         {
             throw MlflowException.InvalidParameter(
-                $"Invalid entity type '{entityText}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
+                $"Invalid entity type '{Echo.Truncate(entityText)}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
         }
 
         return CheckKey(entity, identifier.KeyAfterEntity, forOrderBy);
@@ -75,24 +75,24 @@ internal sealed class RunSearchGrammar : SearchGrammar
         switch (entity)
         {
             case SearchEntityType.Metric:
-                Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{comparator}' not one of '{NumericComparatorSet}");
+                Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{NumericComparatorSet}");
                 break;
             case SearchEntityType.Param:
-                Require(IsOneOf(comparator, StringComparators), $"Invalid comparator '{comparator}' not one of '{ParamComparatorSet}'");
+                Require(IsOneOf(comparator, StringComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{ParamComparatorSet}'");
                 break;
             case SearchEntityType.Tag:
-                Require(IsOneOf(comparator, StringComparators), $"Invalid comparator '{comparator}' not one of '{ParamComparatorSet}");
+                Require(IsOneOf(comparator, StringComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{ParamComparatorSet}");
                 break;
             case SearchEntityType.Attribute when NumericAttributes.Contains(key):
                 // MLflow prints the string-attribute set here (a copy-paste slip); we print the set that applies.
-                Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{comparator}' not one of '{NumericComparatorSet}");
+                Require(IsOneOf(comparator, NumericComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{NumericComparatorSet}");
                 break;
             case SearchEntityType.Attribute:
                 Require(IsOneOf(comparator, StringAndListComparators),
-                    $"Invalid comparator '{comparator}' not one of '{StringAttributeComparatorSet}'");
+                    $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{StringAttributeComparatorSet}'");
                 break;
             default:
-                Require(IsOneOf(comparator, StringAndListComparators), $"Invalid comparator '{comparator}' not one of '{DatasetComparatorSet}");
+                Require(IsOneOf(comparator, StringAndListComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{DatasetComparatorSet}");
                 break;
         }
     }
@@ -109,12 +109,12 @@ internal sealed class RunSearchGrammar : SearchGrammar
         if (entity == SearchEntityType.Attribute)
         {
             var (valid, shown) = forOrderBy ? (OrderByAttributes, OrderByAttributeKeys) : (FilterAttributes, FilterAttributeKeys);
-            Require(valid.Contains(key), $"Invalid attribute key '{key}' specified. Valid keys are '{PythonSet(shown)}'");
+            Require(valid.Contains(key), $"Invalid attribute key '{Echo.Truncate(key)}' specified. Valid keys are '{PythonSet(shown)}'");
         }
         else if (entity == SearchEntityType.Dataset)
         {
             Require(DatasetKeys.Contains(key),
-                $"Invalid dataset key '{key}' specified. Valid keys are '{PythonSet("name", "digest", "context")}'");
+                $"Invalid dataset key '{Echo.Truncate(key)}' specified. Valid keys are '{PythonSet("name", "digest", "context")}'");
         }
 
         return (entity, key);

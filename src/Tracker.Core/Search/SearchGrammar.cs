@@ -60,8 +60,8 @@ internal abstract class SearchGrammar
 
         var syntax = FilterSyntaxParser.TryParseOrderBy(orderBy, out var badDirection)
             ?? throw MlflowException.InvalidParameter(badDirection
-                ? $"Invalid ordering key in order_by clause '{orderBy}'."
-                : $"Invalid order_by clause '{orderBy}'. Could not be parsed.");
+                ? $"Invalid ordering key in order_by clause '{Echo.Truncate(orderBy)}'."
+                : $"Invalid order_by clause '{Echo.Truncate(orderBy)}'. Could not be parsed.");
         var (entity, key) = ResolveIdentifier(syntax.Identifier, forOrderBy: true);
         return ValidateOrderKey(new SearchOrderKey(entity, CanonicalKey(entity, key), syntax.Ascending));
     }

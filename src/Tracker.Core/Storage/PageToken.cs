@@ -34,7 +34,7 @@ public readonly record struct PageToken(int Offset, string? Snapshot = null)
         catch (Exception e) when (e is FormatException or JsonException)
         {
         }
-        throw MlflowException.InvalidParameter($"Invalid page token, could not base64-decode or parse: '{token}'");
+        throw MlflowException.InvalidParameter($"Invalid page token, could not base64-decode or parse: '{Echo.Truncate(token)}'");
     }
 
     public static int Decode(string? token) => Parse(token).Offset;

@@ -155,7 +155,9 @@ public sealed partial class TrackingStore
         {
             var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
             if (doc.Lifecycle != LifecycleStage.Active)
-                throw new MlflowException(ErrorCode.InvalidState, "Cannot rename a non-active experiment.");
+                // MLflow maps INVALID_STATE to 500, which its client retries for minutes; like Tracker's other state
+                // errors this is the caller's mistake, so it keeps MLflow's code and message but answers 400.
+                throw new MlflowException(ErrorCode.InvalidState with { HttpStatus = 400 }, "Cannot rename a non-active experiment.");
             if (doc.Name == newName) return;
             var oldName = doc.Name;
             doc.Name = newName;

@@ -47,7 +47,7 @@ public sealed partial class TrackingStore
         var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
         if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
             throw MlflowException.InvalidParameter(
-                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{runName}', mlflow.runName='{nameTag}').");
+                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{Echo.Truncate(runName)}', mlflow.runName='{Echo.Truncate(nameTag)}').");
         var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
 
         while (true)

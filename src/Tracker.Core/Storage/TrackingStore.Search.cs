@@ -29,7 +29,7 @@ public sealed partial class TrackingStore
             throw MlflowException.InvalidParameter(
                 $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
         var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
-            ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.")).Distinct().ToList();
+            ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(id)}': experiment ids are integers.")).Distinct().ToList();
         var parsedFilter = RunFilter.Parse(filter);
         var ordering = RunOrdering.Parse(orderBy);
         var offset = PageToken.Decode(pageToken);

@@ -37,11 +37,11 @@ public static partial class Validation
     {
         if (!KeyCharset().IsMatch(key))
             throw MlflowException.InvalidParameter(
-                $"{invalid}: '{key}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).");
+                $"{invalid}: '{Echo.Truncate(key)}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).");
         var normalized = PosixNormalize(key);
         if (normalized != key || normalized == "." || normalized.StartsWith("..", StringComparison.Ordinal) || normalized.StartsWith('/'))
             throw MlflowException.InvalidParameter(
-                $"{invalid}: '{key}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '{normalized}'");
+                $"{invalid}: '{Echo.Truncate(key)}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '{Echo.Truncate(normalized)}'");
     }
 
     /// <summary>Python's posixpath.normpath, which MLflow uses to reject keys that "resolve to other names".</summary>
@@ -66,7 +66,7 @@ public static partial class Validation
     {
         if (value.Length > limit)
             throw MlflowException.InvalidParameter(
-                $"{entityName} '{value}' had length {value.Length}, which exceeded length limit of {limit}");
+                $"{entityName} '{Echo.Truncate(value)}' had length {value.Length}, which exceeded length limit of {limit}");
     }
 
     public static void Param(string key, string value)
@@ -96,7 +96,7 @@ public static partial class Validation
         LengthLimit("Metric name", MaxEntityKeyLength, metric.Key);
         if (metric.Timestamp < 0)
             throw MlflowException.InvalidParameter(
-                $"Got invalid timestamp {metric.Timestamp} for metric '{metric.Key}' (value={metric.Value}). Timestamp must be a nonnegative long (64-bit integer) ");
+                $"Got invalid timestamp {metric.Timestamp} for metric '{Echo.Truncate(metric.Key)}' (value={metric.Value}). Timestamp must be a nonnegative long (64-bit integer) ");
     }
 
     public static void ExperimentName(string? name)
@@ -110,7 +110,7 @@ public static partial class Validation
     public static void RunId(string runId)
     {
         if (!RunIdPattern().IsMatch(runId))
-            throw MlflowException.InvalidParameter($"Invalid run ID: '{runId}'");
+            throw MlflowException.InvalidParameter($"Invalid run ID: '{Echo.Truncate(runId)}'");
     }
 
     public static void BatchLimits(int metrics, int @params, int tags)
@@ -131,6 +131,17 @@ public static partial class Validation
         }
     }
 
+    /// <summary>
+    /// MLflow's MAX_BATCH_LOG_REQUEST_SIZE and message (validation._validate_batch_log_api_req), applied to the body's
+    /// bytes. MLflow's own server measures <c>len()</c> of the parsed dict, its key count, so it never trips there; its
+    /// clients split batches into at most 1000 metrics and 100 params and 100 tags, which at typical lengths stays far
+    /// below this.
+    /// </summary>
+    public const int MaxBatchLogRequestBytes = 1_000_000;
+
+    public static MlflowException BatchRequestTooLarge(long size) => MlflowException.InvalidParameter(
+        $"Batched logging API requests must be at most {MaxBatchLogRequestBytes} bytes, got a request of size {size}.");
+
     public static void NoDuplicateParamKeys(IReadOnlyList<KeyValue> @params)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -139,7 +150,7 @@ public static partial class Validation
             if (!seen.Add(p.Key) && !dupes.Contains(p.Key)) dupes.Add(p.Key);
         if (dupes.Count > 0)
             throw MlflowException.InvalidParameter(
-                $"Duplicate parameter keys have been submitted: [{string.Join(", ", dupes.Select(d => $"'{d}'"))}]. Please ensure the request contains only one param value per param key.");
+                $"Duplicate parameter keys have been submitted: [{string.Join(", ", dupes.Select(d => $"'{Echo.Truncate(d)}'"))}]. Please ensure the request contains only one param value per param key.");
     }
 
     public static void DatasetInput(DatasetInput input)

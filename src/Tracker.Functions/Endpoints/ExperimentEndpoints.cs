@@ -48,7 +48,7 @@ public static class ExperimentEndpoints
         var args = await RequestArgs.ReadAsync(request, ct);
         var name = args.RequiredString("experiment_name");
         var experiment = await store.GetExperimentByNameAsync(name, ct)
-                         ?? throw MlflowException.NotFound($"Could not find experiment with name '{name}'");
+                         ?? throw MlflowException.NotFound($"Could not find experiment with name '{Echo.Truncate(name)}'");
         return ExperimentResult(experiment);
     }
 

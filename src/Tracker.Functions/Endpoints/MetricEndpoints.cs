@@ -1,3 +1,4 @@
+using Tracker.Core;
 using Tracker.Core.Storage;
 using Tracker.Functions.Http;
 
@@ -13,11 +14,22 @@ public static class MetricEndpoints
         return api;
     }
 
+    /// <summary>
+    /// At most 25,000 points a page (MLflow's GET_METRIC_HISTORY_MAX_RESULTS, what its client asks for and pages
+    /// with), also when max_results is absent or 0, which MLflow answers unpaged: one request never holds a history of
+    /// millions of points, and a client that does not follow next_page_token sees the first 25,000.
+    /// </summary>
     public static async Task<IResult> GetMetricHistory(HttpRequest request, TrackingStore store, CancellationToken ct)
     {
         var args = await RequestArgs.ReadAsync(request, ct);
+        var runId = args.RunId();
+        var key = args.RequiredString("metric_key");
+        var maxResults = args.Int32("max_results");
+        if (maxResults > TrackingStore.MaxHistoryPageSize)
+            throw MlflowException.InvalidParameter(
+                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {TrackingStore.MaxHistoryPageSize}.");
         var page = await store.GetMetricHistoryAsync(
-            args.RunId(), args.RequiredString("metric_key"), args.Int32("max_results"), args.String("page_token"), ct);
+            runId, key, maxResults is null or 0 ? TrackingStore.MaxHistoryPageSize : maxResults, args.String("page_token"), ct);
         return MlflowJson.Page("metrics", page, (w, metric) => w.WriteMetric(metric));
     }
 

@@ -1,9 +1,13 @@
 namespace Tracker.Functions.Endpoints;
 
-/// <summary>MLflow's REST API, mounted under both of MLflow's roots (the client uses /api, the web UI /ajax-api).</summary>
+/// <summary>
+/// MLflow's REST API, mounted under both of MLflow's roots (the client uses /api, the web UI /ajax-api); the UI's own
+/// few routes only under /ajax-api, as MLflow has them.
+/// </summary>
 public static class MlflowApi
 {
-    public static readonly string[] Roots = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
+    public const string AjaxRoot = "/ajax-api/2.0/mlflow";
+    public static readonly string[] Roots = ["/api/2.0/mlflow", AjaxRoot];
 
     public static IEndpointRouteBuilder MapMlflowApi(this IEndpointRouteBuilder app)
     {
@@ -14,6 +18,7 @@ public static class MlflowApi
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
             api.MapRunArtifactEndpoints();
+            if (root == AjaxRoot) api.MapAjaxOnlyEndpoints();
         }
         return app;
     }

@@ -25,13 +25,13 @@ internal static class Parse
         "DELETED_ONLY" or "2" => Core.Tracking.ViewType.DeletedOnly,
         "ALL" or "3" => Core.Tracking.ViewType.All,
         var other => throw MlflowException.InvalidParameter(
-            $"Invalid value \"{other}\" for parameter '{field}' supplied. Valid values are ACTIVE_ONLY, DELETED_ONLY, ALL."),
+            $"Invalid value \"{Echo.Truncate(other)}\" for parameter '{field}' supplied. Valid values are ACTIVE_ONLY, DELETED_ONLY, ALL."),
     };
 
     public static string? RunStatus(RequestArgs args)
     {
         if (args.String("status") is not { } status) return null;
         return Core.Tracking.RunStatus.Parse(status) ?? throw MlflowException.InvalidParameter(
-            $"Invalid value \"{status}\" for parameter 'status' supplied. Valid values are {string.Join(", ", Core.Tracking.RunStatus.Names)}.");
+            $"Invalid value \"{Echo.Truncate(status)}\" for parameter 'status' supplied. Valid values are {string.Join(", ", Core.Tracking.RunStatus.Names)}.");
     }
 }

@@ -136,7 +136,7 @@ public static class RunEndpoints
 
     public static async Task<IResult> LogBatch(HttpRequest request, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
+        var args = await RequestArgs.ReadAsync(request, ct, Validation.MaxBatchLogRequestBytes, Validation.BatchRequestTooLarge);
         var runId = args.RequiredString("run_id");
         var metrics = args.Objects("metrics");
         var @params = args.Objects("params");

@@ -35,13 +35,15 @@ public static class MlflowJson
         w.WriteString("message", message);
     }, code.HttpStatus);
 
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = MlflowJsonEncoder.Instance };
+
     private sealed class JsonObjectResult(Action<Utf8JsonWriter> write, int status) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
             context.Response.StatusCode = status;
             context.Response.ContentType = "application/json";
-            await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { SkipValidation = true }))
+            await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions))
             {
                 writer.WriteStartObject();
                 write(writer);

@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Tracker.Core;
 
@@ -13,7 +16,12 @@ namespace Tracker.Functions.Http;
 /// </summary>
 public sealed class RequestArgs
 {
-    public const int MaxBodyBytes = 20 * 1024 * 1024;
+    /// <summary>
+    /// The largest JSON body an RPC takes. A run's or experiment's metadata is at most 704 KiB once stored (see
+    /// DocumentColumns); this leaves room for clients that write non-ASCII text as \uXXXX, as Python's json does. A
+    /// bigger body is refused before it is read, which keeps a request's memory to a few MB (the body once, its strings).
+    /// </summary>
+    public const int MaxBodyBytes = 2 * 1024 * 1024;
     private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 32 };
 
     private readonly JsonElement _object;
@@ -27,25 +35,35 @@ public sealed class RequestArgs
         _path = path;
     }
 
-    public static async Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct)
+    public static Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct) =>
+        ReadAsync(request, ct, MaxBodyBytes, TooLarge);
+
+    /// <param name="maxBodyBytes">This route's body limit; a longer body is never read in full.</param>
+    /// <param name="tooLarge">The error for a body over it, given its size (as far as it was read when it has no Content-Length).</param>
+    public static async Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct, int maxBodyBytes, Func<long, MlflowException> tooLarge)
     {
         if (HttpMethods.IsGet(request.Method)) return new RequestArgs(default, request.Query, "");
 
-        var body = await ReadBodyAsync(request, ct);
+        if (request.ContentLength > maxBodyBytes)
+        {
+            LetTheServerDrain(request);
+            throw tooLarge(request.ContentLength.Value);
+        }
+        var body = await PooledBody.ReadAsync(request, maxBodyBytes, tooLarge, ct);
         if (body.Length == 0)
         {
             if (HttpMethods.IsPost(request.Method)) RequireJsonContentType(request);
-            return new RequestArgs(JsonDocument.Parse("{}").RootElement, null, "");
+            return new RequestArgs(body.Parse("{}"u8.ToArray()), null, "");
         }
         RequireJsonContentType(request);
-        if (!System.Text.Unicode.Utf8.IsValid(body))
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
             throw MlflowException.InvalidParameter("The request body is not valid UTF-8.");
         JsonElement root;
         try
         {
-            root = JsonDocument.Parse(body, JsonOptions).RootElement;
+            root = body.Parse(body.Memory);
             // Old clients double-encoded the body; MLflow parses a JSON string body once more.
-            if (root.ValueKind == JsonValueKind.String) root = JsonDocument.Parse(root.GetString()!, JsonOptions).RootElement;
+            if (root.ValueKind == JsonValueKind.String) root = body.Parse(System.Text.Encoding.UTF8.GetBytes(root.GetString()!));
         }
         catch (JsonException e)
         {
@@ -56,30 +74,83 @@ public sealed class RequestArgs
         return new RequestArgs(root, null, "");
     }
 
+    /// <summary>
+    /// A body refused by its Content-Length is never read; the server then reads and discards the rest (for at most a
+    /// few seconds) so the client, still sending, gets the JSON error instead of a reset connection, which MLflow's
+    /// client would take for an outage and retry. Without this, Kestrel's own body limit would cut the connection.
+    /// </summary>
+    private static void LetTheServerDrain(HttpRequest request)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = MaxDrainedBytes;
+    }
+
+    private const long MaxDrainedBytes = 64L * 1024 * 1024;
+
+    private static MlflowException TooLarge(long size) =>
+        new(new ErrorCode("INVALID_PARAMETER_VALUE", StatusCodes.Status413PayloadTooLarge),
+            $"Request body exceeds {MaxBodyBytes} bytes (got {size}).");
+
     /// <summary>State-changing requests carry JSON (security-baseline §1.5): a text/plain CSRF POST changes nothing.</summary>
     private static void RequireJsonContentType(HttpRequest request)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) ||
             !string.Equals(type.MediaType, "application/json", StringComparison.OrdinalIgnoreCase))
             throw MlflowException.InvalidParameter(
-                $"Bad Request. Content-Type must be 'application/json', got '{request.ContentType}'.");
+                $"Bad Request. Content-Type must be 'application/json', got '{Echo.Truncate(request.ContentType)}'.");
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    /// <summary>
+    /// The body, read once into a pooled buffer that the parsed document points into; both go back when the response
+    /// has been sent, since the request's strings and elements are used until then.
+    /// </summary>
+    private sealed class PooledBody : IDisposable
     {
-        if (request.ContentLength > MaxBodyBytes) throw TooLarge();
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes) throw TooLarge();
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
+        private byte[] _buffer = [];
+        private readonly List<JsonDocument> _documents = [];
 
-        static MlflowException TooLarge() =>
-            new(new ErrorCode("INVALID_PARAMETER_VALUE", StatusCodes.Status413PayloadTooLarge), $"Request body exceeds {MaxBodyBytes} bytes.");
+        public int Length { get; private set; }
+        public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+        public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
+
+        public static async Task<PooledBody> ReadAsync(HttpRequest request, int maxBodyBytes, Func<long, MlflowException> tooLarge, CancellationToken ct)
+        {
+            var body = new PooledBody();
+            request.HttpContext.Response.RegisterForDispose(body);
+            body._buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min((request.ContentLength ?? 16 * 1024) + 1, maxBodyBytes + 1L));
+            int read;
+            // Never more than one byte past the limit, so an oversized body is known without reading it.
+            while ((read = await request.Body.ReadAsync(body._buffer.AsMemory(body.Length, Math.Min(body._buffer.Length, maxBodyBytes + 1) - body.Length), ct)) > 0)
+            {
+                body.Length += read;
+                if (body.Length > maxBodyBytes) throw tooLarge(body.Length);
+                if (body.Length == body._buffer.Length) body.Grow(maxBodyBytes + 1);
+            }
+            return body;
+        }
+
+        private void Grow(int limit)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(_buffer.Length * 2L, limit));
+            Span.CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        public JsonElement Parse(ReadOnlyMemory<byte> json)
+        {
+            var document = JsonDocument.Parse(json, JsonOptions);
+            _documents.Add(document);
+            return document.RootElement;
+        }
+
+        public void Dispose()
+        {
+            foreach (var document in _documents) document.Dispose();
+            _documents.Clear();
+            if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
     }
 
     private string Qualified(string name) => _path + name;
@@ -96,7 +167,7 @@ public sealed class RequestArgs
         if (camel != name && _object.TryGetProperty(camel, out var camelValue))
         {
             // Both spellings with different values could be authorised under one and executed under the other.
-            if (found is { } s && s.GetRawText() != camelValue.GetRawText())
+            if (found is { } s && !JsonMarshal.GetRawUtf8Value(s).SequenceEqual(JsonMarshal.GetRawUtf8Value(camelValue)))
                 throw MlflowException.InvalidParameter($"Ambiguous request: both '{name}' and '{camel}' are given with different values.");
             found ??= camelValue;
         }
@@ -128,11 +199,17 @@ public sealed class RequestArgs
         {
             null => null,
             { ValueKind: JsonValueKind.String } s => s.GetString(),
-            // experiment ids from pre-0.9 clients, and numeric ids in general, may come as numbers
-            { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
+            { ValueKind: JsonValueKind.Number } n when IsExperimentId(name) => n.GetRawText(),
             { } other => throw InvalidType(name, other),
         };
     }
+
+    /// <summary>
+    /// Experiment ids were integers before MLflow 0.9, and MLflow still stringifies numeric <c>experiment_id(s)</c>
+    /// before parsing (proto_json_utils._stringify_all_experiment_ids). Any other string field given a number is
+    /// MLflow's 400, e.g. <c>{"run_id": 31}</c>.
+    /// </summary>
+    private static bool IsExperimentId(string name) => name is "experiment_id" or "experiment_ids";
 
     /// <summary>MLflow's required check: missing, null and "" are all missing.</summary>
     public string RequiredString(string name) =>
@@ -164,14 +241,13 @@ public sealed class RequestArgs
         if (value is null) return null;
         return value is >= int.MinValue and <= int.MaxValue
             ? (int)value.Value
-            : throw MlflowException.InvalidParameter($"Invalid value {value} for parameter '{Qualified(name)}' supplied: out of range for int32.");
+            : throw InvalidValue(name, value.Value.ToString(CultureInfo.InvariantCulture), "int");
     }
 
     private long ParseInt64(string name, string text) =>
         long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw MlflowException.InvalidParameter(
-                $"Invalid value {JsonSerializer.Serialize(text)} for parameter '{Qualified(name)}' supplied. Hint: Value was of type 'str'. See the API docs for more information about request parameters.");
+            : throw InvalidString(name, text);
 
     public double? Double(string name)
     {
@@ -191,8 +267,7 @@ public sealed class RequestArgs
         "Infinity" => double.PositiveInfinity,
         "-Infinity" => double.NegativeInfinity,
         _ when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) => v,
-        _ => throw MlflowException.InvalidParameter(
-            $"Invalid value {JsonSerializer.Serialize(text)} for parameter '{Qualified(name)}' supplied. Hint: Value was of type 'str'. See the API docs for more information about request parameters."),
+        _ => throw InvalidString(name, text),
     };
 
     public bool? Bool(string name)
@@ -204,8 +279,7 @@ public sealed class RequestArgs
                 null => null,
                 "true" => true,
                 "false" => false,
-                var other => throw MlflowException.InvalidParameter(
-                    $"Invalid value {JsonSerializer.Serialize(other)} for parameter '{Qualified(name)}' supplied. Hint: Value was of type 'str'. See the API docs for more information about request parameters."),
+                _ => throw InvalidString(name, String(name)!),
             };
         }
         return Field(name) switch
@@ -232,7 +306,7 @@ public sealed class RequestArgs
             { ValueKind: JsonValueKind.Array } array => array.EnumerateArray().Select((item, i) => item.ValueKind switch
             {
                 JsonValueKind.String => item.GetString()!,
-                JsonValueKind.Number => item.GetRawText(),
+                JsonValueKind.Number when IsExperimentId(name) => item.GetRawText(),
                 _ => throw InvalidType($"{name}[{i}]", item),
             }).ToList(),
             // a single value where a list is expected: proto-JSON would reject it, but a list of one is what was meant
@@ -266,14 +340,24 @@ public sealed class RequestArgs
     /// <summary>The raw JSON of a field (for fields MLflow keeps as JSON, such as log-model's model_json payload).</summary>
     public JsonElement? Raw(string name) => Field(name);
 
-    private MlflowException InvalidType(string name, JsonElement value) =>
+    private MlflowException InvalidType(string name, JsonElement value) => InvalidValue(name, PythonJson.Format(value), PythonType(value));
+
+    private MlflowException InvalidString(string name, string text) => InvalidValue(name, PythonJson.Format(text), "str");
+
+    /// <summary>
+    /// MLflow's message for a value of the wrong type (handlers._validate_param_against_schema with
+    /// validation.invalid_value): the value as <c>json.dumps(value, sort_keys=True, separators=(",", ":"))</c>,
+    /// cut to a short prefix, and its Python type.
+    /// </summary>
+    private MlflowException InvalidValue(string name, string formatted, string pythonType) =>
         MlflowException.InvalidParameter(
-            $"Invalid value {value.GetRawText()} for parameter '{Qualified(name)}' supplied. Hint: Value was of type '{PythonType(value)}'. See the API docs for more information about request parameters.");
+            $"Invalid value {Echo.Truncate(formatted)} for parameter '{Qualified(name)}' supplied:  Hint: Value was of type '{pythonType}'. See the API docs for more information about request parameters.");
 
     private static string PythonType(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => "str",
-        JsonValueKind.Number => value.TryGetInt64(out _) ? "int" : "float",
+        // Python's json reads any literal without a fraction or exponent as an int, however large.
+        JsonValueKind.Number => value.GetRawText().AsSpan().IndexOfAny('.', 'e', 'E') >= 0 ? "float" : "int",
         JsonValueKind.True or JsonValueKind.False => "bool",
         JsonValueKind.Array => "list",
         JsonValueKind.Object => "dict",

@@ -200,6 +200,23 @@ public class MlflowJsonTests
     }
 
     [Fact]
+    public async Task QuotesReadAsMlflowWritesThemAndHtmlCharactersStayEscaped()
+    {
+        // MLflow's clients and scripts match raw response text such as "Invalid value \"foo\" for parameter 'metrics'".
+        var (_, _, body) = await Execute(MlflowJson.Error(ErrorCode.InvalidParameterValue, "Invalid value \"foo\" for parameter 'metrics' <script>&</script>"));
+        Assert.Equal(
+            "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"Invalid value \\\"foo\\\" for parameter 'metrics' \\u003Cscript\\u003E\\u0026\\u003C/script\\u003E\"}",
+            body);
+    }
+
+    [Fact]
+    public async Task NonAsciiAndControlCharactersAreValidJson()
+    {
+        var (_, _, body) = await Execute(MlflowJson.Object(w => w.WriteString("v", "größe 日本語 \u2028 \u0001 +`")));
+        Assert.Equal("größe 日本語 \u2028 \u0001 +`", JsonDocument.Parse(body).RootElement.GetProperty("v").GetString());
+    }
+
+    [Fact]
     public async Task EmptyIsAnEmptyObject()
     {
         var (status, contentType, body) = await Execute(MlflowJson.Empty());

@@ -145,7 +145,7 @@ public class ValidationTests
     {
         var key = new string('k', 251);
         var e = MlflowAssert.Throws(() => Validation.Param(key, "v"));
-        Assert.Equal($"Param key '{key}' had length 251, which exceeded length limit of 250", e.Message);
+        Assert.Equal($"Param key '{key[..250]}' had length 251, which exceeded length limit of 250", e.Message);
     }
 
     [Theory]
@@ -199,7 +199,7 @@ public class ValidationTests
         };
         var value = new string('v', limit + 1);
         var e = MlflowAssert.Throws(() => validate(value));
-        Assert.Equal($"{entity} '{value}' had length {limit + 1}, which exceeded length limit of {limit}", e.Message);
+        Assert.Equal($"{entity} '{value[..250]}' had length {limit + 1}, which exceeded length limit of {limit}", e.Message);
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public class ValidationTests
     {
         var key = new string('m', 251);
         var e = MlflowAssert.Throws(() => Validation.Metric(new Metric(key, 1, 0, 0)));
-        Assert.Equal($"Metric name '{key}' had length 251, which exceeded length limit of 250", e.Message);
+        Assert.Equal($"Metric name '{key[..250]}' had length 251, which exceeded length limit of 250", e.Message);
     }
 
     // ---- metrics ----------------------------------------------------------------------------------------------
