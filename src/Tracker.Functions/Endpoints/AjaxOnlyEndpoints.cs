@@ -229,7 +229,7 @@ public static class AjaxOnlyEndpoints
             throw MlflowException.InvalidParameter("Artifact size is too large. Max size is 10MB.");
         if (request.ContentLength == 0 || (request.ContentLength is null && await IsEmptyAsync(request, ct)))
             throw MlflowException.InvalidParameter("Request must specify data.");
-        if (IsCorsSafelisted(request.ContentType))
+        if (CouldBeCrossSite(request))
             throw MlflowException.InvalidParameter(
                 $"Bad Request. Content-Type must be set and must not be a form or text type, got '{Echo.Truncate(request.ContentType)}'; use application/octet-stream.");
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxUploadBytes;
@@ -245,10 +245,15 @@ public static class AjaxOnlyEndpoints
         return empty;
     }
 
-    private static bool IsCorsSafelisted(string? contentType)
+    /// <summary>
+    /// A body a cross-site page can send without a CORS preflight (security baseline §1.5): a form or text type, or no
+    /// type from a browser. MLflow's own callers (python requests with <c>data=</c>) send no Content-Type and no
+    /// <c>Origin</c>; browsers send <c>Origin</c> with every cross-origin POST, so only those are refused untyped.
+    /// </summary>
+    private static bool CouldBeCrossSite(HttpRequest request)
     {
-        if (string.IsNullOrWhiteSpace(contentType)) return true;
-        var mediaType = contentType.Split(';', 2)[0].Trim();
+        if (string.IsNullOrWhiteSpace(request.ContentType)) return request.Headers.Origin.Count > 0;
+        var mediaType = request.ContentType.Split(';', 2)[0].Trim();
         return mediaType.Equals("text/plain", StringComparison.OrdinalIgnoreCase) ||
                mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) ||
                mediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase);

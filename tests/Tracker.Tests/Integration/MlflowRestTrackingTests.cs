@@ -332,30 +332,28 @@ public sealed class MlflowRestTrackingTests(AzuriteFixture azurite) : IDisposabl
         Assert.Equal("hello world", content);
     }
 
-    /// <summary>
-    /// requests.post(url, params=…, data=…). requests sends a str body with no Content-Type, which Tracker refuses for
-    /// this route (a cross-site page could send the same, security baseline §1.5), so bodies here are typed
-    /// application/octet-stream; <see cref="UploadArtifactRefusesBodiesACrossSiteFormCouldSend"/> covers the rest.
-    /// </summary>
-    private async Task<(int Status, string Text)> PostBytesAsync(string url, byte[] data, string? contentType = "application/octet-stream")
+    /// <summary>requests.post(url, params=…, data=…): no Content-Type, no Origin, as MLflow's test sends it.</summary>
+    private async Task<(int Status, string Text)> PostBytesAsync(string url, byte[] data, string? contentType = null, string? origin = null)
     {
         using var client = _app.CreateClient();
-        using var content = new ByteArrayContent(data);
-        content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
-        using var response = await client.PostAsync(url, content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(data) };
+        request.Content.Headers.ContentType = contentType is null ? null : MediaTypeHeaderValue.Parse(contentType);
+        if (origin is not null) request.Headers.Add("Origin", origin);
+        using var response = await client.SendAsync(request);
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>What a cross-site page can send without a preflight (security baseline §1.5): refused, nothing stored.</summary>
     [Theory]
-    [InlineData(null)]
-    [InlineData("text/plain")]
-    [InlineData("application/x-www-form-urlencoded")]
-    [InlineData("multipart/form-data; boundary=x")]
-    public async Task UploadArtifactRefusesBodiesACrossSiteFormCouldSend(string? contentType)
+    [InlineData(null, "https://evil.example")]
+    [InlineData("text/plain", null)]
+    [InlineData("application/x-www-form-urlencoded", null)]
+    [InlineData("multipart/form-data; boundary=x", "https://evil.example")]
+    public async Task UploadArtifactRefusesBodiesACrossSiteFormCouldSend(string? contentType, string? origin)
     {
         var experimentId = await CreateExperimentAsync("upload_artifacts_csrf");
         var runId = await CreateRunAsync(experimentId);
-        AssertInvalid(await PostBytesAsync($"{Ajax}upload-artifact?run_uuid={runId}&path=x.txt", "hello"u8.ToArray(), contentType), "Content-Type");
+        AssertInvalid(await PostBytesAsync($"{Ajax}upload-artifact?run_uuid={runId}&path=x.txt", "hello"u8.ToArray(), contentType, origin), "Content-Type");
         var (status, _) = await GetRawAsync($"/api/2.0/mlflow-artifacts/artifacts/{experimentId}/{runId}/artifacts/x.txt");
         Assert.Equal(404, status);
     }
