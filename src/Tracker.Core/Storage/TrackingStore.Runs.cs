@@ -35,53 +35,54 @@ public sealed partial class TrackingStore
         return doc;
     }
 
-    public async Task<Run> CreateRunAsync(
-        string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
-    {
-        foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
-        var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
-        var (experiment, _) = await ReadExperimentAsync(requested, ct) ?? throw ExperimentNotFound(requested);
-        experimentId = experiment.ExperimentId;
-        RequireActive(experiment);
-
-        var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
-        if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
-            throw MlflowException.InvalidParameter(
-                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{runName}', mlflow.runName='{nameTag}').");
-        var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
-
-        while (true)
+    public Task<Run> CreateRunAsync(
+        string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            var doc = new RunDocument
-            {
-                RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
-                UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
-            };
-            foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
-            doc.SetTag(MlflowTags.RunName, name);
-            var json = Serialize(doc);
-            try
-            {
-                var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
-                CacheRunRow(doc.RunId, json, doc.Buffer, response.Headers.ETag);
-                return doc.ToRun();
-            }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
-            {
-                // 96 random bits collided: draw another id.
-            }
-        }
-    }
+            foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
+            var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
+            var (experiment, _) = await ReadExperimentAsync(requested, ct) ?? throw ExperimentNotFound(requested);
+            experimentId = experiment.ExperimentId;
+            RequireActive(experiment);
 
-    public async Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
-        ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun();
+            var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
+            if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
+                throw MlflowException.InvalidParameter(
+                    $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{runName}', mlflow.runName='{nameTag}').");
+            var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
+
+            while (true)
+            {
+                var doc = new RunDocument
+                {
+                    RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
+                    UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
+                };
+                foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
+                doc.SetTag(MlflowTags.RunName, name);
+                var json = Serialize(doc);
+                try
+                {
+                    var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
+                    CacheRunRow(doc.RunId, json, doc.Buffer, response.Headers.ETag);
+                    return doc.ToRun();
+                }
+                catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
+                {
+                    // 96 random bits collided: draw another id.
+                }
+            }
+        }, ct);
+
+    public Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
 
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
     {
         if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
             return (ReadRun(cached.Json, cached.Buffer.Copy()), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
-        await EnsureInitializedAsync();
+        await EnsureInitializedAsync(ct);
         var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
         if (!row.HasValue) return null;
         var json = DocumentColumns.Read(row.Value!);
@@ -176,92 +177,95 @@ public sealed partial class TrackingStore
                 $"The run {doc.RunId} must be in the 'active' state. Current state is {doc.Lifecycle}.");
     }
 
-    public async Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default)
-    {
-        var doc = await MutateRunAsync(runId, doc =>
+    public Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            RequireActive(doc);
-            if (status is not null) doc.Status = status;
-            if (endTime is not null) doc.EndTime = endTime;
-            if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
-            return true;
-        }, ct);
-        return doc.ToInfo();
-    }
-
-    public async Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            if (doc.Lifecycle == LifecycleStage.Deleted) return false;
-            doc.Lifecycle = LifecycleStage.Deleted;
-            doc.DeletedTime = Now();
-            return true;
-        }, ct);
-
-    public async Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            if (doc.Lifecycle == LifecycleStage.Active) return false;
-            doc.Lifecycle = LifecycleStage.Active;
-            doc.DeletedTime = null;
-            return true;
-        }, ct);
-
-    public async Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            if (!doc.RemoveTag(key))
-                throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
-            return true;
-        }, ct);
-
-    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default)
-    {
-        Validation.RunId(runId);
-        foreach (var input in datasets) Validation.DatasetInput(input);
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            var changed = false;
-            foreach (var input in datasets)
+            var doc = await MutateRunAsync(runId, doc =>
             {
-                if (doc.Inputs.Exists(i => i.Dataset.Name == input.Dataset.Name && i.Dataset.Digest == input.Dataset.Digest)) continue;
-                doc.Inputs.Add(input);
-                changed = true;
-            }
-            foreach (var id in modelIds.Where(id => !doc.ModelInputs.Contains(id)))
-            {
-                doc.ModelInputs.Add(id);
-                changed = true;
-            }
-            return changed;
+                RequireActive(doc);
+                if (status is not null) doc.Status = status;
+                if (endTime is not null) doc.EndTime = endTime;
+                if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
+                return true;
+            }, ct);
+            return doc.ToInfo();
         }, ct);
-    }
 
-    public async Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default)
-    {
-        Validation.RunId(runId);
-        await MutateRunAsync(runId, doc =>
+    public Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                if (doc.Lifecycle == LifecycleStage.Deleted) return false;
+                doc.Lifecycle = LifecycleStage.Deleted;
+                doc.DeletedTime = Now();
+                return true;
+            }, ct), ct);
+
+    public Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                if (doc.Lifecycle == LifecycleStage.Active) return false;
+                doc.Lifecycle = LifecycleStage.Active;
+                doc.DeletedTime = null;
+                return true;
+            }, ct), ct);
+
+    public Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                if (!doc.RemoveTag(key))
+                    throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
+                return true;
+            }, ct), ct);
+
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            RequireActive(doc);
-            var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
-            doc.ModelOutputs.AddRange(added);
-            return added.Count > 0;
+            Validation.RunId(runId);
+            foreach (var input in datasets) Validation.DatasetInput(input);
+            await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var changed = false;
+                foreach (var input in datasets)
+                {
+                    if (doc.Inputs.Exists(i => i.Dataset.Name == input.Dataset.Name && i.Dataset.Digest == input.Dataset.Digest)) continue;
+                    doc.Inputs.Add(input);
+                    changed = true;
+                }
+                foreach (var id in modelIds.Where(id => !doc.ModelInputs.Contains(id)))
+                {
+                    doc.ModelInputs.Add(id);
+                    changed = true;
+                }
+                return changed;
+            }, ct);
         }, ct);
-    }
+
+    public Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
+        {
+            Validation.RunId(runId);
+            await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
+                doc.ModelOutputs.AddRange(added);
+                return added.Count > 0;
+            }, ct);
+        }, ct);
 
     /// <summary>MLflow 2.x <c>runs/log-model</c>: appends the model's dict to the JSON list in tag mlflow.log-model.history.</summary>
-    public async Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
-            var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
-            history.Add(model.DeepClone());
-            doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
-            return true;
-        }, ct);
+    public Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
+                var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
+                history.Add(model.DeepClone());
+                doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
+                return true;
+            }, ct), ct);
 
     /// <summary>Marks every run of an experiment (experiment delete/restore cascade), a transaction per 100 rows.</summary>
     private async Task SetRunsLifecycleAsync(string experimentId, string lifecycle, long? deletedTime, CancellationToken ct)

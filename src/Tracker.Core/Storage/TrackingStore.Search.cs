@@ -18,41 +18,42 @@ public sealed partial class TrackingStore
     /// MLflow's search_runs: one range query per experiment (never a request per run), then the filter, order and page
     /// are applied in memory. Filter and order are parsed before any I/O, so a bad one costs nothing.
     /// </summary>
-    public async Task<Page<Run>> SearchRunsAsync(
+    public Task<Page<Run>> SearchRunsAsync(
         IReadOnlyList<string> experimentIds, string? filter, ViewType view, int maxResults, IReadOnlyList<string> orderBy,
-        string? pageToken, CancellationToken ct = default)
-    {
-        if (maxResults is < 1 or > SearchRunsMaxResults)
-            throw MlflowException.InvalidParameter(
-                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
-        if (experimentIds.Count > SearchRunsMaxExperiments)
-            throw MlflowException.InvalidParameter(
-                $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
-        var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
-            ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.")).Distinct().ToList();
-        var parsedFilter = RunFilter.Parse(filter);
-        var ordering = RunOrdering.Parse(orderBy);
-        var offset = PageToken.Decode(pageToken);
-        await EnsureInitializedAsync();
-
-        using var parallel = new SemaphoreSlim(ParallelExperimentReads);
-        var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>
+        string? pageToken, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            await parallel.WaitAsync(ct);
-            try
+            if (maxResults is < 1 or > SearchRunsMaxResults)
+                throw MlflowException.InvalidParameter(
+                    $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
+            if (experimentIds.Count > SearchRunsMaxExperiments)
+                throw MlflowException.InvalidParameter(
+                    $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
+            var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
+                ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{id}': experiment ids are integers.")).Distinct().ToList();
+            var parsedFilter = RunFilter.Parse(filter);
+            var ordering = RunOrdering.Parse(orderBy);
+            var offset = PageToken.Decode(pageToken);
+            await EnsureInitializedAsync(ct);
+
+            using var parallel = new SemaphoreSlim(ParallelExperimentReads);
+            var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>
             {
-                return await ReadRunsAsync(id, view, parsedFilter, ct);
-            }
-            finally
-            {
-                parallel.Release();
-            }
-        }));
-        var matches = perExperiment.SelectMany(runs => runs).ToList();
-        matches.Sort(ordering);
-        var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
-        return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
-    }
+                await parallel.WaitAsync(ct);
+                try
+                {
+                    return await ReadRunsAsync(id, view, parsedFilter, ct);
+                }
+                finally
+                {
+                    parallel.Release();
+                }
+            }));
+            var matches = perExperiment.SelectMany(runs => runs).ToList();
+            matches.Sort(ordering);
+            var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
+            return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
+        }, ct);
 
     private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)
     {
