@@ -15,23 +15,27 @@ public sealed partial class TrackingStore
 
     private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
 
+    /// <param name="spill">The spill generation holding the document, or "" to hold it in the row itself.</param>
     /// <param name="changedOnly">For a Merge: the point-buffer parts this change touched, not all of them.</param>
-    private static TableEntity RunEntity(RunDocument doc, byte[] json, bool changedOnly = false)
+    private static TableEntity RunEntity(RunDocument doc, byte[] json, string spill, bool changedOnly = false)
     {
-        var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle };
-        DocumentColumns.Write(entity, json);
+        var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle, [SpillProperty] = spill };
+        if (spill.Length == 0) DocumentColumns.Write(entity, json);
+        else entity[DocumentColumns.CountProperty] = 0;
         doc.Buffer.WriteTo(entity, changedOnly);
         return entity;
     }
 
     private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
 
-    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity));
+    /// <summary>A run row whose document is in the row itself (<see cref="SpillOf"/> is empty).</summary>
+    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity), "");
 
-    private static RunDocument ReadRun(byte[] json, PointBuffer buffer)
+    private static RunDocument ReadRun(byte[] json, PointBuffer buffer, string spill)
     {
         var doc = Deserialize(json, StorageJson.Default.RunDocument);
         doc.Buffer = buffer;
+        doc.Spill = spill;
         return doc;
     }
 
@@ -61,15 +65,18 @@ public sealed partial class TrackingStore
                 foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
                 doc.SetTag(MlflowTags.RunName, name);
                 var json = Serialize(doc);
+                var spill = await SpillAsync(doc, json, ct);
                 try
                 {
-                    var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
-                    CacheRunRow(doc.RunId, json, doc.Buffer, response.Headers.ETag);
+                    var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json, spill), ct));
+                    doc.Spill = spill;
+                    CacheRunRow(doc.RunId, json, doc.Buffer, spill, response.Headers.ETag);
                     return doc.ToRun();
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
                 {
                     // 96 random bits collided: draw another id.
+                    await DropSpillAsync(doc.ExperimentId, doc.RunId, spill, ct);
                 }
             }
         }, ct);
@@ -77,26 +84,37 @@ public sealed partial class TrackingStore
     public Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
         WithinBudget(async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
 
+    /// <summary>A small run is one point read; a spilled one adds one range query for its spill rows.</summary>
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
     {
         if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
-            return (ReadRun(cached.Json, cached.Buffer.Copy()), cached.ETag);
+            return (ReadRun(cached.Json, cached.Buffer.Copy(), cached.Spill), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
         await EnsureInitializedAsync(ct);
-        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
-        if (!row.HasValue) return null;
-        var json = DocumentColumns.Read(row.Value!);
-        var buffer = PointBuffer.From(row.Value!);
-        CacheRunRow(runId, json, buffer, row.Value!.ETag); // the cache keeps a copy of its own
-        return (ReadRun(json, buffer), row.Value!.ETag);
+        for (var attempt = 0; ; attempt++)
+        {
+            var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
+            if (!row.HasValue) return null;
+            var spill = SpillOf(row.Value!);
+            var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct);
+            if (json is null)
+            {
+                // A writer superseded the generation between the two reads: the run row now names another.
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
+                continue;
+            }
+            var buffer = PointBuffer.From(row.Value!);
+            CacheRunRow(runId, json, buffer, spill, row.Value!.ETag); // the cache keeps a copy of its own
+            return (ReadRun(json, buffer, spill), row.Value!.ETag);
+        }
     }
 
-    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, ETag ETag);
+    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, string Spill, ETag ETag);
 
-    private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, ETag? etag)
+    private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, string spill, ETag? etag)
     {
         if (etag is { } tag)
-            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), tag), new MemoryCacheEntryOptions
+            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), spill, tag), new MemoryCacheEntryOptions
             {
                 Size = json.Length + buffer.Bytes + 128,
                 SlidingExpiration = TimeSpan.FromMinutes(10),
@@ -146,16 +164,21 @@ public sealed partial class TrackingStore
                 if (change.WriteFirst is not null) await change.WriteFirst();
 
                 var json = Serialize(doc);
-                // A Merge sends only what changed; only an emptied buffer needs its stored parts replaced away.
-                var mode = doc.Buffer.Cleared ? TableUpdateMode.Replace : TableUpdateMode.Merge;
+                var spill = await SpillAsync(doc, json, ct);
+                // A Merge sends only what changed; an emptied buffer needs its stored parts replaced away, and a move
+                // between row and spill rows the columns the document no longer uses.
+                var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
                 try
                 {
-                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
-                    CacheRunRow(runId, json, doc.Buffer, response.Headers.ETag);
+                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
+                    CacheRunRow(runId, json, doc.Buffer, spill, response.Headers.ETag);
+                    if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
+                    doc.Spill = spill;
                     return doc;
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
                 {
+                    await DropSpillAsync(doc.ExperimentId, runId, spill, ct);
                     _runRowCache.Remove(runId);
                     if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
                     if (attempt > 0) await BackoffAsync(attempt, ct);
@@ -273,20 +296,38 @@ public sealed partial class TrackingStore
         for (var attempt = 0; ; attempt++)
         {
             var pending = new List<TableTransactionAction>();
+            var large = new List<string>();
             var filter = RowsWithPrefix(experimentId, RunRowPrefix, $"Lifecycle ne {lifecycle}");
             await foreach (var row in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
             {
+                var runId = row.RowKey[RunRowPrefix.Length..];
+                _runRowCache.Remove(runId);
+                if (SpillOf(row).Length > 0)
+                {
+                    large.Add(runId);
+                    continue;
+                }
                 var doc = ReadRun(row);
                 doc.Lifecycle = lifecycle;
                 doc.DeletedTime = deletedTime;
-                pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, Serialize(doc)), row.ETag));
-                _runRowCache.Remove(doc.RunId);
+                var json = Serialize(doc);
+                if (json.Length > DocumentColumns.MaxDocumentBytes) large.Add(runId);
+                else pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, json, ""), row.ETag));
             }
-            if (pending.Count == 0) return;
+            if (pending.Count == 0 && large.Count == 0) return;
             try
             {
                 foreach (var batch in pending.Chunk(100))
                     await Storage(() => _runs.SubmitTransactionAsync(batch, ct));
+                // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
+                foreach (var runId in large)
+                    await MutateRunAsync(runId, doc =>
+                    {
+                        if (doc.Lifecycle == lifecycle) return false;
+                        doc.Lifecycle = lifecycle;
+                        doc.DeletedTime = deletedTime;
+                        return true;
+                    }, ct);
                 return;
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)

@@ -98,17 +98,34 @@ public sealed partial class TrackingStore
                 if (stale.Count == 0) return [.. known.Runs.Values.Select(r => r.Doc)];
                 since = stale.Min(r => r.Timestamp);
             }
-            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            var spilled = new List<TableEntity>();
+            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, SpillProperty, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
             {
-                known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
+                if (SpillOf(row).Length > 0) spilled.Add(row);
+                else known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
                 if (known.Watermark is null || row.Timestamp > known.Watermark) known.Watermark = row.Timestamp;
             }
+            // A large run costs one more range query, and only when its row changed since this instance last read it.
+            foreach (var (key, run) in await Task.WhenAll(spilled.Select(async row => (row.RowKey, await ReadSpilledRunAsync(row, ct)))))
+                if (run is { } read) known.Runs[key] = read;
+                else known.Runs.Remove(key);
             return [.. known.Runs.Values.Select(r => r.Doc)];
         }
         finally
         {
             known.Lock.Release();
         }
+    }
+
+    /// <summary>A search row naming a spill generation, completed from its spill rows; or, when that generation was
+    /// superseded meanwhile, the run as a point read finds it now.</summary>
+    private async Task<(RunDocument Doc, ETag ETag)?> ReadSpilledRunAsync(TableEntity row, CancellationToken ct)
+    {
+        var runId = row.RowKey[RunRowPrefix.Length..];
+        var spill = SpillOf(row);
+        return await ReadSpillAsync(row.PartitionKey, runId, spill, ct) is { } json
+            ? (ReadRun(json, PointBuffer.Empty(), spill), row.ETag)
+            : await ReadRunAsync(runId, useCache: false, ct);
     }
 
     private static string RunRows(string experimentId, DateTimeOffset? since) => since is { } from
