@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
@@ -26,7 +28,17 @@ public sealed partial class TrackingStore
         return entity;
     }
 
-    private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
+    /// <summary>Non-ASCII text as UTF-8, not <c>\uXXXX</c> escapes (a third of the bytes): the document is never
+    /// embedded in HTML, and its size decides whether a run fits its row.</summary>
+    private static readonly JsonWriterOptions StoredJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static byte[] Serialize(RunDocument doc)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, StoredJson))
+            JsonSerializer.Serialize(writer, doc, StorageJson.Default.RunDocument);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>A run row whose document is in the row itself (<see cref="SpillOf"/> is empty).</summary>
     private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity), "");

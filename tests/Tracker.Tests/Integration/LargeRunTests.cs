@@ -42,7 +42,7 @@ public sealed class LargeRunTests(AzuriteFixture azurite) : IDisposable
     }
 
     private static Dictionary<string, string> AsMap(JsonNode? items) =>
-        items!.AsArray().ToDictionary(i => (string)i!["key"]!, i => (string)i!["value"]!);
+        (items?.AsArray() ?? []).ToDictionary(i => (string)i!["key"]!, i => (string)i!["value"]!);
 
     private static void AssertData(JsonNode data, Dictionary<string, string> @params, Dictionary<string, string> tags)
     {
@@ -157,6 +157,21 @@ public sealed class LargeRunTests(AzuriteFixture azurite) : IDisposable
         using var response = await client.GetAsync($"{Api}runs/get?run_id={runId}");
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal("1", response.Headers.GetValues(StorageRequests).Single());
+        var table = new Azure.Data.Tables.TableClient(azurite.ConnectionString, _app.TablePrefix + "runs");
+        Assert.Single(table.Query<Azure.Data.Tables.TableEntity>(r => r.PartitionKey == experimentId, select: ["RowKey"]));
+    }
+
+    [Fact]
+    public async Task NonAsciiValuesAreStoredAsUtf8NotAsEscapes()
+    {
+        // 40 tags of 8,000 'ü': 640 KB as UTF-8, which fits the run row; as \u00fc escapes it would take 1.9 MB.
+        var experimentId = await CreateExperimentAsync("non-ascii");
+        var runId = await CreateRunAsync(experimentId);
+        var tags = Enumerable.Range(0, 40).ToDictionary(i => $"t{i}", i => new string('ü', 7998) + i.ToString("D2"));
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-batch", new { run_id = runId, tags = tags.Select(t => new { key = t.Key, value = t.Value }) })).Status);
+
+        var (_, got) = await _app.GetAsync($"{Api}runs/get?run_id={runId}");
+        AssertData(got!["run"]!["data"]!, [], tags);
         var table = new Azure.Data.Tables.TableClient(azurite.ConnectionString, _app.TablePrefix + "runs");
         Assert.Single(table.Query<Azure.Data.Tables.TableEntity>(r => r.PartitionKey == experimentId, select: ["RowKey"]));
     }
