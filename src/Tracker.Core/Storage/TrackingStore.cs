@@ -18,7 +18,8 @@ namespace Tracker.Core.Storage;
 /// latest metrics and inputs as one document, so a search reads an experiment with range queries, never per run.
 /// Writes are read-modify-write under the row's ETag (the read usually saved by a cache): writers in one instance take
 /// turns, writers in different instances retry on 412, so nothing is lost. Small batches' points wait in the row
-/// (see <see cref="PointBuffer"/>).</item>
+/// (see <see cref="PointBuffer"/>). A document too large for the row lives in <c>s:{runId}:…</c> spill rows
+/// (see TrackingStore.RunSpill).</item>
 /// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
 /// </list>
 /// </summary>
