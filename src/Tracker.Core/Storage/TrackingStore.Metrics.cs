@@ -75,8 +75,9 @@ public sealed partial class TrackingStore
         {
             await CompactHistoryAsync(runId, ct);
         }
-        catch (Exception e) when (e is RequestFailedException or MlflowException)
+        catch (Exception e) when (e is RequestFailedException or MlflowException or OperationCanceledException)
         {
+            // Cancelled too: the request's storage budget running out here must not turn a durable write into a 503.
             _logger.LogWarning(e, "Compacting the metric history of run {RunId} failed; it is retried at the next threshold", runId);
         }
     }
