@@ -53,6 +53,27 @@ public sealed partial class StorageOutageTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task StorageThatFreezesMidWayAnswers503WithinTheRequestBudget()
+    {
+        // Tables and the Default experiment are made while storage answers; then it freezes under open connections.
+        var table = int.Parse(Regex.Match(azurite.ConnectionString, @"TableEndpoint=http://127\.0\.0\.1:(\d+)").Groups[1].Value);
+        using var proxy = new FreezableProxy(table);
+        using var app = new TrackerApp(azurite, settings: new Dictionary<string, string>
+        {
+            ["Tracker:Storage:ConnectionString"] = azurite.ConnectionString.Replace($"127.0.0.1:{table}", $"127.0.0.1:{proxy.Port}"),
+            ["Tracker:Storage:RequestTimeout"] = "00:00:02",
+        });
+        Assert.Equal(HttpStatusCode.OK, (await SearchAsync(app)).Status);
+
+        proxy.Freeze();
+        var (status, body) = await SearchAsync(app);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("TEMPORARILY_UNAVAILABLE", (string)body!["error_code"]!);
+        Assert.DoesNotContain(proxy.Port.ToString(), (string)body["message"]!);
+    }
+
+    [Fact]
     public async Task RefusedConnectionsAnswer503WithoutNamingTheEndpoint()
     {
         var closedPort = AzuriteFixture.FreePort();
@@ -95,6 +116,79 @@ public sealed partial class StorageOutageTests(AzuriteFixture azurite)
 
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal("Healthy", (string)(await TrackerApp.ReadAsync(health))!["status"]!);
+    }
+
+    /// <summary>Relays TCP to a port until frozen; from then on it relays nothing, on old and new connections alike.</summary>
+    private sealed class FreezableProxy : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly int _target;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly TaskCompletionSource _frozen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public FreezableProxy(int target)
+        {
+            _target = target;
+            _listener.Start();
+            _ = AcceptAsync();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public void Freeze() => _frozen.TrySetResult();
+
+        private async Task AcceptAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    _ = RelayAsync(client);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        }
+
+        private async Task RelayAsync(TcpClient client)
+        {
+            using (client)
+            using (var server = new TcpClient())
+            {
+                try
+                {
+                    await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
+                    await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream()), PumpAsync(server.GetStream(), client.GetStream()));
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
+                {
+                    // Closed or stopped.
+                }
+            }
+        }
+
+        private async Task PumpAsync(Stream from, Stream to)
+        {
+            var buffer = new byte[64 * 1024];
+            while (true)
+            {
+                var read = await from.ReadAsync(buffer, _stop.Token);
+                if (read == 0) return;
+                // Bytes that arrive after the freeze are held back forever (until the proxy stops).
+                if (_frozen.Task.IsCompleted) await Task.Delay(Timeout.Infinite, _stop.Token);
+                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>Accepts TCP connections and never answers, like a storage front end that froze.</summary>
