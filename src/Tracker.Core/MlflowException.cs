@@ -1,7 +1,8 @@
 namespace Tracker.Core;
 
 /// <summary>A failure the client should see as MLflow's <c>{"error_code","message"}</c> body.</summary>
-public sealed class MlflowException(ErrorCode code, string message) : Exception(message)
+/// <param name="cause">Kept for the server's log only; the client sees <paramref name="message"/>.</param>
+public sealed class MlflowException(ErrorCode code, string message, Exception? cause = null) : Exception(message, cause)
 {
     public ErrorCode Code { get; } = code;
 

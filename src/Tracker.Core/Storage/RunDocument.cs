@@ -32,6 +32,10 @@ internal sealed class RunDocument : ISearchableRun
     /// so searches (which select only the document) never read them.</summary>
     [JsonIgnore] public PointBuffer Buffer { get; set; } = PointBuffer.Empty();
 
+    /// <summary>The spill generation the stored run row names, "" while the document fits the row (see
+    /// TrackingStore.RunSpill).</summary>
+    [JsonIgnore] public string Spill { get; set; } = "";
+
     [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
 
     public RunInfo ToInfo() =>

@@ -11,16 +11,19 @@ internal static class StorageErrors
 
     /// <summary>
     /// Anything that is not a domain condition the store handles itself is transient from the client's point of view:
-    /// 503 makes the MLflow client back off and retry, which is right for throttling and outages.
+    /// 503 makes the MLflow client back off and retry, which is right for throttling and outages. The message names
+    /// only the status: the SDK's own messages carry the storage host and port (in Azure, the account name), which
+    /// only the log may see, through the cause the 5xx log line records.
     /// </summary>
     public static MlflowException Transient(Exception e) =>
-        new(ErrorCode.TemporarilyUnavailable, $"Storage is temporarily unavailable ({Describe(e)}). Please retry.");
+        new(ErrorCode.TemporarilyUnavailable, $"Storage is temporarily unavailable ({Describe(e)}). Please retry.", e);
 
     private static string Describe(Exception e) => e switch
     {
-        RequestFailedException { Status: > 0 } r => $"{r.Status} {r.ErrorCode}",
-        AggregateException a => Describe(a.InnerExceptions[^1]),
-        _ => e.Message,
+        RequestFailedException { Status: > 0 } r => $"{r.Status} {r.ErrorCode}".TrimEnd(),
+        AggregateException { InnerExceptions.Count: > 0 } a => Describe(a.InnerExceptions[^1]),
+        OperationCanceledException => "timeout",
+        _ => "no connection",
     };
 
     /// <summary>Every optimistic retry lost to other writers: retryable, so the client backs off and tries again.</summary>

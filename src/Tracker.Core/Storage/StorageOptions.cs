@@ -20,6 +20,9 @@ public sealed class StorageOptions
     public string TablePrefix { get; set; } = "tracker";
     /// <summary>History rows a run accumulates before they are folded into per-key compacted rows.</summary>
     public int HistoryRowsPerCompaction { get; set; } = 64;
+    /// <summary>How long one tracking call may wait on storage in all (retries included) before it answers 503; well
+    /// below the MLflow client's 120 s request timeout, so the client's own retries get their turn.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool IsValid(out string error)
     {
@@ -37,6 +40,11 @@ public sealed class StorageOptions
         if (HistoryRowsPerCompaction < 1)
         {
             error = $"{Section}:HistoryRowsPerCompaction must be at least 1.";
+            return false;
+        }
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromSeconds(100))
+        {
+            error = $"{Section}:RequestTimeout must be positive and at most 00:01:40 (the MLflow client gives up after 120 s).";
             return false;
         }
         if (TablePrefix.Length is 0 or > 40 || !char.IsAsciiLetter(TablePrefix[0]) || !TablePrefix.All(char.IsAsciiLetterOrDigit))

@@ -31,7 +31,7 @@ public static class StorageServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new TableClientOptions();
-            Configure(clientOptions);
+            Configure(clientOptions, TimeSpan.FromSeconds(10));
             return UsesConnectionString(options)
                 ? new TableServiceClient(options.ConnectionString, clientOptions)
                 : new TableServiceClient(options.TableServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
@@ -40,7 +40,7 @@ public static class StorageServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new BlobClientOptions();
-            Configure(clientOptions);
+            Configure(clientOptions, TimeSpan.FromSeconds(20));
             return UsesConnectionString(options)
                 ? new BlobServiceClient(options.ConnectionString, clientOptions)
                 : new BlobServiceClient(options.BlobServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
@@ -50,18 +50,22 @@ public static class StorageServiceCollectionExtensions
             ? new AccountKeySasSigner()
             : new UserDelegationSasSigner(sp.GetRequiredService<BlobServiceClient>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TrackingStore>();
+        services.AddSingleton<StorageHealthCheck>();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
         return services;
     }
 
     private static bool UsesConnectionString(StorageOptions options) => !string.IsNullOrWhiteSpace(options.ConnectionString);
 
-    private static void Configure(ClientOptions options)
+    /// <param name="networkTimeout">One try's limit without an answer. A stall then costs at most three tries plus
+    /// backoff: tables 10 s each (metadata, and the tracking store's RequestTimeout bounds the total anyway), blobs
+    /// 20 s each (a 4 MiB block must get through), both well below the MLflow client's 120 s.</param>
+    private static void Configure(ClientOptions options, TimeSpan networkTimeout)
     {
         options.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
-        // HTTP triggers are cut at 230 s; a storage call that hangs must fail well before, as a retryable 503.
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
-        options.Retry.MaxRetries = 3;
+        options.Retry.NetworkTimeout = networkTimeout;
+        options.Retry.MaxRetries = 2;
         options.Diagnostics.IsLoggingContentEnabled = false;
     }
 

@@ -55,92 +55,95 @@ public sealed partial class TrackingStore
     private static ExperimentDocument ReadExperiment(TableEntity entity) =>
         Deserialize(DocumentColumns.Read(entity), StorageJson.Default.ExperimentDocument);
 
-    public async Task<string> CreateExperimentAsync(string name, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
-    {
-        await EnsureInitializedAsync();
-        for (var attempt = 0; ; attempt++)
+    public Task<string> CreateExperimentAsync(string name, IReadOnlyList<KeyValue> tags, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            var counter = await Storage(() => _experiments.GetEntityAsync<TableEntity>(ExperimentPartition, CounterRow, cancellationToken: ct));
-            var id = counter.Value.GetInt64("Next")!.Value;
-            var now = Now();
-            var doc = new ExperimentDocument
+            await EnsureInitializedAsync(ct);
+            for (var attempt = 0; ; attempt++)
             {
-                ExperimentId = id.ToString(CultureInfo.InvariantCulture), Name = name, CreationTime = now, LastUpdateTime = now,
-                Tags = Dedupe(tags),
-            };
-            counter.Value["Next"] = id + 1;
-            try
-            {
-                await Storage(() => _experiments.SubmitTransactionAsync(
-                [
-                    new(TableTransactionActionType.UpdateMerge, counter.Value, counter.Value.ETag),
-                    new(TableTransactionActionType.Add, NameEntity(name, doc.ExperimentId)),
-                    new(TableTransactionActionType.Add, ExperimentEntity(doc)),
-                ], ct));
-                return doc.ExperimentId;
+                var counter = await Storage(() => _experiments.GetEntityAsync<TableEntity>(ExperimentPartition, CounterRow, cancellationToken: ct));
+                var id = counter.Value.GetInt64("Next")!.Value;
+                var now = Now();
+                var doc = new ExperimentDocument
+                {
+                    ExperimentId = id.ToString(CultureInfo.InvariantCulture), Name = name, CreationTime = now, LastUpdateTime = now,
+                    Tags = Dedupe(tags),
+                };
+                counter.Value["Next"] = id + 1;
+                try
+                {
+                    await Storage(() => _experiments.SubmitTransactionAsync(
+                    [
+                        new(TableTransactionActionType.UpdateMerge, counter.Value, counter.Value.ETag),
+                        new(TableTransactionActionType.Add, NameEntity(name, doc.ExperimentId)),
+                        new(TableTransactionActionType.Add, ExperimentEntity(doc)),
+                    ], ct));
+                    return doc.ExperimentId;
+                }
+                catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
+                {
+                    throw new MlflowException(ErrorCode.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
+                }
+                catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict)
+                {
+                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
+                    await BackoffAsync(attempt, ct);
+                }
             }
-            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
-            {
-                throw new MlflowException(ErrorCode.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
-            }
-            catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict)
-            {
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
-                await BackoffAsync(attempt, ct);
-            }
-        }
-    }
+        }, ct);
 
     /// <summary>Last value of a key wins, as MLflow's upsert-per-tag does.</summary>
     private static List<KeyValue> Dedupe(IReadOnlyList<KeyValue> tags) =>
         tags.GroupBy(t => t.Key).Select(g => g.Last()).ToList();
 
-    public async Task<Experiment?> GetExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment();
+    public Task<Experiment?> GetExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        WithinBudget(async ct => (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment(), ct);
 
     private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct)
     {
         if (RunIds.CanonicalExperimentId(experimentId) is not { } id) return null;
         experimentId = id;
-        await EnsureInitializedAsync();
+        await EnsureInitializedAsync(ct);
         var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
         return row.HasValue ? (ReadExperiment(row.Value!), row.Value!.ETag) : null;
     }
 
-    public async Task<Experiment> RequireExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        await GetExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+    public Task<Experiment> RequireExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        WithinBudget(async ct => await GetExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId), ct);
 
     private static MlflowException ExperimentNotFound(string id) => MlflowException.NotFound($"No Experiment with id={id} exists");
 
-    public async Task<Experiment?> GetExperimentByNameAsync(string name, CancellationToken ct = default)
-    {
-        await EnsureInitializedAsync();
-        var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
-        return row.HasValue ? await GetExperimentAsync(row.Value!.GetString("ExperimentId"), ct) : null;
-    }
-
-    public async Task<Page> SearchExperimentsAsync(
-        ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default)
-    {
-        if (maxResults is < 1 or > SearchMaxResults)
-            throw MlflowException.InvalidParameter(
-                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchMaxResults} and at least 1.");
-        var parsedFilter = ExperimentFilter.Parse(filter);
-        var ordering = ExperimentOrdering.Parse(orderBy);
-        var offset = PageToken.Decode(pageToken);
-        await EnsureInitializedAsync();
-
-        var matches = new List<ExperimentDocument>();
-        await foreach (var row in _experiments.QueryAsync<TableEntity>(
-                           ExperimentRangeFilter(view), cancellationToken: ct).WithTransientErrors())
+    public Task<Experiment?> GetExperimentByNameAsync(string name, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            var doc = ReadExperiment(row);
-            if (parsedFilter.Matches(doc)) matches.Add(doc);
-        }
-        matches.Sort(ordering);
-        var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
-        return new Page(page, PageToken.Next(offset, maxResults, matches.Count));
-    }
+            await EnsureInitializedAsync(ct);
+            var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
+            return row.HasValue ? await GetExperimentAsync(row.Value!.GetString("ExperimentId"), ct) : null;
+        }, ct);
+
+    public Task<Page> SearchExperimentsAsync(
+        ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
+        {
+            if (maxResults is < 1 or > SearchMaxResults)
+                throw MlflowException.InvalidParameter(
+                    $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchMaxResults} and at least 1.");
+            var parsedFilter = ExperimentFilter.Parse(filter);
+            var ordering = ExperimentOrdering.Parse(orderBy);
+            var offset = PageToken.Decode(pageToken);
+            await EnsureInitializedAsync(ct);
+
+            var matches = new List<ExperimentDocument>();
+            await foreach (var row in _experiments.QueryAsync<TableEntity>(
+                               ExperimentRangeFilter(view), cancellationToken: ct).WithTransientErrors())
+            {
+                var doc = ReadExperiment(row);
+                if (parsedFilter.Matches(doc)) matches.Add(doc);
+            }
+            matches.Sort(ordering);
+            var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
+            return new Page(page, PageToken.Next(offset, maxResults, matches.Count));
+        }, ct);
 
     private static string ExperimentRangeFilter(ViewType view) => view switch
     {
@@ -149,57 +152,58 @@ public sealed partial class TrackingStore
         _ => RowsWithPrefix(ExperimentPartition, ExperimentRowPrefix),
     };
 
-    public async Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default)
-    {
-        for (var attempt = 0; ; attempt++)
+    public Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
-            if (doc.Lifecycle != LifecycleStage.Active)
-                // MLflow maps INVALID_STATE to 500, which its client retries for minutes; like Tracker's other state
-                // errors this is the caller's mistake, so it keeps MLflow's code and message but answers 400.
-                throw new MlflowException(ErrorCode.InvalidState with { HttpStatus = 400 }, "Cannot rename a non-active experiment.");
-            if (doc.Name == newName) return;
-            var oldName = doc.Name;
-            doc.Name = newName;
-            doc.LastUpdateTime = Now();
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                await Storage(() => _experiments.SubmitTransactionAsync(
-                [
-                    new(TableTransactionActionType.UpdateReplace, ExperimentEntity(doc), etag),
-                    new(TableTransactionActionType.Add, NameEntity(newName, experimentId)),
-                    new(TableTransactionActionType.Delete, new TableEntity(ExperimentPartition, NameRow(oldName)), ETag.All),
-                ], ct));
-                return;
+                var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+                if (doc.Lifecycle != LifecycleStage.Active)
+                    // MLflow maps INVALID_STATE to 500, which its client retries for minutes; like Tracker's other state
+                    // errors this is the caller's mistake, so it keeps MLflow's code and message but answers 400.
+                    throw new MlflowException(ErrorCode.InvalidState with { HttpStatus = 400 }, "Cannot rename a non-active experiment.");
+                if (doc.Name == newName) return;
+                var oldName = doc.Name;
+                doc.Name = newName;
+                doc.LastUpdateTime = Now();
+                try
+                {
+                    await Storage(() => _experiments.SubmitTransactionAsync(
+                    [
+                        new(TableTransactionActionType.UpdateReplace, ExperimentEntity(doc), etag),
+                        new(TableTransactionActionType.Add, NameEntity(newName, experimentId)),
+                        new(TableTransactionActionType.Delete, new TableEntity(ExperimentPartition, NameRow(oldName)), ETag.All),
+                    ], ct));
+                    return;
+                }
+                catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
+                {
+                    throw new MlflowException(ErrorCode.BadRequest, $"Experiment(name={newName}) already exists.");
+                }
+                catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
+                {
+                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
+                    await BackoffAsync(attempt, ct);
+                }
             }
-            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.Conflict && e.FailedTransactionActionIndex == 1)
-            {
-                throw new MlflowException(ErrorCode.BadRequest, $"Experiment(name={newName}) already exists.");
-            }
-            catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-            {
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
-                await BackoffAsync(attempt, ct);
-            }
-        }
-    }
-
-    public async Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default) =>
-        await UpdateExperimentAsync(experimentId, doc =>
-        {
-            RequireActive(doc);
-            var i = doc.Tags.FindIndex(t => t.Key == key);
-            if (i >= 0) doc.Tags[i] = new KeyValue(key, value);
-            else doc.Tags.Add(new KeyValue(key, value));
         }, ct);
 
-    public async Task DeleteExperimentTagAsync(string experimentId, string key, CancellationToken ct = default) =>
-        await UpdateExperimentAsync(experimentId, doc =>
-        {
-            RequireActive(doc);
-            if (doc.Tags.RemoveAll(t => t.Key == key) == 0)
-                throw MlflowException.NotFound($"No tag with name: {key} in experiment with id {experimentId}");
-        }, ct);
+    public Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default) =>
+        WithinBudget(async ct => await UpdateExperimentAsync(experimentId, doc =>
+            {
+                RequireActive(doc);
+                var i = doc.Tags.FindIndex(t => t.Key == key);
+                if (i >= 0) doc.Tags[i] = new KeyValue(key, value);
+                else doc.Tags.Add(new KeyValue(key, value));
+            }, ct), ct);
+
+    public Task DeleteExperimentTagAsync(string experimentId, string key, CancellationToken ct = default) =>
+        WithinBudget(async ct => await UpdateExperimentAsync(experimentId, doc =>
+            {
+                RequireActive(doc);
+                if (doc.Tags.RemoveAll(t => t.Key == key) == 0)
+                    throw MlflowException.NotFound($"No tag with name: {key} in experiment with id {experimentId}");
+            }, ct), ct);
 
     private static void RequireActive(ExperimentDocument doc)
     {
@@ -209,35 +213,37 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>Deletes the experiment and, as MLflow does, marks every one of its runs deleted.</summary>
-    public async Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default)
-    {
-        var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
-        if (doc.Lifecycle != LifecycleStage.Active)
-            throw MlflowException.NotFound($"Could not find experiment with ID {experimentId}. It is either deleted or does not exist.");
-        var now = Now();
-        // Runs first: if this stops half-way the experiment is still active and a retried delete finishes the job.
-        await SetRunsLifecycleAsync(experimentId, LifecycleStage.Deleted, now, ct);
-        await UpdateExperimentAsync(experimentId, d =>
+    public Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            d.Lifecycle = LifecycleStage.Deleted;
-            d.DeletedTime = now;
-            d.LastUpdateTime = now;
+            var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+            if (doc.Lifecycle != LifecycleStage.Active)
+                throw MlflowException.NotFound($"Could not find experiment with ID {experimentId}. It is either deleted or does not exist.");
+            var now = Now();
+            // Runs first: if this stops half-way the experiment is still active and a retried delete finishes the job.
+            await SetRunsLifecycleAsync(experimentId, LifecycleStage.Deleted, now, ct);
+            await UpdateExperimentAsync(experimentId, d =>
+            {
+                d.Lifecycle = LifecycleStage.Deleted;
+                d.DeletedTime = now;
+                d.LastUpdateTime = now;
+            }, ct);
         }, ct);
-    }
 
-    public async Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default)
-    {
-        var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
-        if (doc.Lifecycle != LifecycleStage.Deleted)
-            throw MlflowException.NotFound($"Could not find deleted experiment with ID {experimentId}.");
-        await SetRunsLifecycleAsync(experimentId, LifecycleStage.Active, null, ct);
-        await UpdateExperimentAsync(experimentId, d =>
+    public Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            d.Lifecycle = LifecycleStage.Active;
-            d.DeletedTime = null;
-            d.LastUpdateTime = Now();
+            var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
+            if (doc.Lifecycle != LifecycleStage.Deleted)
+                throw MlflowException.NotFound($"Could not find deleted experiment with ID {experimentId}.");
+            await SetRunsLifecycleAsync(experimentId, LifecycleStage.Active, null, ct);
+            await UpdateExperimentAsync(experimentId, d =>
+            {
+                d.Lifecycle = LifecycleStage.Active;
+                d.DeletedTime = null;
+                d.LastUpdateTime = Now();
+            }, ct);
         }, ct);
-    }
 
     private async Task UpdateExperimentAsync(string experimentId, Action<ExperimentDocument> change, CancellationToken ct)
     {

@@ -20,49 +20,50 @@ public sealed partial class TrackingStore
     /// one storage request. A larger batch's points go into a history row of their own, written concurrently: two.
     /// A retry after a lost answer only repeats points exactly, and exact duplicates are one point to readers.
     /// </summary>
-    public async Task LogBatchAsync(
+    public Task LogBatchAsync(
         string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValue> @params, IReadOnlyList<KeyValue> tags,
-        CancellationToken ct = default, bool singleParamCall = false)
-    {
-        Validation.RunId(runId);
-        Validation.BatchLimits(metrics.Count, @params.Count, tags.Count);
-        foreach (var metric in metrics) Validation.Metric(metric);
-        foreach (var param in @params) Validation.Param(param.Key, param.Value);
-        foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
-        Validation.NoDuplicateParamKeys(@params);
-
-        var byKey = metrics.GroupBy(m => m.Key, StringComparer.Ordinal)
-            .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
-            .ToList();
-        var compact = false;
-        await MutateRunAsync(runId, doc =>
+        CancellationToken ct = default, bool singleParamCall = false) =>
+        WithinBudget(async ct =>
         {
-            RequireActive(doc);
-            var changed = ApplyParams(doc, @params, singleParamCall);
-            foreach (var tag in tags)
-            {
-                doc.SetTag(tag.Key, tag.Value);
-                changed = true;
-            }
-            compact = false;
-            if (byKey.Count == 0) return changed;
-            foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
+            Validation.RunId(runId);
+            Validation.BatchLimits(metrics.Count, @params.Count, tags.Count);
+            foreach (var metric in metrics) Validation.Metric(metric);
+            foreach (var param in @params) Validation.Param(param.Key, param.Value);
+            foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
+            Validation.NoDuplicateParamKeys(@params);
 
-            if (metrics.Count > PointBuffer.MaxBatchPoints)
+            var byKey = metrics.GroupBy(m => m.Key, StringComparer.Ordinal)
+                .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
+                .ToList();
+            var compact = false;
+            await MutateRunAsync(runId, doc =>
             {
-                var own = BatchRows(runId, byKey.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => k.Points, StringComparer.Ordinal));
-                compact = CountHistoryRows(doc, own.Count);
-                return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(own, ct));
-            }
-            doc.Buffer.Add(byKey);
-            if (!doc.Buffer.IsFull) return true;
-            // The buffer leaves the row only once its points are durable in batch rows.
-            var flushed = BatchRows(runId, doc.Buffer.TakeAll());
-            compact = CountHistoryRows(doc, flushed.Count);
-            return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(flushed, ct));
+                RequireActive(doc);
+                var changed = ApplyParams(doc, @params, singleParamCall);
+                foreach (var tag in tags)
+                {
+                    doc.SetTag(tag.Key, tag.Value);
+                    changed = true;
+                }
+                compact = false;
+                if (byKey.Count == 0) return changed;
+                foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
+
+                if (metrics.Count > PointBuffer.MaxBatchPoints)
+                {
+                    var own = BatchRows(runId, byKey.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => k.Points, StringComparer.Ordinal));
+                    compact = CountHistoryRows(doc, own.Count);
+                    return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(own, ct));
+                }
+                doc.Buffer.Add(byKey);
+                if (!doc.Buffer.IsFull) return true;
+                // The buffer leaves the row only once its points are durable in batch rows.
+                var flushed = BatchRows(runId, doc.Buffer.TakeAll());
+                compact = CountHistoryRows(doc, flushed.Count);
+                return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(flushed, ct));
+            }, ct);
+            if (compact) await TryCompactHistoryAsync(runId, ct);
         }, ct);
-        if (compact) await TryCompactHistoryAsync(runId, ct);
-    }
 
     /// <summary>
     /// The batch is durable before compaction starts, so a failed compaction must not fail the request (the client
@@ -74,8 +75,9 @@ public sealed partial class TrackingStore
         {
             await CompactHistoryAsync(runId, ct);
         }
-        catch (Exception e) when (e is RequestFailedException or MlflowException)
+        catch (Exception e) when (e is RequestFailedException or MlflowException or OperationCanceledException)
         {
+            // Cancelled too: the request's storage budget running out here must not turn a durable write into a 503.
             _logger.LogWarning(e, "Compacting the metric history of run {RunId} failed; it is retried at the next threshold", runId);
         }
     }
@@ -230,7 +232,7 @@ public sealed partial class TrackingStore
     {
         var points = new List<MetricPoint>();
         if (RunIds.ExperimentOf(runId) is null) return points;
-        await EnsureInitializedAsync();
+        await EnsureInitializedAsync(ct);
         var pieces = MetricPoints.PieceProperties(MetricPoints.KeyProperty(key));
         points.AddRange(await ReadBufferedAsync(runId, key, ct));
         foreach (var prefix in new[] { MetricPoints.BatchRowPrefix, MetricPoints.CompactedRowPrefix })
@@ -266,33 +268,34 @@ public sealed partial class TrackingStore
     /// in-memory snapshot, so the client's 25,000-point pages cost no further reads and see one consistent history.
     /// A token whose snapshot this instance does not hold (another instance, expired) reads afresh.
     /// </summary>
-    public async Task<HistoryPage> GetMetricHistoryAsync(
-        string runId, string key, int? maxResults, string? pageToken, CancellationToken ct = default)
-    {
-        if (maxResults is < 0)
-            throw MlflowException.InvalidParameter($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be a positive integer.");
-        var (offset, snapshot) = PageToken.Parse(pageToken);
-        if (snapshot is null || !_historySnapshots.TryGetValue(snapshot, out HistorySnapshot? cached) || cached is null ||
-            cached.RunId != runId || cached.Key != key)
+    public Task<HistoryPage> GetMetricHistoryAsync(
+        string runId, string key, int? maxResults, string? pageToken, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            cached = new HistorySnapshot(runId, key, await ReadHistoryAsync(runId, key, MetricPoint.HistoryOrder, ct));
-            snapshot = null;
-        }
-        var points = cached.Points;
-        // MLflow: an absent or zero max_results returns everything, unpaged.
-        var size = maxResults is null or 0 ? Math.Max(points.Count - offset, 0) : maxResults.Value;
-        var page = points.Skip(offset).Take(size).Select(p => new Metric(key, p.Value, p.Timestamp, p.Step)).ToList();
-        if (offset + size < points.Count && snapshot is null)
-        {
-            snapshot = Guid.NewGuid().ToString("N");
-            _historySnapshots.Set(snapshot, cached, new MemoryCacheEntryOptions
+            if (maxResults is < 0)
+                throw MlflowException.InvalidParameter($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be a positive integer.");
+            var (offset, snapshot) = PageToken.Parse(pageToken);
+            if (snapshot is null || !_historySnapshots.TryGetValue(snapshot, out HistorySnapshot? cached) || cached is null ||
+                cached.RunId != runId || cached.Key != key)
             {
-                Size = (long)points.Count * MetricPoints.PointBytes + 256,
-                SlidingExpiration = TimeSpan.FromMinutes(2),
-            });
-        }
-        return new HistoryPage(page, PageToken.Next(offset, size, points.Count, snapshot));
-    }
+                cached = new HistorySnapshot(runId, key, await ReadHistoryAsync(runId, key, MetricPoint.HistoryOrder, ct));
+                snapshot = null;
+            }
+            var points = cached.Points;
+            // MLflow: an absent or zero max_results returns everything, unpaged.
+            var size = maxResults is null or 0 ? Math.Max(points.Count - offset, 0) : maxResults.Value;
+            var page = points.Skip(offset).Take(size).Select(p => new Metric(key, p.Value, p.Timestamp, p.Step)).ToList();
+            if (offset + size < points.Count && snapshot is null)
+            {
+                snapshot = Guid.NewGuid().ToString("N");
+                _historySnapshots.Set(snapshot, cached, new MemoryCacheEntryOptions
+                {
+                    Size = (long)points.Count * MetricPoints.PointBytes + 256,
+                    SlidingExpiration = TimeSpan.FromMinutes(2),
+                });
+            }
+            return new HistoryPage(page, PageToken.Next(offset, size, points.Count, snapshot));
+        }, ct);
 
     private sealed record HistorySnapshot(string RunId, string Key, List<MetricPoint> Points);
 
@@ -300,36 +303,37 @@ public sealed partial class TrackingStore
     /// MLflow's get-history-bulk-interval (handlers.py): sample at most <paramref name="maxResults"/> steps spread over
     /// all runs' steps in range, always keeping each run's first and last step, and return every point at those steps.
     /// </summary>
-    public async Task<IReadOnlyList<RunMetric>> GetMetricHistoryBulkIntervalAsync(
-        IReadOnlyList<string> runIds, string key, long? startStep, long? endStep, int maxResults, CancellationToken ct = default)
-    {
-        if (runIds.Count == 0) throw MlflowException.MissingParameter("run_ids");
-        if (runIds.Count > MaxBulkRunIds)
-            throw MlflowException.InvalidParameter($"GetMetricHistoryBulkInterval request must specify at most {MaxBulkRunIds} run_ids. Received {runIds.Count} run_ids.");
-        if (maxResults is < 1 or > MaxBulkIntervalResults)
-            throw MlflowException.InvalidParameter($"max_results must be between 1 and {MaxBulkIntervalResults}.");
-        if ((startStep is null) != (endStep is null))
-            throw MlflowException.InvalidParameter("If either start step or end step are specified, both must be specified.");
-        if (startStep > endStep)
-            throw MlflowException.InvalidParameter($"end_step must be greater than start_step. Found start_step={startStep} and end_step={endStep}.");
+    public Task<IReadOnlyList<RunMetric>> GetMetricHistoryBulkIntervalAsync(
+        IReadOnlyList<string> runIds, string key, long? startStep, long? endStep, int maxResults, CancellationToken ct = default) =>
+        WithinBudget<IReadOnlyList<RunMetric>>(async ct =>
+        {
+            if (runIds.Count == 0) throw MlflowException.MissingParameter("run_ids");
+            if (runIds.Count > MaxBulkRunIds)
+                throw MlflowException.InvalidParameter($"GetMetricHistoryBulkInterval request must specify at most {MaxBulkRunIds} run_ids. Received {runIds.Count} run_ids.");
+            if (maxResults is < 1 or > MaxBulkIntervalResults)
+                throw MlflowException.InvalidParameter($"max_results must be between 1 and {MaxBulkIntervalResults}.");
+            if ((startStep is null) != (endStep is null))
+                throw MlflowException.InvalidParameter("If either start step or end step are specified, both must be specified.");
+            if (startStep > endStep)
+                throw MlflowException.InvalidParameter($"end_step must be greater than start_step. Found start_step={startStep} and end_step={endStep}.");
 
-        var histories = await Task.WhenAll(runIds.Select(id => ReadHistoryAsync(id, key, MetricPoint.StepOrder, ct)));
-        var allSteps = histories.SelectMany(h => h.Select(p => p.Step)).Distinct().Order().ToList();
-        var start = startStep ?? 0;
-        var end = endStep ?? (allSteps.Count > 0 ? allSteps[^1] : 0);
-        var steps = SampleSteps(start, end, maxResults, allSteps);
-        foreach (var history in histories.Where(h => h.Count > 0))
-            foreach (var edge in new[] { history[0].Step, history[^1].Step })
-                if (edge >= start && edge <= end) steps.Add(edge);
+            var histories = await Task.WhenAll(runIds.Select(id => ReadHistoryAsync(id, key, MetricPoint.StepOrder, ct)));
+            var allSteps = histories.SelectMany(h => h.Select(p => p.Step)).Distinct().Order().ToList();
+            var start = startStep ?? 0;
+            var end = endStep ?? (allSteps.Count > 0 ? allSteps[^1] : 0);
+            var steps = SampleSteps(start, end, maxResults, allSteps);
+            foreach (var history in histories.Where(h => h.Count > 0))
+                foreach (var edge in new[] { history[0].Step, history[^1].Step })
+                    if (edge >= start && edge <= end) steps.Add(edge);
 
-        var result = new List<RunMetric>();
-        for (var i = 0; i < runIds.Count; i++)
-            result.AddRange(histories[i]
-                .Where(p => steps.Contains(p.Step))
-                .Take(MaxHistoryPageSize)
-                .Select(p => new RunMetric(runIds[i], new Metric(key, p.Value, p.Timestamp, p.Step))));
-        return result;
-    }
+            var result = new List<RunMetric>();
+            for (var i = 0; i < runIds.Count; i++)
+                result.AddRange(histories[i]
+                    .Where(p => steps.Contains(p.Step))
+                    .Take(MaxHistoryPageSize)
+                    .Select(p => new RunMetric(runIds[i], new Metric(key, p.Value, p.Timestamp, p.Step))));
+            return result;
+        }, ct);
 
     /// <summary>handlers._get_sampled_steps_from_steps; <paramref name="allSteps"/> is sorted.</summary>
     internal static HashSet<long> SampleSteps(long start, long end, int maxResults, List<long> allSteps)

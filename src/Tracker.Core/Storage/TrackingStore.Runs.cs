@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
@@ -15,87 +17,116 @@ public sealed partial class TrackingStore
 
     private static MlflowException RunNotFound(string runId) => MlflowException.NotFound($"Run with id={runId} not found");
 
+    /// <param name="spill">The spill generation holding the document, or "" to hold it in the row itself.</param>
     /// <param name="changedOnly">For a Merge: the point-buffer parts this change touched, not all of them.</param>
-    private static TableEntity RunEntity(RunDocument doc, byte[] json, bool changedOnly = false)
+    private static TableEntity RunEntity(RunDocument doc, byte[] json, string spill, bool changedOnly = false)
     {
-        var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle };
-        DocumentColumns.Write(entity, json);
+        var entity = new TableEntity(doc.ExperimentId, RunRow(doc.RunId)) { ["Lifecycle"] = doc.Lifecycle, [SpillProperty] = spill };
+        if (spill.Length == 0) DocumentColumns.Write(entity, json);
+        else entity[DocumentColumns.CountProperty] = 0;
         doc.Buffer.WriteTo(entity, changedOnly);
         return entity;
     }
 
-    private static byte[] Serialize(RunDocument doc) => JsonSerializer.SerializeToUtf8Bytes(doc, StorageJson.Default.RunDocument);
+    /// <summary>Non-ASCII text as UTF-8, not <c>\uXXXX</c> escapes (a third of the bytes): the document is never
+    /// embedded in HTML, and its size decides whether a run fits its row.</summary>
+    private static readonly JsonWriterOptions StoredJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity));
+    private static byte[] Serialize(RunDocument doc)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, StoredJson))
+            JsonSerializer.Serialize(writer, doc, StorageJson.Default.RunDocument);
+        return buffer.WrittenSpan.ToArray();
+    }
 
-    private static RunDocument ReadRun(byte[] json, PointBuffer buffer)
+    /// <summary>A run row whose document is in the row itself (<see cref="SpillOf"/> is empty).</summary>
+    private static RunDocument ReadRun(TableEntity entity) => ReadRun(DocumentColumns.Read(entity), PointBuffer.From(entity), "");
+
+    private static RunDocument ReadRun(byte[] json, PointBuffer buffer, string spill)
     {
         var doc = Deserialize(json, StorageJson.Default.RunDocument);
         doc.Buffer = buffer;
+        doc.Spill = spill;
         return doc;
     }
 
-    public async Task<Run> CreateRunAsync(
-        string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default)
-    {
-        foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
-        var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
-        var (experiment, _) = await ReadExperimentAsync(requested, ct) ?? throw ExperimentNotFound(requested);
-        experimentId = experiment.ExperimentId;
-        RequireActive(experiment);
-
-        var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
-        if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
-            throw MlflowException.InvalidParameter(
-                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{Echo.Truncate(runName)}', mlflow.runName='{Echo.Truncate(nameTag)}').");
-        var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
-
-        while (true)
+    public Task<Run> CreateRunAsync(
+        string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            var doc = new RunDocument
-            {
-                RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
-                UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
-            };
-            foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
-            doc.SetTag(MlflowTags.RunName, name);
-            var json = Serialize(doc);
-            try
-            {
-                var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json), ct));
-                CacheRunRow(doc.RunId, json, doc.Buffer, response.Headers.ETag);
-                return doc.ToRun();
-            }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
-            {
-                // 96 random bits collided: draw another id.
-            }
-        }
-    }
+            foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
+            var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
+            var (experiment, _) = await ReadExperimentAsync(requested, ct) ?? throw ExperimentNotFound(requested);
+            experimentId = experiment.ExperimentId;
+            RequireActive(experiment);
 
-    public async Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
-        ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun();
+            var nameTag = tags.LastOrDefault(t => t.Key == MlflowTags.RunName)?.Value;
+            if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(nameTag) && nameTag != runName)
+                throw MlflowException.InvalidParameter(
+                    $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{Echo.Truncate(runName)}', mlflow.runName='{Echo.Truncate(nameTag)}').");
+            var name = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(nameTag) ? nameTag : RunNames.New();
 
+            while (true)
+            {
+                var doc = new RunDocument
+                {
+                    RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
+                    UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
+                };
+                foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
+                doc.SetTag(MlflowTags.RunName, name);
+                var json = Serialize(doc);
+                var spill = await SpillAsync(doc, json, ct);
+                try
+                {
+                    var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json, spill), ct));
+                    doc.Spill = spill;
+                    CacheRunRow(doc.RunId, json, doc.Buffer, spill, response.Headers.ETag);
+                    return doc.ToRun();
+                }
+                catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
+                {
+                    // 96 random bits collided: draw another id.
+                    await DropSpillAsync(doc.ExperimentId, doc.RunId, spill, ct);
+                }
+            }
+        }, ct);
+
+    public Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
+
+    /// <summary>A small run is one point read; a spilled one adds one range query for its spill rows.</summary>
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
     {
         if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
-            return (ReadRun(cached.Json, cached.Buffer.Copy()), cached.ETag);
+            return (ReadRun(cached.Json, cached.Buffer.Copy(), cached.Spill), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
-        await EnsureInitializedAsync();
-        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
-        if (!row.HasValue) return null;
-        var json = DocumentColumns.Read(row.Value!);
-        var buffer = PointBuffer.From(row.Value!);
-        CacheRunRow(runId, json, buffer, row.Value!.ETag); // the cache keeps a copy of its own
-        return (ReadRun(json, buffer), row.Value!.ETag);
+        await EnsureInitializedAsync(ct);
+        for (var attempt = 0; ; attempt++)
+        {
+            var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
+            if (!row.HasValue) return null;
+            var spill = SpillOf(row.Value!);
+            var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct);
+            if (json is null)
+            {
+                // A writer superseded the generation between the two reads: the run row now names another.
+                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
+                continue;
+            }
+            var buffer = PointBuffer.From(row.Value!);
+            CacheRunRow(runId, json, buffer, spill, row.Value!.ETag); // the cache keeps a copy of its own
+            return (ReadRun(json, buffer, spill), row.Value!.ETag);
+        }
     }
 
-    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, ETag ETag);
+    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, string Spill, ETag ETag);
 
-    private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, ETag? etag)
+    private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, string spill, ETag? etag)
     {
         if (etag is { } tag)
-            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), tag), new MemoryCacheEntryOptions
+            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), spill, tag), new MemoryCacheEntryOptions
             {
                 Size = json.Length + buffer.Bytes + 128,
                 SlidingExpiration = TimeSpan.FromMinutes(10),
@@ -145,16 +176,21 @@ public sealed partial class TrackingStore
                 if (change.WriteFirst is not null) await change.WriteFirst();
 
                 var json = Serialize(doc);
-                // A Merge sends only what changed; only an emptied buffer needs its stored parts replaced away.
-                var mode = doc.Buffer.Cleared ? TableUpdateMode.Replace : TableUpdateMode.Merge;
+                var spill = await SpillAsync(doc, json, ct);
+                // A Merge sends only what changed; an emptied buffer needs its stored parts replaced away, and a move
+                // between row and spill rows the columns the document no longer uses.
+                var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
                 try
                 {
-                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
-                    CacheRunRow(runId, json, doc.Buffer, response.Headers.ETag);
+                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
+                    CacheRunRow(runId, json, doc.Buffer, spill, response.Headers.ETag);
+                    if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
+                    doc.Spill = spill;
                     return doc;
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
                 {
+                    await DropSpillAsync(doc.ExperimentId, runId, spill, ct);
                     _runRowCache.Remove(runId);
                     if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
                     if (attempt > 0) await BackoffAsync(attempt, ct);
@@ -176,92 +212,95 @@ public sealed partial class TrackingStore
                 $"The run {doc.RunId} must be in the 'active' state. Current state is {doc.Lifecycle}.");
     }
 
-    public async Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default)
-    {
-        var doc = await MutateRunAsync(runId, doc =>
+    public Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            RequireActive(doc);
-            if (status is not null) doc.Status = status;
-            if (endTime is not null) doc.EndTime = endTime;
-            if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
-            return true;
-        }, ct);
-        return doc.ToInfo();
-    }
-
-    public async Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            if (doc.Lifecycle == LifecycleStage.Deleted) return false;
-            doc.Lifecycle = LifecycleStage.Deleted;
-            doc.DeletedTime = Now();
-            return true;
-        }, ct);
-
-    public async Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            if (doc.Lifecycle == LifecycleStage.Active) return false;
-            doc.Lifecycle = LifecycleStage.Active;
-            doc.DeletedTime = null;
-            return true;
-        }, ct);
-
-    public async Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            if (!doc.RemoveTag(key))
-                throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
-            return true;
-        }, ct);
-
-    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default)
-    {
-        Validation.RunId(runId);
-        foreach (var input in datasets) Validation.DatasetInput(input);
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            var changed = false;
-            foreach (var input in datasets)
+            var doc = await MutateRunAsync(runId, doc =>
             {
-                if (doc.Inputs.Exists(i => i.Dataset.Name == input.Dataset.Name && i.Dataset.Digest == input.Dataset.Digest)) continue;
-                doc.Inputs.Add(input);
-                changed = true;
-            }
-            foreach (var id in modelIds.Where(id => !doc.ModelInputs.Contains(id)))
-            {
-                doc.ModelInputs.Add(id);
-                changed = true;
-            }
-            return changed;
+                RequireActive(doc);
+                if (status is not null) doc.Status = status;
+                if (endTime is not null) doc.EndTime = endTime;
+                if (!string.IsNullOrEmpty(runName)) doc.SetTag(MlflowTags.RunName, runName);
+                return true;
+            }, ct);
+            return doc.ToInfo();
         }, ct);
-    }
 
-    public async Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default)
-    {
-        Validation.RunId(runId);
-        await MutateRunAsync(runId, doc =>
+    public Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                if (doc.Lifecycle == LifecycleStage.Deleted) return false;
+                doc.Lifecycle = LifecycleStage.Deleted;
+                doc.DeletedTime = Now();
+                return true;
+            }, ct), ct);
+
+    public Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                if (doc.Lifecycle == LifecycleStage.Active) return false;
+                doc.Lifecycle = LifecycleStage.Active;
+                doc.DeletedTime = null;
+                return true;
+            }, ct), ct);
+
+    public Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                if (!doc.RemoveTag(key))
+                    throw MlflowException.NotFound($"No tag with name: {key} in run with id {runId}");
+                return true;
+            }, ct), ct);
+
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            RequireActive(doc);
-            var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
-            doc.ModelOutputs.AddRange(added);
-            return added.Count > 0;
+            Validation.RunId(runId);
+            foreach (var input in datasets) Validation.DatasetInput(input);
+            await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var changed = false;
+                foreach (var input in datasets)
+                {
+                    if (doc.Inputs.Exists(i => i.Dataset.Name == input.Dataset.Name && i.Dataset.Digest == input.Dataset.Digest)) continue;
+                    doc.Inputs.Add(input);
+                    changed = true;
+                }
+                foreach (var id in modelIds.Where(id => !doc.ModelInputs.Contains(id)))
+                {
+                    doc.ModelInputs.Add(id);
+                    changed = true;
+                }
+                return changed;
+            }, ct);
         }, ct);
-    }
+
+    public Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
+        {
+            Validation.RunId(runId);
+            await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var added = models.Where(m => !doc.ModelOutputs.Contains(m)).ToList();
+                doc.ModelOutputs.AddRange(added);
+                return added.Count > 0;
+            }, ct);
+        }, ct);
 
     /// <summary>MLflow 2.x <c>runs/log-model</c>: appends the model's dict to the JSON list in tag mlflow.log-model.history.</summary>
-    public async Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
-        await MutateRunAsync(runId, doc =>
-        {
-            RequireActive(doc);
-            var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
-            var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
-            history.Add(model.DeepClone());
-            doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
-            return true;
-        }, ct);
+    public Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
+        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+            {
+                RequireActive(doc);
+                var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
+                var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? [];
+                history.Add(model.DeepClone());
+                doc.SetTag(MlflowTags.LogModelHistory, history.ToJsonString());
+                return true;
+            }, ct), ct);
 
     /// <summary>Marks every run of an experiment (experiment delete/restore cascade), a transaction per 100 rows.</summary>
     private async Task SetRunsLifecycleAsync(string experimentId, string lifecycle, long? deletedTime, CancellationToken ct)
@@ -269,20 +308,38 @@ public sealed partial class TrackingStore
         for (var attempt = 0; ; attempt++)
         {
             var pending = new List<TableTransactionAction>();
+            var large = new List<string>();
             var filter = RowsWithPrefix(experimentId, RunRowPrefix, $"Lifecycle ne {lifecycle}");
             await foreach (var row in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
             {
+                var runId = row.RowKey[RunRowPrefix.Length..];
+                _runRowCache.Remove(runId);
+                if (SpillOf(row).Length > 0)
+                {
+                    large.Add(runId);
+                    continue;
+                }
                 var doc = ReadRun(row);
                 doc.Lifecycle = lifecycle;
                 doc.DeletedTime = deletedTime;
-                pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, Serialize(doc)), row.ETag));
-                _runRowCache.Remove(doc.RunId);
+                var json = Serialize(doc);
+                if (json.Length > DocumentColumns.MaxDocumentBytes) large.Add(runId);
+                else pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, json, ""), row.ETag));
             }
-            if (pending.Count == 0) return;
+            if (pending.Count == 0 && large.Count == 0) return;
             try
             {
                 foreach (var batch in pending.Chunk(100))
                     await Storage(() => _runs.SubmitTransactionAsync(batch, ct));
+                // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
+                foreach (var runId in large)
+                    await MutateRunAsync(runId, doc =>
+                    {
+                        if (doc.Lifecycle == lifecycle) return false;
+                        doc.Lifecycle = lifecycle;
+                        doc.DeletedTime = deletedTime;
+                        return true;
+                    }, ct);
                 return;
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)

@@ -18,41 +18,42 @@ public sealed partial class TrackingStore
     /// MLflow's search_runs: one range query per experiment (never a request per run), then the filter, order and page
     /// are applied in memory. Filter and order are parsed before any I/O, so a bad one costs nothing.
     /// </summary>
-    public async Task<Page<Run>> SearchRunsAsync(
+    public Task<Page<Run>> SearchRunsAsync(
         IReadOnlyList<string> experimentIds, string? filter, ViewType view, int maxResults, IReadOnlyList<string> orderBy,
-        string? pageToken, CancellationToken ct = default)
-    {
-        if (maxResults is < 1 or > SearchRunsMaxResults)
-            throw MlflowException.InvalidParameter(
-                $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
-        if (experimentIds.Count > SearchRunsMaxExperiments)
-            throw MlflowException.InvalidParameter(
-                $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
-        var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
-            ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(id)}': experiment ids are integers.")).Distinct().ToList();
-        var parsedFilter = RunFilter.Parse(filter);
-        var ordering = RunOrdering.Parse(orderBy);
-        var offset = PageToken.Decode(pageToken);
-        await EnsureInitializedAsync();
-
-        using var parallel = new SemaphoreSlim(ParallelExperimentReads);
-        var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>
+        string? pageToken, CancellationToken ct = default) =>
+        WithinBudget(async ct =>
         {
-            await parallel.WaitAsync(ct);
-            try
+            if (maxResults is < 1 or > SearchRunsMaxResults)
+                throw MlflowException.InvalidParameter(
+                    $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchRunsMaxResults} and at least 1.");
+            if (experimentIds.Count > SearchRunsMaxExperiments)
+                throw MlflowException.InvalidParameter(
+                    $"A search can cover at most {SearchRunsMaxExperiments} experiments. Got {experimentIds.Count} experiment ids.");
+            var canonicalIds = experimentIds.Select(id => RunIds.CanonicalExperimentId(id)
+                ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(id)}': experiment ids are integers.")).Distinct().ToList();
+            var parsedFilter = RunFilter.Parse(filter);
+            var ordering = RunOrdering.Parse(orderBy);
+            var offset = PageToken.Decode(pageToken);
+            await EnsureInitializedAsync(ct);
+
+            using var parallel = new SemaphoreSlim(ParallelExperimentReads);
+            var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>
             {
-                return await ReadRunsAsync(id, view, parsedFilter, ct);
-            }
-            finally
-            {
-                parallel.Release();
-            }
-        }));
-        var matches = perExperiment.SelectMany(runs => runs).ToList();
-        matches.Sort(ordering);
-        var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
-        return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
-    }
+                await parallel.WaitAsync(ct);
+                try
+                {
+                    return await ReadRunsAsync(id, view, parsedFilter, ct);
+                }
+                finally
+                {
+                    parallel.Release();
+                }
+            }));
+            var matches = perExperiment.SelectMany(runs => runs).ToList();
+            matches.Sort(ordering);
+            var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
+            return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
+        }, ct);
 
     private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)
     {
@@ -97,17 +98,34 @@ public sealed partial class TrackingStore
                 if (stale.Count == 0) return [.. known.Runs.Values.Select(r => r.Doc)];
                 since = stale.Min(r => r.Timestamp);
             }
-            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            var spilled = new List<TableEntity>();
+            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, SpillProperty, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
             {
-                known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
+                if (SpillOf(row).Length > 0) spilled.Add(row);
+                else known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
                 if (known.Watermark is null || row.Timestamp > known.Watermark) known.Watermark = row.Timestamp;
             }
+            // A large run costs one more range query, and only when its row changed since this instance last read it.
+            foreach (var (key, run) in await Task.WhenAll(spilled.Select(async row => (row.RowKey, await ReadSpilledRunAsync(row, ct)))))
+                if (run is { } read) known.Runs[key] = read;
+                else known.Runs.Remove(key);
             return [.. known.Runs.Values.Select(r => r.Doc)];
         }
         finally
         {
             known.Lock.Release();
         }
+    }
+
+    /// <summary>A search row naming a spill generation, completed from its spill rows; or, when that generation was
+    /// superseded meanwhile, the run as a point read finds it now.</summary>
+    private async Task<(RunDocument Doc, ETag ETag)?> ReadSpilledRunAsync(TableEntity row, CancellationToken ct)
+    {
+        var runId = row.RowKey[RunRowPrefix.Length..];
+        var spill = SpillOf(row);
+        return await ReadSpillAsync(row.PartitionKey, runId, spill, ct) is { } json
+            ? (ReadRun(json, PointBuffer.Empty(), spill), row.ETag)
+            : await ReadRunAsync(runId, useCache: false, ct);
     }
 
     private static string RunRows(string experimentId, DateTimeOffset? since) => since is { } from

@@ -18,7 +18,8 @@ namespace Tracker.Core.Storage;
 /// latest metrics and inputs as one document, so a search reads an experiment with range queries, never per run.
 /// Writes are read-modify-write under the row's ETag (the read usually saved by a cache): writers in one instance take
 /// turns, writers in different instances retry on 412, so nothing is lost. Small batches' points wait in the row
-/// (see <see cref="PointBuffer"/>).</item>
+/// (see <see cref="PointBuffer"/>). A document too large for the row lives in <c>s:{runId}:…</c> spill rows
+/// (see TrackingStore.RunSpill).</item>
 /// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
 /// </list>
 /// </summary>
@@ -31,6 +32,7 @@ public sealed partial class TrackingStore
     private readonly TableClient _metrics;
     private readonly ILogger<TrackingStore> _logger;
     private readonly int _historyRowsPerCompaction;
+    private readonly TimeSpan _requestTimeout;
     private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
@@ -47,11 +49,40 @@ public sealed partial class TrackingStore
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
         _logger = logger;
         _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
+        _requestTimeout = options.Value.RequestTimeout;
         _initialized = new OnceUntilSuccess(InitializeAsync);
     }
 
-    /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens).</summary>
-    private Task EnsureInitializedAsync() => _initialized.RunAsync();
+    /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens). A caller
+    /// stops waiting when its budget runs out; the shared set-up goes on, bounded by the SDK's own timeouts.</summary>
+    private Task EnsureInitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
+
+    /// <summary>
+    /// Bounds one call's whole storage work (its turn behind other writers, the SDK's retries, backoffs) by
+    /// <see cref="StorageOptions.RequestTimeout"/>: a stalled storage answers a retryable 503 well before the MLflow
+    /// client's own 120 s timeout, instead of holding the request for as long as the stall lasts. The caller's own
+    /// cancellation (a client that went away) stays a cancellation.
+    /// </summary>
+    private async Task<T> WithinBudget<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(_requestTimeout);
+        try
+        {
+            return await work(budget.Token);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw StorageErrors.Transient(e); // logged with its cause where the 503 is written
+        }
+    }
+
+    private Task WithinBudget(Func<CancellationToken, Task> work, CancellationToken ct) =>
+        WithinBudget(async t =>
+        {
+            await work(t);
+            return true;
+        }, ct);
 
     private async Task InitializeAsync()
     {
@@ -67,6 +98,19 @@ public sealed partial class TrackingStore
 
     /// <summary>Runs a storage call, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
     private static Task<T> Storage<T>(Func<Task<T>> call) => StorageErrors.Call(call);
+
+    /// <summary>One cheap point read (the id counter, keys only) that tells whether storage answers at all. A
+    /// missing table still counts as answering: the tables are created by the first real request, never by a probe.</summary>
+    internal async Task ProbeAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, CounterRow, select: ["PartitionKey"], cancellationToken: ct);
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
+        {
+        }
+    }
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

@@ -1,3 +1,6 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
 namespace Tracker.Functions.Endpoints;
 
 /// <summary>Plain routes outside MLflow's RPCs: the host's readiness probe, health and version.</summary>
@@ -11,10 +14,22 @@ public static class ServiceEndpoints
 
     public static IEndpointRouteBuilder MapServiceEndpoints(this IEndpointRouteBuilder app)
     {
-        // The Functions host polls GET / until the handler answers; it is not exposed through any function route.
+        // The Functions host polls GET / until the handler answers; it is not exposed through any function route, and
+        // must answer at once, so it never touches storage.
         app.MapGet("/", () => Results.Text("OK"));
-        app.MapGet("/health", () => Results.Text("OK"));
+        // Whether this instance can serve: 200 or 503 with {"status", "storage"} (a cached storage probe, see
+        // StorageHealthCheck). Flex Consumption has no platform health check; this is for availability tests and monitors.
+        app.MapGet("/health", CheckHealth);
         app.MapGet("/version", () => Results.Text(MlflowCompatibleVersion));
         return app;
+    }
+
+    public static async Task<IResult> CheckHealth(HealthCheckService health, HttpResponse response, CancellationToken ct)
+    {
+        var report = await health.CheckHealthAsync(ct);
+        var body = new JsonObject { ["status"] = report.Status.ToString() };
+        foreach (var (name, entry) in report.Entries) body[name] = entry.Description;
+        response.Headers.CacheControl = "no-store";
+        return Results.Text(body.ToJsonString(), "application/json", statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
     }
 }

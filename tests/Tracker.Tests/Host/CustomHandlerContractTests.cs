@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Tracker.Core.Storage;
+using Tracker.Functions.Endpoints;
 
 namespace Tracker.Tests.Host;
 
@@ -36,7 +37,8 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     [Fact]
     public async Task StartUpAndServiceRoutesMakeNoStorageConnections()
     {
-        // Storage pointed at a listener that only counts connections: the probe, health and version must not touch it.
+        // Storage pointed at a listener that only counts connections: the probe and version must not touch it (health
+        // does: StorageOutageTests).
         using var sentinel = new ConnectionCounter();
         var connectionString = string.Join(';',
             $"TableEndpoint=http://127.0.0.1:{sentinel.Port}/devstoreaccount1",
@@ -47,7 +49,7 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
             builder.UseSetting("Tracker:Storage:ConnectionString", connectionString));
         using var client = app.CreateClient();
 
-        foreach (var path in (string[])["/", "/health", "/version"])
+        foreach (var path in (string[])["/", "/version"])
         {
             using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -62,14 +64,6 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     public async Task TheReadinessProbeAnswersOk()
     {
         using var response = await Get("/");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
-    }
-
-    [Fact]
-    public async Task HealthAnswersOk()
-    {
-        using var response = await Get("/health");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("OK", await response.Content.ReadAsStringAsync());
     }
@@ -112,7 +106,7 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     [InlineData("10.1.2.3")]
     public async Task AForeignHostIsRejectedAsJson(string host)
     {
-        using var response = await Get("/health", request => request.Headers.Host = host);
+        using var response = await Get("/version", request => request.Headers.Host = host);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = await MlflowError(response);
         Assert.Equal("BAD_REQUEST", error.Code);
@@ -125,7 +119,7 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
         await using var app = new TrackerAppFactory().WithWebHostBuilder(builder =>
             builder.UseSetting("Tracker:Http:TrustForwardedHost", "true"));
         using var client = app.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/health", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/version", UriKind.Relative));
         request.Headers.Add("X-Forwarded-Host", "attacker.example");
 
         using var response = await client.SendAsync(request);
@@ -140,17 +134,17 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     [InlineData("[::1]:5000")]
     public async Task ALoopbackHostPassesTheHostCheck(string host)
     {
-        using var response = await Get("/health", request => request.Headers.Host = host);
+        using var response = await Get("/version", request => request.Headers.Host = host);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+        Assert.Equal(ServiceEndpoints.MlflowCompatibleVersion, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
-    public async Task TheForwardingModeHeadersDoNotBreakHealth()
+    public async Task TheForwardingModeHeadersChangeNothing()
     {
-        using var response = await Get("/health", AddForwardingHeaders);
+        using var response = await Get("/version", AddForwardingHeaders);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+        Assert.Equal(ServiceEndpoints.MlflowCompatibleVersion, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -161,14 +155,14 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
         await using var app = new TrackerAppFactory().WithWebHostBuilder(builder =>
             builder.UseSetting("Tracker:Http:AllowedHosts:0", publicHost));
         using var client = app.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/health", UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/version", UriKind.Relative));
         request.Headers.Host = publicHost;
         AddForwardingHeaders(request);
 
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+        Assert.Equal(ServiceEndpoints.MlflowCompatibleVersion, await response.Content.ReadAsStringAsync());
     }
 
     private static void AddForwardingHeaders(HttpRequestMessage request)

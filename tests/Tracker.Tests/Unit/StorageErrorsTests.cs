@@ -40,4 +40,20 @@ public class StorageErrorsTests
         Assert.False(StorageErrors.IsTransient(new AggregateException(new InvalidOperationException())));
         Assert.False(StorageErrors.IsTransient(new AggregateException()));
     }
+
+    [Fact]
+    public void TheMessageNamesNoEndpointWhileTheCauseStaysForTheLog()
+    {
+        // In Azure the host name is the storage account's; the client gets only the status, the log gets everything.
+        var refused = new AggregateException("Retry failed after 4 tries.",
+            new RequestFailedException("Connection refused (trackerdata.table.core.windows.net:443)"));
+        var e = StorageErrors.Transient(refused);
+        Assert.DoesNotContain("trackerdata", e.Message);
+        Assert.DoesNotContain("443", e.Message);
+        Assert.Same(refused, e.InnerException);
+
+        var busy = new RequestFailedException(503, "The server is busy. https://trackerdata.table.core.windows.net/runs", "ServerBusy", null);
+        Assert.Equal("Storage is temporarily unavailable (503 ServerBusy). Please retry.", StorageErrors.Transient(busy).Message);
+        Assert.Same(busy, StorageErrors.Transient(busy).InnerException);
+    }
 }
