@@ -41,13 +41,19 @@ public sealed record ArtifactLocation
     /// A path of MLflow's artifact proxy (<c>/api/2.0/mlflow-artifacts/artifacts/&lt;path&gt;</c>), relative to
     /// <c>mlflow-artifacts:/</c>. Tracker serves only what lies in a run's artifact directory.
     /// </summary>
-    public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot)
+    public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot) =>
+        TryFromProxyPath(proxyPath, allowRoot) ?? throw MlflowException.InvalidParameter(
+            $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{proxyPath}' is not inside one.");
+
+    /// <summary>
+    /// As <see cref="FromProxyPath"/>, but null for a safe path outside every run's artifact directory (the rest of
+    /// <c>mlflow-artifacts:/</c>, including its root), for routes that answer that case in their own way.
+    /// </summary>
+    public static ArtifactLocation? TryFromProxyPath(string? proxyPath, bool allowRoot)
     {
-        var path = ArtifactPath.Validate(DirectoryPath(proxyPath, allowRoot), allowEmpty: false);
+        var path = ArtifactPath.Validate(DirectoryPath(proxyPath, allowRoot), allowEmpty: true);
         var parts = path.Split('/', 4);
-        if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0])
-            throw MlflowException.InvalidParameter(
-                $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{path}' is not inside one.");
+        if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0]) return null;
         if (ExperimentOf(parts[1]) != parts[0]) throw RunNotFound(parts[1]);
         // Checked again on its own: what must not start a path (a drive letter, a scheme) is checked at its start.
         var relative = parts.Length == 4 ? ArtifactPath.Validate(parts[3], allowEmpty: true) : "";

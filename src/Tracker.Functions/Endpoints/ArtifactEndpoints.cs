@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Tracker.Core;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Http;
@@ -125,6 +126,16 @@ public static class ArtifactEndpoints
         return MlflowJson.Empty();
     }
 
+    /// <summary>
+    /// Outside a run's artifact directory a multipart upload gets MLflow's own "not supported" answer: MLflow 2.10 and
+    /// 2.11 clients send only the path below the run (<c>mpu/create/&lt;dir&gt;</c>), and on exactly this answer
+    /// fall back to one PUT of the file, which they address correctly.
+    /// </summary>
     private static ArtifactLocation MultipartTarget(string? directory, RequestArgs args) =>
-        ArtifactLocation.FromProxyPath(directory, allowRoot: true).Child(ArtifactPath.FileName(args.RequiredString("path")));
+        (ArtifactLocation.TryFromProxyPath(directory, allowRoot: true) ?? throw MultipartNotSupported)
+        .Child(ArtifactPath.FileName(args.RequiredString("path")));
+
+    /// <summary><c>mlflow.exceptions._UnsupportedMultipartUploadException</c>: the client matches the start of the message.</summary>
+    private static MlflowException MultipartNotSupported =>
+        new(ErrorCode.NotImplemented, "Multipart upload is not supported for the current artifact repository");
 }

@@ -258,7 +258,10 @@ public sealed class ArtifactPathSafetyTests(AzuriteFixture azurite, ArtifactPath
         Assert.Equal(runs.Blobs, await ArtifactClient.BlobNamesAsync(azurite, runs.Container));
     }
 
-    /// <summary>Tracker serves runs' artifact directories only; the rest of <c>mlflow-artifacts:/</c> is not a place.</summary>
+    /// <summary>
+    /// Tracker serves runs' artifact directories only; the rest of <c>mlflow-artifacts:/</c> is not a place (multipart
+    /// uploads there are "not supported", so old clients fall back: ArtifactProxyTests).
+    /// </summary>
     [Fact]
     public async Task ProxyPathsOutsideAnyRunsArtifactsAreRefused()
     {
@@ -277,7 +280,6 @@ public sealed class ArtifactPathSafetyTests(AzuriteFixture azurite, ArtifactPath
                      ("list ?path=", () => Client.SendAsync(HttpMethod.Get, artifacts + "?path=")),
                      ("list <exp>", () => Client.SendAsync(HttpMethod.Get, $"{artifacts}?path={exp}")),
                      ("list <exp>/<run>", () => Client.SendAsync(HttpMethod.Get, $"{artifacts}?path={exp}%2F{run}")),
-                     ("mpu/create <exp>", () => Client.PostJsonAsync($"{ArtifactClient.Proxy}mpu/create/{exp}", new { path = "m.bin", num_parts = 1 })),
                  })
         {
             using var response = await send();
