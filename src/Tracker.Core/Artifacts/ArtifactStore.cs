@@ -22,8 +22,14 @@ public sealed record SignedUrl(Uri Url, string Method, IReadOnlyDictionary<strin
 /// <summary>A download: either a stream to relay, or (for big files) a signed URL to send the client to.</summary>
 public sealed record ArtifactDownload(Stream? Content, long Length, string ContentType, Uri? Redirect);
 
-/// <summary>A multipart upload: one signed Put Block URL per part, committed by <see cref="ArtifactStore.CompleteMultipartUploadAsync"/>.</summary>
-public sealed record MultipartUpload(string UploadId, IReadOnlyList<Uri> PartUrls);
+/// <summary>
+/// A multipart upload: one signed Put Block URL per part, committed by <see cref="ArtifactStore.CompleteMultipartUploadAsync"/>.
+/// The URLs differ only in their block id and are made one at a time as they are written out: 50,000 of them are ~19 MiB.
+/// </summary>
+public sealed record MultipartUpload(string UploadId, int PartCount, string SignedBlobUrl)
+{
+    public string PartUrl(int part) => $"{SignedBlobUrl}&comp=block&blockid={Uri.EscapeDataString(ArtifactStore.BlockId(UploadId, part))}";
+}
 
 /// <summary>
 /// Run artifacts in one blob container (<see cref="ArtifactLocation"/> names them). Bytes either stream through in
@@ -155,10 +161,7 @@ public sealed class ArtifactStore
         var uploadId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + numParts.ToString("x8", CultureInfo.InvariantCulture);
         var lifetime = _options.UploadUrlLifetime + PerPartAllowance * numParts;
         var signed = await SignAsync(at, BlobSasPermissions.Write, lifetime < MaxMultipartLifetime ? lifetime : MaxMultipartLifetime, null, ct);
-        var parts = new Uri[numParts];
-        for (var part = 1; part <= numParts; part++)
-            parts[part - 1] = new Uri($"{signed.Url}&comp=block&blockid={Uri.EscapeDataString(BlockId(uploadId, part))}");
-        return new MultipartUpload(uploadId, parts);
+        return new MultipartUpload(uploadId, (int)numParts, signed.Url.AbsoluteUri);
     }
 
     /// <summary>Commits the parts, which must be exactly 1..num_parts in order, as the blob's content.</summary>
@@ -237,7 +240,7 @@ public sealed class ArtifactStore
         return new SignedUrl(url, "GET", new Dictionary<string, string>(), expires);
     }
 
-    private static string BlockId(string uploadId, int part) =>
+    internal static string BlockId(string uploadId, int part) =>
         Convert.ToBase64String(Encoding.ASCII.GetBytes($"{uploadId}{part:D5}"));
 
     private static int PartCount(string? uploadId)
