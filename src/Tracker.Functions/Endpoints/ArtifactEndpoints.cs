@@ -52,7 +52,7 @@ public static class ArtifactEndpoints
     {
         var at = ArtifactLocation.FromProxyPath(path, allowRoot: false);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        await store.UploadAsync(at, context.Request.Body, ct);
+        await store.UploadAsync(at, context.Request.Body, context.Request.ContentLength, ct);
         return MlflowJson.Empty();
     }
 
