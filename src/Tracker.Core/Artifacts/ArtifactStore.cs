@@ -269,7 +269,11 @@ public sealed class ArtifactStore
         }
         catch (RequestFailedException e) when (e.ErrorCode == InvalidBlockList)
         {
-            throw MlflowException.InvalidParameter($"Upload {uploadId} is missing parts: upload every part before completing it.");
+            // Not retryable (a 5xx would be retried for minutes in vain): a commit of any other upload of this file
+            // discards this one's uncommitted parts, so then the whole file must be uploaded again.
+            throw MlflowException.InvalidParameter(
+                $"Upload {uploadId} is missing parts: upload every part before completing it. Uploaded parts are also " +
+                "discarded when another upload of the same file completes first; then upload the file again.");
         }
     }
 

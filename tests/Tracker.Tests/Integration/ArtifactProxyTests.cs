@@ -249,6 +249,26 @@ public sealed class ArtifactProxyTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Another upload of the same file that completes first drops this upload's parts (Blob Storage discards every
+    /// uncommitted block of a blob on a commit): complete cannot succeed, and must say why rather than blame the client.
+    /// </summary>
+    [Fact]
+    public async Task AMultipartUploadOvertakenByAnotherUploadOfTheFileSaysSo()
+    {
+        var (exp, run) = await Client.CreateRunAsync();
+        var dir = ArtifactClient.At(exp, run, "models");
+        var created = await CreateMultipartAsync(dir, "model.bin", 1);
+        var part = await PutPartAsync(created["credentials"]![0]!, [1, 2, 3]);
+        var other = new byte[5 * 1024 * 1024];
+        await Client.PutAsync(dir + "/model.bin", other); // the other upload commits first
+
+        using var complete = await FinishAsync("complete", dir, "model.bin", (string)created["upload_id"]!, [part]);
+        var message = await ArtifactClient.AssertErrorAsync(complete, 400, "INVALID_PARAMETER_VALUE");
+        Assert.Contains("another upload of the same file", message, StringComparison.Ordinal);
+        Assert.Equal(other, await Client.DownloadBytesAsync(dir + "/model.bin"));
+    }
+
     [Fact]
     public async Task MissingFilesAreNotFound()
     {
