@@ -47,7 +47,7 @@ public sealed class ArtifactStore
     /// <summary>Put Block From URL's limit on one block.</summary>
     private const long CopyBlockBytes = 4000L * 1024 * 1024;
     /// <summary>Where bigger proxied uploads are staged, apart from every run's artifact directory.</summary>
-    public const string StagingPrefix = "uploads/";
+    private const string StagingPrefix = "uploads/";
     /// <summary>Tries to commit a staged upload into its file before concurrent writers make it a 503.</summary>
     private const int MaxCommitAttempts = 8;
     private const string InvalidBlockList = "InvalidBlockList";
