@@ -35,21 +35,25 @@ public sealed record ArtifactLocation
 
     /// <summary>A path below a run's artifact root, as the native API and the tracking API's artifacts/list take it.</summary>
     public static ArtifactLocation ForRun(string runId, string? path, bool allowRoot) =>
-        new(ExperimentOf(runId), runId, ArtifactPath.Validate(path, allowRoot));
+        new(ExperimentOf(runId), runId, ArtifactPath.Validate(DirectoryPath(path, allowRoot), allowRoot));
 
     /// <summary>
     /// A path of MLflow's artifact proxy (<c>/api/2.0/mlflow-artifacts/artifacts/&lt;path&gt;</c>), relative to
     /// <c>mlflow-artifacts:/</c>. Tracker serves only what lies in a run's artifact directory.
     /// </summary>
-    public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot)
+    public static ArtifactLocation FromProxyPath(string? proxyPath, bool allowRoot) =>
+        TryFromProxyPath(proxyPath, allowRoot) ?? throw MlflowException.InvalidParameter(
+            $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{Echo.Truncate(proxyPath)}' is not inside one.");
+
+    /// <summary>
+    /// As <see cref="FromProxyPath"/>, but null for a safe path outside every run's artifact directory (the rest of
+    /// <c>mlflow-artifacts:/</c>, including its root), for routes that answer that case in their own way.
+    /// </summary>
+    public static ArtifactLocation? TryFromProxyPath(string? proxyPath, bool allowRoot)
     {
-        // A directory may come with one trailing slash: the client deletes a whole run's artifacts as ".../artifacts/".
-        if (allowRoot && proxyPath is { Length: > 1 } && proxyPath[^1] == '/') proxyPath = proxyPath[..^1];
-        var path = ArtifactPath.Validate(proxyPath, allowEmpty: false);
+        var path = ArtifactPath.Validate(DirectoryPath(proxyPath, allowRoot), allowEmpty: true);
         var parts = path.Split('/', 4);
-        if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0])
-            throw MlflowException.InvalidParameter(
-                $"Invalid path: artifacts live in a run's artifact directory, <experiment_id>/<run_id>/artifacts/<path>; '{path}' is not inside one.");
+        if (parts.Length < 3 || parts[2] != "artifacts" || RunIds.CanonicalExperimentId(parts[0]) != parts[0]) return null;
         if (ExperimentOf(parts[1]) != parts[0]) throw RunNotFound(parts[1]);
         // Checked again on its own: what must not start a path (a drive letter, a scheme) is checked at its start.
         var relative = parts.Length == 4 ? ArtifactPath.Validate(parts[3], allowEmpty: true) : "";
@@ -58,27 +62,35 @@ public sealed record ArtifactLocation
     }
 
     /// <summary>
-    /// The artifacts an MLflow URI names: <c>runs:/&lt;run_id&gt;/&lt;path&gt;</c> (model versions' sources) or
+    /// The file (or, where <paramref name="allowRoot"/>, the directory) an MLflow URI names:
+    /// <c>runs:/&lt;run_id&gt;/&lt;path&gt;</c> (model versions' sources) or
     /// <c>mlflow-artifacts:/&lt;experiment_id&gt;/&lt;run_id&gt;/artifacts/&lt;path&gt;</c> (runs' <c>artifact_uri</c>).
     /// </summary>
-    public static ArtifactLocation FromUri(string uri)
+    public static ArtifactLocation FromUri(string uri, bool allowRoot)
     {
         if (uri.StartsWith(RunsScheme, StringComparison.Ordinal))
         {
             var rest = uri[RunsScheme.Length..].TrimStart('/');
             var slash = rest.IndexOf('/');
-            return slash < 0 ? ForRun(rest, "", allowRoot: true) : ForRun(rest[..slash], rest[(slash + 1)..], allowRoot: true);
+            return slash < 0 ? ForRun(rest, "", allowRoot) : ForRun(rest[..slash], rest[(slash + 1)..], allowRoot);
         }
         if (uri.StartsWith(ProxyScheme, StringComparison.Ordinal))
         {
             var rest = uri[ProxyScheme.Length..];
             // mlflow-artifacts://host/<path> names another server; only this server's own paths resolve here.
             if (rest.StartsWith("//", StringComparison.Ordinal))
-                throw MlflowException.InvalidParameter($"Artifact URI '{uri}' names another artifact server.");
-            return FromProxyPath(rest.TrimStart('/'), allowRoot: true);
+                throw MlflowException.InvalidParameter($"Artifact URI '{Echo.Truncate(uri)}' names another artifact server.");
+            return FromProxyPath(rest.TrimStart('/'), allowRoot);
         }
-        throw MlflowException.InvalidParameter($"Artifact URI '{uri}' is neither a runs:/ nor an mlflow-artifacts:/ URI.");
+        throw MlflowException.InvalidParameter($"Artifact URI '{Echo.Truncate(uri)}' is neither a runs:/ nor an mlflow-artifacts:/ URI.");
     }
+
+    /// <summary>
+    /// A directory may be named with one trailing slash (the client deletes a whole run's artifacts as
+    /// <c>.../artifacts/</c>), wherever a directory may be named and on every route alike; a file never.
+    /// </summary>
+    private static string? DirectoryPath(string? path, bool allowRoot) =>
+        allowRoot && path is { Length: > 1 } && path[^1] == '/' ? path[..^1] : path;
 
     public override string ToString() => ProxyScheme + "/" + BlobName;
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Tracker.Core.Artifacts;
@@ -14,23 +16,24 @@ public static partial class ArtifactPath
     private const int MaxDecodings = 10;
 
     /// <summary>
-    /// The relative path as it will be stored (segments joined by <c>/</c>), or an <c>INVALID_PARAMETER_VALUE</c>.
+    /// The relative path as it will be stored (segments joined by <c>/</c>), or an <c>INVALID_PARAMETER_VALUE</c> with
+    /// MLflow's own message for an unsafe path, <c>Invalid path</c>, which clients and scripts match on.
     /// An empty input is the directory itself, allowed only where <paramref name="allowEmpty"/> says so.
     /// </summary>
     public static string Validate(string? path, bool allowEmpty)
     {
         path ??= "";
         if (path.Length == 0)
-            return allowEmpty ? "" : throw Invalid("the path is empty");
+            return allowEmpty ? "" : throw Invalid();
         var form = path;
         for (var i = 0; i <= MaxDecodings; i++)
         {
-            if (Problem(form) is { } problem) throw Invalid(problem);
-            var decoded = Uri.UnescapeDataString(form);
+            if (!IsSafe(form)) throw Invalid();
+            var decoded = Unescape(form) ?? throw Invalid();
             if (decoded == form) return path;
             form = decoded;
         }
-        throw Invalid("the path is encoded too many times");
+        throw Invalid();
     }
 
     /// <summary>The last segment of a client's local file path, whichever OS separator it uses.</summary>
@@ -40,28 +43,70 @@ public static partial class ArtifactPath
         return Validate(name, allowEmpty: false);
     }
 
-    private static string? Problem(string form)
+    private static bool IsSafe(string form)
     {
-        foreach (var c in form)
+        for (var i = 0; i < form.Length; i++)
         {
-            if (char.IsControl(c)) return "it contains a control character";
-            if (c is '\\') return "it contains a backslash";
-            if (c is '#' or '?') return $"it contains '{c}'";
+            var c = form[i];
+            // ';' starts path parameters, which some servers and proxies cut off; U+FFFD is what a lenient decoder
+            // makes of bytes that are not UTF-8, so it names a different file to each decoder.
+            if (char.IsControl(c) || c is '\\' or '#' or '?' or ';' or '\uFFFD') return false;
+            if (char.IsHighSurrogate(c) && i + 1 < form.Length && char.IsLowSurrogate(form[i + 1])) i++;
+            else if (char.IsSurrogate(c)) return false; // no UTF-8 blob name has a lone surrogate
         }
-        if (form.StartsWith('/')) return "it is absolute";
-        if (form.Length >= 2 && char.IsAsciiLetter(form[0]) && form[1] == ':') return "it starts with a drive letter";
-        if (Scheme().IsMatch(form)) return "it starts with a URI scheme";
+        if (form.StartsWith('/')) return false;
+        if (form.Length >= 2 && char.IsAsciiLetter(form[0]) && form[1] == ':') return false; // a drive letter
+        if (Scheme().IsMatch(form)) return false;
         foreach (var segment in form.Split('/'))
-        {
-            if (segment.Length == 0) return "it has an empty segment";
-            if (segment is "." or "..") return $"it has a '{segment}' segment";
-        }
-        return null;
+            if (segment is "" or "." or "..") return false;
+        return true;
     }
+
+    /// <summary>
+    /// One round of percent-decoding, or null if a run of escapes is not strict UTF-8 (overlong forms such as
+    /// <c>%c0%ae</c>, encoded surrogates, stray bytes), which decoders disagree on. <see cref="Uri.UnescapeDataString(string)"/>
+    /// would leave those escapes as they are, to be read as <c>.</c> or <c>/</c> by a lenient decoder further on.
+    /// A <c>%</c> without two hex digits is a literal percent sign, as in MLflow.
+    /// </summary>
+    private static string? Unescape(string form)
+    {
+        if (!form.Contains('%')) return form;
+        var text = new StringBuilder(form.Length);
+        var bytes = new List<byte>();
+        for (var i = 0; i < form.Length;)
+        {
+            if (form[i] == '%' && i + 2 < form.Length && char.IsAsciiHexDigit(form[i + 1]) && char.IsAsciiHexDigit(form[i + 2]))
+            {
+                bytes.Add(byte.Parse(form.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+                i += 3;
+                continue;
+            }
+            if (!AppendBytes()) return null;
+            text.Append(form[i++]);
+        }
+        return AppendBytes() ? text.ToString() : null;
+
+        bool AppendBytes()
+        {
+            if (bytes.Count == 0) return true;
+            try
+            {
+                text.Append(StrictUtf8.GetString([.. bytes]));
+            }
+            catch (DecoderFallbackException)
+            {
+                return false;
+            }
+            bytes.Clear();
+            return true;
+        }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>RFC 3986's scheme, as in <c>file:</c>, <c>s3:</c>, <c>dbfs:</c>: never part of a relative path.</summary>
     [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]*:")]
     private static partial Regex Scheme();
 
-    private static MlflowException Invalid(string why) => MlflowException.InvalidParameter($"Invalid path: {why}.");
+    private static MlflowException Invalid() => MlflowException.InvalidParameter("Invalid path");
 }

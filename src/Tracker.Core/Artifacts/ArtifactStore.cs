@@ -7,6 +7,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Azure.Storage.Sas;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
@@ -22,8 +23,14 @@ public sealed record SignedUrl(Uri Url, string Method, IReadOnlyDictionary<strin
 /// <summary>A download: either a stream to relay, or (for big files) a signed URL to send the client to.</summary>
 public sealed record ArtifactDownload(Stream? Content, long Length, string ContentType, Uri? Redirect);
 
-/// <summary>A multipart upload: one signed Put Block URL per part, committed by <see cref="ArtifactStore.CompleteMultipartUploadAsync"/>.</summary>
-public sealed record MultipartUpload(string UploadId, IReadOnlyList<Uri> PartUrls);
+/// <summary>
+/// A multipart upload: one signed Put Block URL per part, committed by <see cref="ArtifactStore.CompleteMultipartUploadAsync"/>.
+/// The URLs differ only in their block id and are made one at a time as they are written out: 50,000 of them are ~19 MiB.
+/// </summary>
+public sealed record MultipartUpload(string UploadId, int PartCount, string SignedBlobUrl)
+{
+    public string PartUrl(int part) => $"{SignedBlobUrl}&comp=block&blockid={Uri.EscapeDataString(ArtifactStore.BlockId(UploadId, part))}";
+}
 
 /// <summary>
 /// Run artifacts in one blob container (<see cref="ArtifactLocation"/> names them). Bytes either stream through in
@@ -37,6 +44,15 @@ public sealed class ArtifactStore
     public const int MaxParts = 50_000;
     /// <summary>Block size of streamed uploads; with two in flight, about 12 MiB of buffers per upload at most.</summary>
     private const int StreamBlockBytes = 4 * 1024 * 1024;
+    /// <summary>Put Block From URL's limit on one block.</summary>
+    private const long CopyBlockBytes = 4000L * 1024 * 1024;
+    /// <summary>Where bigger proxied uploads are staged, apart from every run's artifact directory.</summary>
+    private const string StagingPrefix = "uploads/";
+    /// <summary>Tries to commit a staged upload into its file before concurrent writers make it a 503.</summary>
+    private const int MaxCommitAttempts = 8;
+    private const string InvalidBlockList = "InvalidBlockList";
+    /// <summary>How long the server-side copy out of a staging blob may take to start.</summary>
+    private static readonly TimeSpan CopySourceLifetime = TimeSpan.FromHours(1);
     /// <summary>Multipart URLs live the upload lifetime plus this per part, never longer than <see cref="MaxMultipartLifetime"/>.</summary>
     private static readonly TimeSpan PerPartAllowance = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxMultipartLifetime = TimeSpan.FromHours(4);
@@ -49,11 +65,13 @@ public sealed class ArtifactStore
     private readonly ArtifactOptions _options;
     private readonly TimeProvider _time;
     private readonly OnceUntilSuccess _containerReady;
+    private readonly ILogger<ArtifactStore> _logger;
 
     public ArtifactStore(
         BlobServiceClient blobs, IBlobSasSigner signer, TrackingStore tracking,
-        IOptions<StorageOptions> storage, IOptions<ArtifactOptions> options, TimeProvider time)
+        IOptions<StorageOptions> storage, IOptions<ArtifactOptions> options, TimeProvider time, ILogger<ArtifactStore> logger)
     {
+        _logger = logger;
         _container = blobs.GetBlobContainerClient(storage.Value.ArtifactsContainer);
         _signer = signer;
         _tracking = tracking;
@@ -62,22 +80,100 @@ public sealed class ArtifactStore
         _containerReady = new OnceUntilSuccess(() => StorageErrors.Call(() => _container.CreateIfNotExistsAsync()));
     }
 
-    public async Task UploadAsync(ArtifactLocation at, Stream content, CancellationToken ct)
+    /// <summary>
+    /// Writes the file so that concurrent writers of one path each succeed, the last one's bytes winning, and a broken
+    /// upload leaves the old file (or none). A body known to fit one block is one Put Blob, which replaces the blob
+    /// atomically. A bigger one must not be staged as blocks of the file itself: committing a block list drops every
+    /// uncommitted block of the blob, another writer's in-flight ones included, whose commit then fails. So it streams
+    /// into a staging blob of its own first (outside every run's artifact directory, so no listing shows it), and from
+    /// there is copied into the file server-side and committed at once, which can simply be repeated if another
+    /// writer's commit came in between.
+    /// </summary>
+    /// <param name="length">The body's length if the client sent one.</param>
+    public async Task UploadAsync(ArtifactLocation at, Stream content, long? length, CancellationToken ct)
     {
         await RequireRunAsync(at, write: true, ct);
         await EnsureContainerAsync();
-        var options = new BlobUploadOptions
+        var headers = new BlobHttpHeaders { ContentType = ArtifactContentTypes.Guess(at.FileName) };
+        if (length <= StreamBlockBytes)
         {
-            HttpHeaders = new BlobHttpHeaders { ContentType = ArtifactContentTypes.Guess(at.FileName) },
-            TransferOptions = new StorageTransferOptions
+            // Buffered, so the SDK knows the length and sends one Put Blob rather than a block or two and a commit.
+            using var body = new MemoryStream((int)length.Value);
+            await content.CopyToAsync(body, ct);
+            body.Position = 0;
+            await StorageErrors.Call(() => _container.GetBlobClient(at.BlobName).UploadAsync(body, new BlobUploadOptions { HttpHeaders = headers }, ct));
+            return;
+        }
+        var staging = _container.GetBlobClient($"{StagingPrefix}{at.ExperimentId}/{at.RunId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}");
+        try
+        {
+            var options = new BlobUploadOptions
             {
-                InitialTransferSize = StreamBlockBytes,
-                MaximumTransferSize = StreamBlockBytes,
-                MaximumConcurrency = 2,
-            },
-        };
-        // Blocks are staged as they arrive and committed only at the end: a broken upload leaves the old file (or none).
-        await StorageErrors.Call(() => _container.GetBlobClient(at.BlobName).UploadAsync(content, options, ct));
+                TransferOptions = new StorageTransferOptions
+                {
+                    InitialTransferSize = StreamBlockBytes,
+                    MaximumTransferSize = StreamBlockBytes,
+                    MaximumConcurrency = 2,
+                },
+            };
+            await StorageErrors.Call(() => staging.UploadAsync(content, options, ct));
+            var size = (await StorageErrors.Call(() => staging.GetPropertiesAsync(cancellationToken: ct))).Value.ContentLength;
+            var source = await _signer.SignAsync(staging, SasFor(staging, BlobSasPermissions.Read, CopySourceLifetime), ct);
+            await CommitCopyAsync(at, source, size, headers, ct);
+        }
+        finally
+        {
+            await DeleteStagingAsync(staging);
+        }
+    }
+
+    /// <summary>
+    /// Stages the staging blob's bytes as blocks of the file (server-side, up to 4000 MiB each) and commits them right
+    /// away. Another writer's commit in between drops those blocks (<c>InvalidBlockList</c>); the bytes are still in
+    /// the staging blob, so it is done again with fresh block ids, after a random pause so colliding writers part.
+    /// </summary>
+    private async Task CommitCopyAsync(ArtifactLocation at, Uri source, long size, BlobHttpHeaders headers, CancellationToken ct)
+    {
+        var blob = _container.GetBlockBlobClient(at.BlobName);
+        for (var attempt = 1; ; attempt++)
+        {
+            // Block ids of the multipart shape: Azure wants every uncommitted block id of a blob to have one length.
+            var uploadId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            var ids = new List<string>();
+            try
+            {
+                for (long offset = 0; offset < size; offset += CopyBlockBytes)
+                {
+                    var id = BlockId(uploadId, ids.Count + 1);
+                    var range = new HttpRange(offset, Math.Min(CopyBlockBytes, size - offset));
+                    await StorageErrors.Call(() => blob.StageBlockFromUriAsync(source, id, new StageBlockFromUriOptions { SourceRange = range }, ct));
+                    ids.Add(id);
+                }
+                await StorageErrors.Call(() => blob.CommitBlockListAsync(ids, new CommitBlockListOptions { HttpHeaders = headers }, ct));
+                return;
+            }
+            catch (RequestFailedException e) when (e.ErrorCode == InvalidBlockList)
+            {
+                if (attempt == MaxCommitAttempts) throw StorageErrors.TooMuchContention($"the artifact '{at.Path}'");
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(10, 100 * attempt)), _time, ct);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Best effort, whatever became of the upload: a staging blob left behind (say, the process died) is invisible and
+    /// harmless, and outside every run's artifacts, where a lifecycle rule on <see cref="StagingPrefix"/> can sweep it.
+    /// </summary>
+    private async Task DeleteStagingAsync(BlobClient staging)
+    {
+        try
+        {
+            await staging.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+        }
+        catch (Exception e) when (e is RequestFailedException || StorageErrors.IsTransient(e))
+        {
+            _logger.LogWarning(e, "Could not delete the upload staging blob {Blob}", staging.Name);
+        }
     }
 
     /// <summary>
@@ -155,10 +251,7 @@ public sealed class ArtifactStore
         var uploadId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + numParts.ToString("x8", CultureInfo.InvariantCulture);
         var lifetime = _options.UploadUrlLifetime + PerPartAllowance * numParts;
         var signed = await SignAsync(at, BlobSasPermissions.Write, lifetime < MaxMultipartLifetime ? lifetime : MaxMultipartLifetime, null, ct);
-        var parts = new Uri[numParts];
-        for (var part = 1; part <= numParts; part++)
-            parts[part - 1] = new Uri($"{signed.Url}&comp=block&blockid={Uri.EscapeDataString(BlockId(uploadId, part))}");
-        return new MultipartUpload(uploadId, parts);
+        return new MultipartUpload(uploadId, (int)numParts, signed.Url.AbsoluteUri);
     }
 
     /// <summary>Commits the parts, which must be exactly 1..num_parts in order, as the blob's content.</summary>
@@ -174,9 +267,13 @@ public sealed class ArtifactStore
         {
             await StorageErrors.Call(() => _container.GetBlockBlobClient(at.BlobName).CommitBlockListAsync(ids, options, ct));
         }
-        catch (RequestFailedException e) when (e.ErrorCode == "InvalidBlockList")
+        catch (RequestFailedException e) when (e.ErrorCode == InvalidBlockList)
         {
-            throw MlflowException.InvalidParameter($"Upload {uploadId} is missing parts: upload every part before completing it.");
+            // Not retryable (a 5xx would be retried for minutes in vain): a commit of any other upload of this file
+            // discards this one's uncommitted parts, so then the whole file must be uploaded again.
+            throw MlflowException.InvalidParameter(
+                $"Upload {uploadId} is missing parts: upload every part before completing it. Uploaded parts are also " +
+                "discarded when another upload of the same file completes first; then upload the file again.");
         }
     }
 
@@ -221,23 +318,28 @@ public sealed class ArtifactStore
     private async Task<SignedUrl> SignAsync(ArtifactLocation at, BlobSasPermissions permissions, TimeSpan lifetime, Action<BlobSasBuilder>? overrides, CancellationToken ct)
     {
         var blob = _container.GetBlobClient(at.BlobName);
+        var sas = SasFor(blob, permissions, lifetime);
+        overrides?.Invoke(sas);
+        var url = await _signer.SignAsync(blob, sas, ct);
+        return new SignedUrl(url, "GET", new Dictionary<string, string>(), sas.ExpiresOn);
+    }
+
+    private BlobSasBuilder SasFor(BlobClient blob, BlobSasPermissions permissions, TimeSpan lifetime)
+    {
         var now = _time.GetUtcNow();
         var expires = DateTimeOffset.FromUnixTimeSeconds((now + lifetime).ToUnixTimeSeconds()); // SAS expiry has whole seconds
-        var sas = new BlobSasBuilder(permissions, expires)
+        return new BlobSasBuilder(permissions, expires)
         {
             BlobContainerName = _container.Name,
-            BlobName = at.BlobName,
+            BlobName = blob.Name,
             Resource = "b",
             StartsOn = now - ClockSkew,
             // Azure is HTTPS only; Azurite speaks plain HTTP on loopback.
             Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
         };
-        overrides?.Invoke(sas);
-        var url = await _signer.SignAsync(blob, sas, ct);
-        return new SignedUrl(url, "GET", new Dictionary<string, string>(), expires);
     }
 
-    private static string BlockId(string uploadId, int part) =>
+    internal static string BlockId(string uploadId, int part) =>
         Convert.ToBase64String(Encoding.ASCII.GetBytes($"{uploadId}{part:D5}"));
 
     private static int PartCount(string? uploadId)
@@ -245,7 +347,7 @@ public sealed class ArtifactStore
         if (uploadId is { Length: 32 } && uploadId.All(char.IsAsciiHexDigitLower)
             && int.TryParse(uploadId.AsSpan(24), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var parts) && parts is >= 1 and <= MaxParts)
             return parts;
-        throw MlflowException.InvalidParameter($"Invalid upload_id '{uploadId}': use the upload_id that mpu/create returned.");
+        throw MlflowException.InvalidParameter($"Invalid upload_id '{Echo.Truncate(uploadId)}': use the upload_id that mpu/create returned.");
     }
 
     /// <summary>Unknown runs and runs of deleted experiments do not exist; a deleted run is read-only.</summary>

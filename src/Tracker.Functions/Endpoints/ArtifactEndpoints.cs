@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Tracker.Core;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Http;
@@ -51,7 +52,7 @@ public static class ArtifactEndpoints
     {
         var at = ArtifactLocation.FromProxyPath(path, allowRoot: false);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        await store.UploadAsync(at, context.Request.Body, ct);
+        await store.UploadAsync(at, context.Request.Body, context.Request.ContentLength, ct);
         return MlflowJson.Empty();
     }
 
@@ -86,24 +87,29 @@ public static class ArtifactEndpoints
         return MlflowJson.Empty();
     }
 
-    /// <summary>The file is <c>&lt;path&gt;/&lt;basename of the client's local file&gt;</c>; each part gets its own Put Block URL.</summary>
+    /// <summary>
+    /// The file is <c>&lt;path&gt;/&lt;basename of the client's local file&gt;</c>; each part gets its own Put Block URL.
+    /// MLflow's client asks for all of them at once (no paging in its protocol), so the answer streams out as the URLs
+    /// are made: memory stays flat up to the 50,000 parts' ~19 MiB.
+    /// </summary>
     public static async Task<IResult> CreateMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
     {
         var args = await RequestArgs.ReadAsync(request, ct);
         var at = MultipartTarget(path, args);
         var upload = await store.CreateMultipartUploadAsync(at, args.Int64("num_parts") ?? 0, ct);
-        return MlflowJson.Object(w =>
+        return MlflowJson.Streamed(async (w, flush) =>
         {
             w.WriteString("upload_id", upload.UploadId);
             w.WriteStartArray("credentials");
-            for (var i = 0; i < upload.PartUrls.Count; i++)
+            for (var part = 1; part <= upload.PartCount; part++)
             {
                 w.WriteStartObject();
-                w.WriteString("url", upload.PartUrls[i].AbsoluteUri);
-                w.WriteNumber("part_number", i + 1);
+                w.WriteString("url", upload.PartUrl(part));
+                w.WriteNumber("part_number", part);
                 w.WriteStartObject("headers");
                 w.WriteEndObject();
                 w.WriteEndObject();
+                if (part % 200 == 0) await flush(); // about 80 KB at a time
             }
             w.WriteEndArray();
         });
@@ -125,6 +131,16 @@ public static class ArtifactEndpoints
         return MlflowJson.Empty();
     }
 
+    /// <summary>
+    /// Outside a run's artifact directory a multipart upload gets MLflow's own "not supported" answer: MLflow 2.10 and
+    /// 2.11 clients send only the path below the run (<c>mpu/create/&lt;dir&gt;</c>), and on exactly this answer
+    /// fall back to one PUT of the file, which they address correctly.
+    /// </summary>
     private static ArtifactLocation MultipartTarget(string? directory, RequestArgs args) =>
-        ArtifactLocation.FromProxyPath(directory, allowRoot: true).Child(ArtifactPath.FileName(args.RequiredString("path")));
+        (ArtifactLocation.TryFromProxyPath(directory, allowRoot: true) ?? throw MultipartNotSupported)
+        .Child(ArtifactPath.FileName(args.RequiredString("path")));
+
+    /// <summary><c>mlflow.exceptions._UnsupportedMultipartUploadException</c>: the client matches the start of the message.</summary>
+    private static MlflowException MultipartNotSupported =>
+        new(ErrorCode.NotImplemented, "Multipart upload is not supported for the current artifact repository");
 }

@@ -35,9 +35,8 @@ public static class TrackerArtifactEndpoints
     {
         var args = await RequestArgs.ReadAsync(request, ct);
         var at = args.String("artifact_uri") is { } uri
-            ? ArtifactLocation.FromUri(uri)
+            ? ArtifactLocation.FromUri(uri, allowRoot: false)
             : ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);
-        if (at.Path.Length == 0) throw Core.MlflowException.InvalidParameter("Invalid path: it names a run's artifact directory, not a file.");
         return SignedUrlResult(at, await store.DownloadUrlAsync(at, ct));
     }
 

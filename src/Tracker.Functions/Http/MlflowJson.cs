@@ -13,7 +13,18 @@ namespace Tracker.Functions.Http;
 public static class MlflowJson
 {
     /// <summary>An MLflow JSON response: <paramref name="write"/> writes the members of the top-level object.</summary>
-    public static IResult Object(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) => new JsonObjectResult(write, status);
+    public static IResult Object(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) =>
+        new JsonObjectResult((w, _) =>
+        {
+            write(w);
+            return Task.CompletedTask;
+        }, status);
+
+    /// <summary>
+    /// A 200 answer too big to hold in memory: <paramref name="write"/> awaits the flush it is given every so often,
+    /// so the body goes out chunk by chunk as it is made.
+    /// </summary>
+    public static IResult Streamed(Func<Utf8JsonWriter, Func<Task>, Task> write) => new JsonObjectResult(write, StatusCodes.Status200OK);
 
     public static IResult Empty() => Object(_ => { });
 
@@ -37,19 +48,24 @@ public static class MlflowJson
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = MlflowJsonEncoder.Instance };
 
-    private sealed class JsonObjectResult(Action<Utf8JsonWriter> write, int status) : IResult
+    private sealed class JsonObjectResult(Func<Utf8JsonWriter, Func<Task>, Task> write, int status) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
             context.Response.StatusCode = status;
             context.Response.ContentType = "application/json";
-            await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions))
+            var body = context.Response.BodyWriter;
+            await using (var writer = new Utf8JsonWriter(body, WriterOptions))
             {
                 writer.WriteStartObject();
-                write(writer);
+                await write(writer, async () =>
+                {
+                    writer.Flush(); // hands what is written so far to the response pipe, which sends it
+                    await body.FlushAsync(context.RequestAborted);
+                });
                 writer.WriteEndObject();
             }
-            await context.Response.BodyWriter.FlushAsync();
+            await body.FlushAsync();
         }
     }
 

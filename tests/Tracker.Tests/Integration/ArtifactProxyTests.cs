@@ -215,6 +215,60 @@ public sealed class ArtifactProxyTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
+    /// <summary>
+    /// MLflow 2.10/2.11 clients with <c>MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true</c> post mpu/create with only the path
+    /// below the run (<c>mpu/create</c>, <c>mpu/create/models</c>), and fall back to one PUT of the file when the
+    /// answer is MLflow's "not supported" (<c>_UnsupportedMultipartUploadException</c>: 501, its message's start).
+    /// </summary>
+    [Fact]
+    public async Task AMultipartUploadOutsideARunIsNotImplementedSoOldClientsFallBackToOnePut()
+    {
+        var (exp, run) = await Client.CreateRunAsync();
+        var bytes = new byte[3000];
+        new Random(3).NextBytes(bytes);
+        foreach (var dir in new[] { "", "/models", "/models/sub" })
+        {
+            foreach (var op in new[] { "create", "complete", "abort" })
+            {
+                using var response = await Client.PostJsonAsync($"{ArtifactClient.Proxy}mpu/{op}{dir}",
+                    new { path = "/tmp/tmpk2j/model.bin", num_parts = 1, upload_id = "0123456789abcdef0123456700000001", parts = Array.Empty<object>() });
+                var message = await ArtifactClient.AssertErrorAsync(response, 501, "NOT_IMPLEMENTED", $"mpu/{op}{dir}");
+                Assert.StartsWith("Multipart upload is not supported for the current artifact repository", message, StringComparison.Ordinal);
+            }
+            // The client's fallback: one PUT below the run's artifact root.
+            await Client.PutAsync(ArtifactClient.At(exp, run, dir.TrimStart('/') + (dir.Length > 0 ? "/" : "") + "model.bin"), bytes);
+        }
+        Assert.Equal(bytes, await Client.DownloadBytesAsync(ArtifactClient.At(exp, run, "models/sub/model.bin")));
+
+        // Traversal is still a bad request, run or no run.
+        foreach (var bad in new[] { "mpu/create/..", "mpu/create/models/../../x", "mpu/create/%2e%2e/x", "mpu/create/a;b" })
+        {
+            using var response = await Client.SendRawAsync(HttpMethod.Post, ArtifactClient.Proxy + bad,
+                System.Text.Encoding.UTF8.GetBytes("""{"path": "model.bin", "num_parts": 1}"""));
+            await ArtifactClient.AssertErrorAsync(response, 400, "INVALID_PARAMETER_VALUE", bad);
+        }
+    }
+
+    /// <summary>
+    /// Another upload of the same file that completes first drops this upload's parts (Blob Storage discards every
+    /// uncommitted block of a blob on a commit): complete cannot succeed, and must say why rather than blame the client.
+    /// </summary>
+    [Fact]
+    public async Task AMultipartUploadOvertakenByAnotherUploadOfTheFileSaysSo()
+    {
+        var (exp, run) = await Client.CreateRunAsync();
+        var dir = ArtifactClient.At(exp, run, "models");
+        var created = await CreateMultipartAsync(dir, "model.bin", 1);
+        var part = await PutPartAsync(created["credentials"]![0]!, [1, 2, 3]);
+        var other = new byte[5 * 1024 * 1024];
+        await Client.PutAsync(dir + "/model.bin", other); // the other upload commits first
+
+        using var complete = await FinishAsync("complete", dir, "model.bin", (string)created["upload_id"]!, [part]);
+        var message = await ArtifactClient.AssertErrorAsync(complete, 400, "INVALID_PARAMETER_VALUE");
+        Assert.Contains("another upload of the same file", message, StringComparison.Ordinal);
+        Assert.Equal(other, await Client.DownloadBytesAsync(dir + "/model.bin"));
+    }
+
     [Fact]
     public async Task MissingFilesAreNotFound()
     {

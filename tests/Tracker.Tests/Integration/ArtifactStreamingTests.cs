@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tracker.Tests.Infrastructure;
 
@@ -99,6 +100,52 @@ public sealed class ArtifactStreamingTests(AzuriteFixture azurite)
         Assert.Equal(200, (int)get.StatusCode);
         Assert.Equal(await PatternStream.HashAsync(new PatternStream(FileBytes)), await PatternStream.HashAsync(await get.Content.ReadAsStreamAsync()));
         Assert.True(heapAfterParts < FileBytes, $"Peak RSS {heapAfterParts >> 20} MiB while the parts went to storage.");
+    }
+
+    /// <summary>
+    /// MLflow's client asks for every part's URL in one request and does not page, so 50,000 parts (Azure's limit) make
+    /// a ~19 MiB answer: it must stream out as it is made, never sit whole in the server's heap.
+    /// </summary>
+    [Fact]
+    public async Task A50000PartMultipartCreateStreamsItsAnswerThroughABoundedHeap()
+    {
+        await using var tracker = await TrackerProcess.StartAsync(azurite, BoundedServer);
+        using var http = new HttpClient { BaseAddress = tracker.Url, Timeout = TimeSpan.FromMinutes(5) };
+        var root = await CreateRunArtifactRootAsync(http);
+        const int parts = 50_000;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/2.0/mlflow-artifacts/mpu/create/{root}/checkpoints")
+        {
+            Content = JsonContent.Create(new { path = "/home/me/model.bin", num_parts = parts }),
+        };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (!response.IsSuccessStatusCode) Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}\n{tracker.Output}");
+        Assert.Null(response.Content.Headers.ContentLength); // streamed, not measured first
+        Assert.True(response.Headers.TransferEncodingChunked);
+        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+
+        var uploadId = body.RootElement.GetProperty("upload_id").GetString()!;
+        var credentials = body.RootElement.GetProperty("credentials");
+        Assert.Equal(parts, credentials.GetArrayLength());
+        var blockIds = new HashSet<string>();
+        var number = 0;
+        foreach (var credential in credentials.EnumerateArray())
+        {
+            Assert.Equal(++number, credential.GetProperty("part_number").GetInt32());
+            var url = new Uri(credential.GetProperty("url").GetString()!);
+            Assert.EndsWith($"/{root}/checkpoints/model.bin", url.AbsolutePath, StringComparison.Ordinal);
+            var query = System.Web.HttpUtility.ParseQueryString(url.Query);
+            Assert.Equal(("block", "w", "b"), (query["comp"], query["sp"], query["sr"]));
+            Assert.True(blockIds.Add(query["blockid"]!), $"part {number} repeats a block id");
+        }
+        Assert.False(tracker.HasExited, tracker.Output);
+
+        // The URLs work: the last part, alone, is accepted by Blob Storage (and abort needs nothing undone).
+        using var storage = new HttpClient();
+        using var put = await storage.PutAsync(credentials[parts - 1].GetProperty("url").GetString(), new ByteArrayContent([1, 2, 3]));
+        Assert.Equal(201, (int)put.StatusCode);
+        using var abort = await http.PostAsJsonAsync($"/api/2.0/mlflow-artifacts/mpu/abort/{root}/checkpoints", new { path = "/home/me/model.bin", upload_id = uploadId });
+        Assert.Equal(200, (int)abort.StatusCode);
     }
 
     private static async Task<string> CreateRunArtifactRootAsync(HttpClient http)

@@ -49,11 +49,28 @@ public class ArtifactPathTests
     [InlineData("a/")]
     [InlineData("./a")]
     [InlineData("a/./b")]
+    [InlineData("..%c0%afx")] // overlong '/': not UTF-8, so no decoder may read it as a separator
+    [InlineData("%c0%ae%c0%ae/x")] // overlong '.'
+    [InlineData("%e0%80%ae%e0%80%ae/x")] // three-byte overlong '.'
+    [InlineData("a%ffb")]
+    [InlineData("a%80b")] // a lone continuation byte
+    [InlineData("a%c3")] // a sequence cut short
+    [InlineData("a%ed%a0%80b")] // an encoded UTF-16 surrogate
+    [InlineData("a%25c0%25afb")] // invalid only after a second decoding
+    [InlineData("a%ef%bf%bdb")] // U+FFFD, what a lenient decoder makes of the above
+    [InlineData("a\uFFFDb")]
+    [InlineData("a;b")] // a path-parameter delimiter some servers and proxies cut at
+    [InlineData("a%3bb")]
     public void EveryTraversalFormIsInvalid(string path)
     {
         var e = MlflowAssert.Throws(() => ArtifactPath.Validate(path, allowEmpty: true));
-        Assert.StartsWith("Invalid path", e.Message, StringComparison.Ordinal);
+        Assert.Equal("Invalid path", e.Message); // MLflow's whole message, which clients and scripts match on
     }
+
+    /// <summary>JSON can carry a lone surrogate (<c>"\ud800"</c>); no blob name can, and theory data cannot either.</summary>
+    [Fact]
+    public void ALoneSurrogateIsInvalid() =>
+        Assert.Equal("Invalid path", MlflowAssert.Throws(() => ArtifactPath.Validate("a" + (char)0xD800 + "b", allowEmpty: false)).Message);
 
     [Fact]
     public void AnEncodingNestedBeyondTenRoundsIsInvalid()
@@ -135,8 +152,29 @@ public class ArtifactPathTests
     [InlineData("mlflow-artifacts:/5/" + Run + "/artifacts", "")]
     public void RunAndProxyUrisResolveToTheRunsArtifacts(string uri, string path)
     {
-        var at = ArtifactLocation.FromUri(uri);
+        var at = ArtifactLocation.FromUri(uri, allowRoot: true);
         Assert.Equal(("5", Run, path), (at.ExperimentId, at.RunId, at.Path));
+    }
+
+    /// <summary>One trailing slash names a directory: accepted where a directory may be named, on every route's form alike.</summary>
+    [Theory]
+    [InlineData("runs:/" + Run + "/ok.txt/")]
+    [InlineData("mlflow-artifacts:/5/" + Run + "/artifacts/ok.txt/")]
+    [InlineData("runs:/" + Run + "/")]
+    [InlineData("mlflow-artifacts:/5/" + Run + "/artifacts/")]
+    public void AUriWithATrailingSlashNamesNoFile(string uri)
+    {
+        MlflowAssert.Throws(() => ArtifactLocation.FromUri(uri, allowRoot: false));
+        Assert.Equal(uri.EndsWith("ok.txt/", StringComparison.Ordinal) ? "ok.txt" : "", ArtifactLocation.FromUri(uri, allowRoot: true).Path);
+    }
+
+    [Fact]
+    public void ARunPathWithATrailingSlashIsADirectoryOnlyWhereAllowed()
+    {
+        Assert.Equal("dir", ArtifactLocation.ForRun(Run, "dir/", allowRoot: true).Path);
+        MlflowAssert.Throws(() => ArtifactLocation.ForRun(Run, "dir/", allowRoot: false));
+        MlflowAssert.Throws(() => ArtifactLocation.ForRun(Run, "dir//", allowRoot: true));
+        MlflowAssert.Throws(() => ArtifactLocation.ForRun(Run, "/", allowRoot: true));
     }
 
     [Theory]
@@ -146,7 +184,7 @@ public class ArtifactPathTests
     [InlineData("file:///etc/passwd")]
     [InlineData("wasbs://c@acct.blob.core.windows.net/x")]
     [InlineData("models:/m/1")]
-    public void OtherUrisAndEscapesAreInvalid(string uri) => MlflowAssert.Throws(() => ArtifactLocation.FromUri(uri));
+    public void OtherUrisAndEscapesAreInvalid(string uri) => MlflowAssert.Throws(() => ArtifactLocation.FromUri(uri, allowRoot: true));
 
     [Theory]
     [InlineData("report.json", "text/plain")] // MLflow's text extensions
