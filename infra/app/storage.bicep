@@ -64,6 +64,36 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     }
   }
 
+  // Proxied uploads bigger than one block are staged under <artifacts container>/uploads/ and deleted once copied into
+  // place (ArtifactStore.StagingPrefix); this sweeps what an instance that stopped mid-upload left behind.
+  resource lifecycle 'managementPolicies' = {
+    name: 'default'
+    properties: {
+      policy: {
+        rules: [
+          {
+            name: 'abandoned-artifact-uploads'
+            enabled: true
+            type: 'Lifecycle'
+            definition: {
+              filters: {
+                blobTypes: [ 'blockBlob' ]
+                prefixMatch: [ '${artifactsContainerName}/uploads/' ]
+              }
+              actions: {
+                baseBlob: {
+                  delete: {
+                    daysAfterModificationGreaterThan: 1
+                  }
+                }
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+
   resource queueService 'queueServices' = {
     name: 'default'
 

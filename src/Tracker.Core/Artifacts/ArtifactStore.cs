@@ -46,8 +46,11 @@ public sealed class ArtifactStore
     private const int StreamBlockBytes = 4 * 1024 * 1024;
     /// <summary>Put Block From URL's limit on one block.</summary>
     private const long CopyBlockBytes = 4000L * 1024 * 1024;
-    /// <summary>Where bigger proxied uploads are staged, apart from every run's artifact directory.</summary>
-    private const string StagingPrefix = "uploads/";
+    /// <summary>
+    /// Where bigger proxied uploads are staged, apart from every run's artifact directory; a lifecycle rule in
+    /// infra/app/storage.bicep deletes what is left there after a day.
+    /// </summary>
+    internal const string StagingPrefix = "uploads/";
     /// <summary>Tries to commit a staged upload into its file before concurrent writers make it a 503.</summary>
     private const int MaxCommitAttempts = 8;
     private const string InvalidBlockList = "InvalidBlockList";

@@ -152,7 +152,7 @@ public static class AjaxOnlyEndpoints
                 ], ct);
             var table = EvalResultsTable(promptParameters, modelInput, modelOutputParameters, modelOutput);
             await using var content = new MemoryStream(table);
-            await artifacts.UploadAsync(ArtifactLocation.ForRun(runId, EvalResultsFile, allowRoot: false), content, ct);
+            await artifacts.UploadAsync(ArtifactLocation.ForRun(runId, EvalResultsFile, allowRoot: false), content, content.Length, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -233,7 +233,7 @@ public static class AjaxOnlyEndpoints
             throw MlflowException.InvalidParameter(
                 $"Bad Request. Content-Type must be set and must not be a form or text type, got '{Echo.Truncate(request.ContentType)}'; use application/octet-stream.");
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxUploadBytes;
-        await artifacts.UploadAsync(at, request.Body, ct);
+        await artifacts.UploadAsync(at, request.Body, request.ContentLength, ct);
         return MlflowJson.Empty();
     }
 

@@ -305,6 +305,20 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Equal("model-promotions", (string?)variables?["promotionQueueName"]);
     }
 
+    // A proxied upload is staged below this prefix and deleted once copied; the lifecycle rule sweeps abandoned ones.
+    [Fact]
+    public void AbandonedUploadStagingBlobsAreDeletedByALifecycleRule()
+    {
+        var policy = Assert.Single(ResourcesOfType("Microsoft.Storage/storageAccounts/managementPolicies"));
+        var rule = Assert.Single(policy["properties"]!["policy"]!["rules"]!.AsArray(), r => (string?)r!["name"] == "abandoned-artifact-uploads")!;
+        Assert.True((bool?)rule["enabled"]);
+        var prefixes = rule["definition"]!["filters"]!["prefixMatch"]!.AsArray().Select(p => (string?)p).ToList();
+        // compiled as [format('{0}/uploads/', parameters('artifactsContainerName'))]
+        Assert.Contains(prefixes, p => p is not null && p.Contains("artifactsContainerName", StringComparison.Ordinal)
+            && p.Contains($"'{{0}}/{Tracker.Core.Artifacts.ArtifactStore.StagingPrefix}'", StringComparison.Ordinal));
+        Assert.NotNull(rule["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterModificationGreaterThan"]);
+    }
+
     [Fact]
     public void NoKeysAnywhereInTheTemplate()
     {
