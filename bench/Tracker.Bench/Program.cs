@@ -56,7 +56,7 @@ try
 
     if (server is not null && (options.Runs(BenchWorkload.LogBatch) || options.Runs(BenchWorkload.LogMetric) || options.Runs(BenchWorkload.MetricHistory) || options.Runs(BenchWorkload.Search)))
     {
-        report.MemoryAfterStandardWorkloads(server.ReadMemory());
+        report.MemoryAfterStandardWorkloads(server.ReadMemory(), server.ReadResidentBreakdown());
     }
 
     if (options.Runs(BenchWorkload.Artifacts))

@@ -79,11 +79,13 @@ public sealed class Report(TextWriter output)
     public void NotAvailable(string name) => output.WriteLine($"{name}: n/a");
 
     /// <summary>VmRSS right after the standard workloads (log-batch … search), before the artifact transfers.</summary>
-    public void MemoryAfterStandardWorkloads(ServerMemory? memory)
+    public void MemoryAfterStandardWorkloads(ServerMemory? memory, (double Anonymous, double FileBacked)? breakdown)
     {
-        if (memory is { } m)
+        if (memory is { } m && breakdown is { } b)
         {
             Figure("server_rss_after_standard", m.ResidentMegabytes, "MB", "F1");
+            Figure("server_rss_after_standard_anon", b.Anonymous, "MB", "F1");
+            Figure("server_rss_after_standard_file", b.FileBacked, "MB", "F1");
         }
         else
         {

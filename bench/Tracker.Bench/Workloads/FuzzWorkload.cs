@@ -26,7 +26,11 @@ public static class FuzzWorkload
         "experiments/update", "experiments/set-experiment-tag",
     ];
 
-    private sealed record Case(string Kind, HttpMethod Method, string Path, Func<HttpContent?> Body, bool Chunked = false);
+    private sealed record Case(string Kind, HttpMethod Method, string Path, Func<HttpContent?> Body, bool Chunked = false)
+    {
+        /// <summary>What to print about the request if it goes wrong (bodies can be megabytes).</summary>
+        public string? Label { get; init; }
+    }
 
     public static async Task RunAsync(MlflowClient client, LaunchedServer? server, HttpClient http, bool quick, Report report, CancellationToken ct)
     {
@@ -91,7 +95,9 @@ public static class FuzzWorkload
         var unexpected = outcomes.Where(o => o.Outcome is ['5', ..] && o.Outcome != "503").ToList();
         if (!healthy || unexpected.Count > 0)
         {
-            var examples = string.Join("\n", unexpected.Take(5).Select(o => $"  {o.Case.Kind} {o.Case.Method} {o.Case.Path}: {o.Outcome} {o.Detail}"));
+            var examples = string.Join("\n", unexpected
+                .Select(o => $"  {o.Case.Kind} {o.Case.Method} {Shorten(o.Case.Path)} {o.Case.Label}: {o.Outcome} {o.Detail}")
+                .Distinct().Take(10));
             throw new BenchException($"fuzz: the server {(healthy ? "survived" : "did not survive")}; {unexpected.Count} unexpected 5xx\n{examples}");
         }
     }
@@ -147,7 +153,10 @@ public static class FuzzWorkload
             var route = JsonRoutes[random.Next(JsonRoutes.Length)];
             var bytes = i % 5 == 4 ? RandomBytes(random, random.Next(0, 8192)) : malformed[random.Next(malformed.Count)];
             var contentType = (i % 7) switch { 0 => "text/plain", 1 => null, 2 => "application/json; charset=utf-16", _ => "application/json" };
-            cases.Add(new("malformed", HttpMethod.Post, api + route, () => Bytes(bytes, contentType)));
+            cases.Add(new("malformed", HttpMethod.Post, api + route, () => Bytes(bytes, contentType))
+            {
+                Label = $"[{contentType ?? "no content type"}] {Shorten(Encoding.UTF8.GetString(bytes))}",
+            });
         }
 
         // Huge keys and values, 1 to 4 MB each.
@@ -250,6 +259,8 @@ public static class FuzzWorkload
         bodies.Add([0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00]); // UTF-16 with a BOM
         return bodies;
     }
+
+    private static string Shorten(string text) => text.Length > 120 ? text[..120] + "…" : text;
 
     private static byte[] RandomBytes(Random random, int length)
     {
