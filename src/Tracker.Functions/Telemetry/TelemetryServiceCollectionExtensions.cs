@@ -20,6 +20,13 @@ public static class TelemetryServiceCollectionExtensions
     /// <summary>The Azure SDK emits its spans through ActivitySource only when this switch is on.</summary>
     private const string AzureActivitySourceSwitch = "Azure.Experimental.EnableActivitySource";
 
+    /// <summary>
+    /// One span per storage operation (e.g. <c>TableClient.SubmitTransaction</c>), retries included. Not "Azure.*": its
+    /// Azure.Core.Http spans repeat each operation once per HTTP attempt, at a measurable cost per request (bench/README.md),
+    /// and the attempts are counted anyway by HttpClient's http.client.request.duration metric.
+    /// </summary>
+    private static readonly string[] AzureSources = ["Azure.Data.Tables.*", "Azure.Storage.*"];
+
     /// <summary>Meters .NET and ASP.NET Core publish themselves: request and storage-call durations, GC and heap.</summary>
     private static readonly string[] Meters =
         ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "System.Runtime"];
@@ -34,7 +41,7 @@ public static class TelemetryServiceCollectionExtensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithTracing(tracing => tracing
-                .AddSource("Azure.*")
+                .AddSource(AzureSources)
                 .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = DropQuery))
             .WithMetrics(metrics => metrics.AddMeter(Meters))
             .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeFormattedMessage = true);
