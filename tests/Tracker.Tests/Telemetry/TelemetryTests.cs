@@ -1,7 +1,10 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Azure.Core;
+using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Trace;
 using Tracker.Tests.Infrastructure;
 
@@ -55,6 +58,18 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
 
         using var otlp = new TrackerApp(azurite, settings: new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:1" });
         Assert.NotNull(otlp.Services.GetService<TracerProvider>());
+    }
+
+    [Fact]
+    public void ApplicationInsightsSignsInWithTheAppIdentityNotAKey()
+    {
+        using var app = new TrackerApp(azurite, settings: new Dictionary<string, string>
+        {
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/",
+        });
+        Assert.NotNull(app.Services.GetService<TracerProvider>());
+        var exporter = app.Services.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().CurrentValue;
+        Assert.Same(app.Services.GetRequiredService<TokenCredential>(), exporter.Credential);
     }
 
     private static async Task<string> WaitForAsync(TrackerProcess tracker, Func<string, bool> done)
