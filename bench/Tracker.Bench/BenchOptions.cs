@@ -30,7 +30,10 @@ public sealed record BenchOptions(
           --quick         counts scaled down ~10x, for smoke runs
           --same-run      the 8 concurrent log-batch writers share one run instead of one run each
           --only NAMES    run only these workloads, comma-separated, from:
-                          log-batch, log-metric, history, search, artifacts (default: all)
+                          log-batch, log-metric, history, search, artifacts (default: these five),
+                          and, with --launch only: fuzz (hostile requests against a heap capped at
+                          384 MiB unless --env DOTNET_GCHeapHardLimit=... says otherwise),
+                          telemetry (start-up and log-metric latency with OpenTelemetry off vs on)
           --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
         """;
 
@@ -62,9 +65,9 @@ public sealed record BenchOptions(
                     only ??= new HashSet<string>(StringComparer.Ordinal);
                     foreach (var name in args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        if (!BenchWorkload.All.Contains(name))
+                        if (!BenchWorkload.Named.Contains(name))
                         {
-                            return Fail(errors, $"--only: no workload '{name}' (choose from {string.Join(", ", BenchWorkload.All)})");
+                            return Fail(errors, $"--only: no workload '{name}' (choose from {string.Join(", ", BenchWorkload.Named)})");
                         }
 
                         only.Add(name);
@@ -127,6 +130,16 @@ public sealed record BenchOptions(
         if (launch is null && env.Count > 0)
         {
             return Fail(errors, "--env only applies with --launch");
+        }
+
+        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry)))
+        {
+            return Fail(errors, "--only fuzz and --only telemetry need --launch");
+        }
+
+        if (only?.Contains(BenchWorkload.Fuzz) == true && !env.Exists(e => e.Key == Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable))
+        {
+            env.Add(new(Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable, Tracker.Bench.Workloads.FuzzWorkload.DefaultHeapLimit));
         }
 
         if (only is { Count: 0 })

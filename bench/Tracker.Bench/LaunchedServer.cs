@@ -168,6 +168,34 @@ public sealed class LaunchedServer : IDisposable
         return rss is { } r && peak is { } p ? new ServerMemory(r, p) : null;
     }
 
+    /// <summary>
+    /// RssAnon (heaps, GC and native) and RssFile (mapped executables and ReadyToRun images) from /proc, in MB: what the
+    /// GC settings can shrink and what they cannot.
+    /// </summary>
+    public (double Anonymous, double FileBacked)? ReadResidentBreakdown()
+    {
+        var statusFile = $"/proc/{_process.Id}/status";
+        if (_process.HasExited || !File.Exists(statusFile))
+        {
+            return null;
+        }
+
+        double? anonymous = null, file = null;
+        foreach (var line in File.ReadLines(statusFile))
+        {
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                anonymous = Kilobytes(line) / 1024;
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                file = Kilobytes(line) / 1024;
+            }
+        }
+
+        return anonymous is { } a && file is { } f ? (a, f) : null;
+    }
+
     public void WriteRecentOutput(TextWriter writer)
     {
         string[] lines;

@@ -54,9 +54,24 @@ try
         await SearchWorkload.RunAsync(client, sizes, report, ct);
     }
 
+    if (server is not null && (options.Runs(BenchWorkload.LogBatch) || options.Runs(BenchWorkload.LogMetric) || options.Runs(BenchWorkload.MetricHistory) || options.Runs(BenchWorkload.Search)))
+    {
+        report.MemoryAfterStandardWorkloads(server.ReadMemory(), server.ReadResidentBreakdown());
+    }
+
     if (options.Runs(BenchWorkload.Artifacts))
     {
         await ArtifactTransferWorkload.RunAsync(client, new ArtifactClient(http, transfers, baseUrl), server, http, sizes, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.Fuzz))
+    {
+        await FuzzWorkload.RunAsync(client, server, http, options.Quick, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.Telemetry))
+    {
+        await TelemetryCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
     }
 
     report.Memory(server?.ReadMemory());

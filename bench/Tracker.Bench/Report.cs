@@ -41,6 +41,16 @@ public sealed class Report(TextWriter output)
                 $" multipart {ArtifactTransferWorkload.MultipartPartBytes >> 20} MB parts x {ArtifactTransferWorkload.MultipartWorkers} at once");
         }
 
+        if (options.Runs(BenchWorkload.Fuzz))
+        {
+            parts.Add("fuzz: seeded hostile requests against a capped heap");
+        }
+
+        if (options.Runs(BenchWorkload.Telemetry))
+        {
+            parts.Add("telemetry: sibling servers, OTLP off vs on");
+        }
+
         output.WriteLine(string.Join(" | ", parts));
     }
 
@@ -64,7 +74,24 @@ public sealed class Report(TextWriter output)
         }
     }
 
+    public void Text(string name, string value) => output.WriteLine($"{name}: {value}");
+
     public void NotAvailable(string name) => output.WriteLine($"{name}: n/a");
+
+    /// <summary>VmRSS right after the standard workloads (log-batch … search), before the artifact transfers.</summary>
+    public void MemoryAfterStandardWorkloads(ServerMemory? memory, (double Anonymous, double FileBacked)? breakdown)
+    {
+        if (memory is { } m && breakdown is { } b)
+        {
+            Figure("server_rss_after_standard", m.ResidentMegabytes, "MB", "F1");
+            Figure("server_rss_after_standard_anon", b.Anonymous, "MB", "F1");
+            Figure("server_rss_after_standard_file", b.FileBacked, "MB", "F1");
+        }
+        else
+        {
+            NotAvailable("server_rss_after_standard");
+        }
+    }
 
     public void Memory(ServerMemory? memory)
     {

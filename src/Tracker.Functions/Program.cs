@@ -1,10 +1,12 @@
 using Tracker.Core.Storage;
 using Tracker.Functions.Endpoints;
 using Tracker.Functions.Http;
+using Tracker.Functions.Telemetry;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.ListenWhereTheHostSays();
 builder.AddTrackerLogging();
+builder.AddTrackerTelemetry();
 builder.Services.AddTrackerStorage();
 builder.Services.AddTrackerHttp();
 

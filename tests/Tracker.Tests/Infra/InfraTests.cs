@@ -25,7 +25,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         "AzureWebJobsStorage__blobServiceUri",
         "AzureWebJobsStorage__queueServiceUri",
         "AzureWebJobsStorage__tableServiceUri",
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        Tracker.Functions.Telemetry.TelemetryOptions.AzureMonitorSetting, // the app exports to Azure Monitor only when set
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
         "Tracker__Storage__TableServiceUri",
         "Tracker__Storage__BlobServiceUri",
@@ -284,6 +284,8 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         var byName = settings.ToDictionary(s => (string)s["name"]!, s => ExpandVariables(Text(s["value"]), app));
         Assert.Contains("managedidentity", byName["AzureWebJobsStorage__credential"]);
         Assert.Contains("Authorization=AAD", byName["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        // The host signs in with this identity, the app's exporter with Tracker's storage identity: they must be one.
+        Assert.Contains(byName["Tracker__Storage__ClientId"].TrimStart('[').TrimEnd(']'), byName["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
         Assert.Contains("azurewebsites.net", byName["Tracker__Http__AllowedHosts__0"]);
         // MLflow's client sends an artifact as one PUT: the host's 100 MB default would refuse a checkpoint.
         Assert.True(long.Parse(byName["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"], System.Globalization.CultureInfo.InvariantCulture) >= 1L << 30);

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Tracker.Bench.Workloads;
+
+/// <summary>
+/// What OpenTelemetry costs: the launched executable is started several times with telemetry off and on, alternately,
+/// and each time the bench takes process start to first 200 and the latency of single <c>runs/log-metric</c> calls.
+/// "On" exports traces, metrics and logs over OTLP (http/protobuf) to a sink the bench runs on loopback, which answers
+/// 200 to everything; exports run every second (the defaults are 5 s for spans and logs, 60 s for metrics), so the
+/// export work falls inside the timed calls.
+/// </summary>
+public static class TelemetryCostWorkload
+{
+    private const string Key = "telemetry_probe";
+
+    public static async Task RunAsync(LaunchedServer server, HttpClient http, bool quick, Report report, CancellationToken ct)
+    {
+        var rounds = quick ? 2 : 5;
+        var warmup = quick ? 10 : 50;
+        var calls = quick ? 50 : 300;
+        using var sink = OtlpSink.Start();
+        IReadOnlyList<KeyValuePair<string, string>> on =
+        [
+            new("OTEL_EXPORTER_OTLP_ENDPOINT", sink.Url),
+            new("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            new("OTEL_BSP_SCHEDULE_DELAY", "1000"),
+            new("OTEL_BLRP_SCHEDULE_DELAY", "1000"),
+            new("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+        ];
+        IReadOnlyList<KeyValuePair<string, string>> off =
+        [
+            new("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+            new("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            new("Tracker__Telemetry__Console", "false"),
+        ];
+
+        Report.Progress($"telemetry cost: {rounds} rounds of (start, {warmup} + {calls} log-metric calls) with telemetry off and on");
+        var startup = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        var latency = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        for (var round = 0; round < rounds; round++)
+        {
+            // Alternate which goes first, so neither always gets the warmer page cache.
+            foreach (var telemetry in round % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                using var instance = await server.StartSiblingAsync(telemetry ? on : off, http, ct);
+                startup[telemetry].Add(instance.StartupToFirstResponse!.Value.TotalMilliseconds);
+                var client = new MlflowClient(http, instance.BaseUrl);
+                var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment($"telemetry-{round}-{(telemetry ? "on" : "off")}"), ct);
+                var runId = await client.CreateRunAsync(experimentId, "telemetry-cost", ct);
+                for (var step = 0; step < warmup + calls; step++)
+                {
+                    var point = new MetricPoint(Key, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), step);
+                    var started = Stopwatch.GetTimestamp();
+                    await client.LogMetricAsync(runId, point, ct);
+                    if (step >= warmup)
+                    {
+                        latency[telemetry].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }
+                }
+            }
+        }
+
+        Compare(report, "telemetry_startup", Stats.Median(startup[false]), Stats.Median(startup[true]));
+        Compare(report, "telemetry_log_metric_median", Stats.Median(latency[false]), Stats.Median(latency[true]));
+        Compare(report, "telemetry_log_metric_p95", Stats.Percentile(latency[false], 95), Stats.Percentile(latency[true], 95));
+        report.Count("telemetry_otlp_exports_received", sink.Requests, "requests");
+        if (sink.Requests == 0)
+        {
+            throw new BenchException("telemetry: the OTLP sink received nothing, so 'on' did not export and its figures mean nothing");
+        }
+    }
+
+    private static void Compare(Report report, string name, double off, double on)
+    {
+        report.Milliseconds(name + "_off", off);
+        report.Milliseconds(name + "_on", on);
+        report.Figure(name + "_cost", (on - off) / off * 100, "%", "+0.0;-0.0");
+    }
+
+    /// <summary>An OTLP/HTTP receiver that keeps nothing: reads each request and answers 200 with an empty body.</summary>
+    private sealed class OtlpSink : IDisposable
+    {
+        private readonly HttpListener _listener;
+        private readonly Task _serving;
+        private int _requests;
+
+        private OtlpSink(HttpListener listener, string url)
+        {
+            _listener = listener;
+            Url = url;
+            _serving = Task.Run(ServeAsync);
+        }
+
+        public string Url { get; }
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public static OtlpSink Start()
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var url = $"http://127.0.0.1:{port}/";
+            var listener = new HttpListener();
+            listener.Prefixes.Add(url);
+            listener.Start();
+            return new OtlpSink(listener, url.TrimEnd('/'));
+        }
+
+        public void Dispose()
+        {
+            _listener.Close();
+            try
+            {
+                _serving.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // Closing the listener ends GetContextAsync with an exception.
+            }
+        }
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                Interlocked.Increment(ref _requests);
+                await context.Request.InputStream.CopyToAsync(Stream.Null);
+                context.Response.StatusCode = 200;
+                context.Response.ContentLength64 = 0;
+                context.Response.Close();
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Core;
+using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
+using Tracker.Tests.Infrastructure;
+
+namespace Tracker.Tests.Telemetry;
+
+/// <summary>
+/// Telemetry as the process exports it (console exporter): spans for requests and for the storage calls behind them,
+/// and no function key, SAS signature or bearer token anywhere in what leaves the process.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class TelemetryTests(AzuriteFixture azurite)
+{
+    private const string Secret = "s3cretV4lue";
+
+    [Fact]
+    public async Task RequestsAndStorageCallsAreTracedWithoutSecrets()
+    {
+        await using var tracker = await TrackerProcess.StartAsync(azurite, new Dictionary<string, string>
+        {
+            ["Tracker__Telemetry__Console"] = "true",
+            // The instrumentation's own redaction of query values is one variable away from off; Tracker drops the query.
+            ["OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION"] = "true",
+        });
+        using var http = new HttpClient { BaseAddress = tracker.Url };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Secret + "-token");
+        http.DefaultRequestHeaders.Add("x-functions-key", Secret + "-header");
+        var query = $"code={Secret}-code&sig={Secret}-sig";
+
+        var name = "telemetry-" + Guid.NewGuid().ToString("N");
+        using var created = await http.PostAsync($"/api/2.0/mlflow/experiments/create?{query}",
+            new StringContent($$"""{"name": "{{name}}"}""", Encoding.UTF8, "application/json"));
+        var id = (string)JsonNode.Parse(await created.Content.ReadAsStringAsync())!["experiment_id"]!;
+        using var got = await http.GetAsync($"/api/2.0/mlflow/experiments/get?experiment_id={id}&{query}");
+        Assert.Equal(200, (int)got.StatusCode);
+        using var missing = await http.GetAsync($"/api/2.0/mlflow/experiments/get?experiment_id=999999999&{query}");
+        Assert.Equal(404, (int)missing.StatusCode);
+
+        var output = await WaitForAsync(tracker, o => o.Contains("experiments/get", StringComparison.Ordinal) && o.Contains("Azure.Data.Tables", StringComparison.Ordinal));
+        Assert.Contains("POST /api/2.0/mlflow/experiments/create", output);
+        Assert.Contains("GET /api/2.0/mlflow/experiments/get", output);
+        Assert.Contains("Azure.Data.Tables", output); // the SDK's span around each storage call
+        Assert.DoesNotContain(Secret, output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("url.query", output);
+    }
+
+    [Fact]
+    public void NoExporterConfiguredMeansNoOpenTelemetryAtAll()
+    {
+        using var plain = new TrackerApp(azurite);
+        Assert.Null(plain.Services.GetService<TracerProvider>());
+
+        using var otlp = new TrackerApp(azurite, settings: new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:1" });
+        Assert.NotNull(otlp.Services.GetService<TracerProvider>());
+    }
+
+    [Fact]
+    public void ApplicationInsightsSignsInWithTheAppIdentityNotAKey()
+    {
+        using var app = new TrackerApp(azurite, settings: new Dictionary<string, string>
+        {
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/",
+        });
+        Assert.NotNull(app.Services.GetService<TracerProvider>());
+        var exporter = app.Services.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().CurrentValue;
+        Assert.Same(app.Services.GetRequiredService<TokenCredential>(), exporter.Credential);
+    }
+
+    private static async Task<string> WaitForAsync(TrackerProcess tracker, Func<string, bool> done)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); !done(tracker.Output) && DateTime.UtcNow < deadline;)
+            await Task.Delay(100);
+        return tracker.Output;
+    }
+}
