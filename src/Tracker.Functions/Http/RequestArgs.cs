@@ -69,6 +69,10 @@ public sealed class RequestArgs
         {
             throw MlflowException.InvalidParameter($"Malformed JSON request body: {e.Message}");
         }
+        catch (InvalidOperationException)
+        {
+            throw MlflowException.InvalidParameter("Malformed JSON request body: a string escape is not valid Unicode (an unpaired surrogate).");
+        }
         if (root.ValueKind != JsonValueKind.Object)
             throw MlflowException.InvalidParameter("The request body must be a JSON object.");
         return new RequestArgs(root, null, "");
@@ -198,10 +202,24 @@ public sealed class RequestArgs
         return Field(name) switch
         {
             null => null,
-            { ValueKind: JsonValueKind.String } s => s.GetString(),
+            { ValueKind: JsonValueKind.String } s => Text(name, s),
             { ValueKind: JsonValueKind.Number } n when IsExperimentId(name) => n.GetRawText(),
             { } other => throw InvalidType(name, other),
         };
+    }
+
+    /// <summary>A JSON string's value; an escape that is no valid UTF-16 (an unpaired surrogate, <c>"\ud800"</c>) is a 400.</summary>
+    private string Text(string name, JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw MlflowException.InvalidParameter(
+                $"Invalid value for parameter '{Qualified(name)}' supplied: a string escape is not valid Unicode (an unpaired surrogate).");
+        }
     }
 
     /// <summary>
@@ -230,7 +248,7 @@ public sealed class RequestArgs
         {
             null => null,
             { ValueKind: JsonValueKind.Number } n when n.TryGetInt64(out var v) => v,
-            { ValueKind: JsonValueKind.String } s => ParseInt64(name, s.GetString()!),
+            { ValueKind: JsonValueKind.String } s => ParseInt64(name, Text(name, s)),
             { } other => throw InvalidType(name, other),
         };
     }
@@ -256,7 +274,7 @@ public sealed class RequestArgs
         {
             null => null,
             { ValueKind: JsonValueKind.Number } n => n.GetDouble(),
-            { ValueKind: JsonValueKind.String } s => ParseDouble(name, s.GetString()!),
+            { ValueKind: JsonValueKind.String } s => ParseDouble(name, Text(name, s)),
             { } other => throw InvalidType(name, other),
         };
     }
@@ -305,12 +323,12 @@ public sealed class RequestArgs
             null => [],
             { ValueKind: JsonValueKind.Array } array => array.EnumerateArray().Select((item, i) => item.ValueKind switch
             {
-                JsonValueKind.String => item.GetString()!,
+                JsonValueKind.String => Text($"{name}[{i}]", item),
                 JsonValueKind.Number when IsExperimentId(name) => item.GetRawText(),
                 _ => throw InvalidType($"{name}[{i}]", item),
             }).ToList(),
             // a single value where a list is expected: proto-JSON would reject it, but a list of one is what was meant
-            { ValueKind: JsonValueKind.String } one => [one.GetString()!],
+            { ValueKind: JsonValueKind.String } one => [Text(name, one)],
             { } other => throw InvalidType(name, other),
         };
     }

@@ -646,4 +646,22 @@ public class RequestArgsTests
         Assert.Equal("{\"a\": [1, 2]}", args.Raw("model_json")!.Value.GetRawText());
         Assert.Null(args.Raw("absent"));
     }
+
+    /// <summary>Found by the fuzz workload: <c>{"name":"\ud800"}</c> made <c>GetString</c> throw, answered 500.</summary>
+    [Theory]
+    [InlineData("""{"name": "\ud800"}""", "name")]
+    [InlineData("""{"experiment_ids": ["1", "a\udc00"]}""", "experiment_ids[1]")]
+    [InlineData("\"{\\\"name\\\": 1}\\ud800\"", null)]
+    public async Task AnUnpairedSurrogateEscapeIsAnInvalidValue(string body, string? field)
+    {
+        var error = await Rejects(async () =>
+        {
+            var args = await Send(body);
+            _ = args.String("name");
+            _ = args.StringList("experiment_ids");
+            return args;
+        });
+        Assert.Equal(ErrorCode.InvalidParameterValue, error.Code);
+        Assert.Contains(field is null ? "unpaired surrogate" : $"'{field}'", error.Message);
+    }
 }
