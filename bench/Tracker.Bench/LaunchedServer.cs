@@ -43,7 +43,7 @@ public sealed class LaunchedServer : IDisposable
 
     public TimeSpan? StartupToFirstResponse { get; private set; }
 
-    /// <summary>Starts <paramref name="executable"/> on a free loopback port and waits for <c>GET /health</c> to answer 200.</summary>
+    /// <summary>Starts <paramref name="executable"/> on a free loopback port and waits for <c>GET /</c> (the Functions host's readiness poll) to answer 200.</summary>
     public static async Task<LaunchedServer> StartAsync(
         string executable,
         IReadOnlyList<KeyValuePair<string, string>> environment,
@@ -227,7 +227,7 @@ public sealed class LaunchedServer : IDisposable
 
     private async Task StartAndWaitForFirstResponseAsync(HttpClient http, CancellationToken ct)
     {
-        var healthUrl = BaseUrl + "/health";
+        var healthUrl = BaseUrl + "/";
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -252,7 +252,7 @@ public sealed class LaunchedServer : IDisposable
 
             if (_process.HasExited)
             {
-                throw new BenchException($"server exited with code {_process.ExitCode} before answering GET /health");
+                throw new BenchException($"server exited with code {_process.ExitCode} before answering GET /");
             }
 
             if (Stopwatch.GetElapsedTime(started) > StartupTimeout)

@@ -48,6 +48,8 @@ public static class HttpServiceCollectionExtensions
             o.UseUtcTimestamp = true;
         });
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Error);
+        // It logs every /health call's result as an error; StorageHealthCheck logs each probe's failure once instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
         return builder;
     }
 
