@@ -78,18 +78,22 @@ public sealed class Report(TextWriter output)
 
     public void NotAvailable(string name) => output.WriteLine($"{name}: n/a");
 
-    /// <summary>VmRSS right after the standard workloads (log-batch … search), before the artifact transfers.</summary>
-    public void MemoryAfterStandardWorkloads(ServerMemory? memory, (double Anonymous, double FileBacked)? breakdown)
+    /// <summary>
+    /// VmRSS right after the standard workloads (log-batch … search), before the artifact transfers; with
+    /// <paramref name="idle"/>, after the server has then been idle for 3 s (<c>_idle</c> figures).
+    /// </summary>
+    public void MemoryAfterStandardWorkloads(ServerMemory? memory, (double Anonymous, double FileBacked)? breakdown, bool idle = false)
     {
+        var name = idle ? "server_rss_after_standard_idle" : "server_rss_after_standard";
         if (memory is { } m && breakdown is { } b)
         {
-            Figure("server_rss_after_standard", m.ResidentMegabytes, "MB", "F1");
-            Figure("server_rss_after_standard_anon", b.Anonymous, "MB", "F1");
-            Figure("server_rss_after_standard_file", b.FileBacked, "MB", "F1");
+            Figure(name, m.ResidentMegabytes, "MB", "F1");
+            Figure(name + "_anon", b.Anonymous, "MB", "F1");
+            Figure(name + "_file", b.FileBacked, "MB", "F1");
         }
         else
         {
-            NotAvailable("server_rss_after_standard");
+            NotAvailable(name);
         }
     }
 

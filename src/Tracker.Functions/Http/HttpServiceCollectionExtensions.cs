@@ -58,6 +58,9 @@ public static class HttpServiceCollectionExtensions
         services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.Section)
             .PostConfigure(o => o.TrustForwardedHost |= !string.IsNullOrEmpty(FunctionsHostPort));
         services.AddOptions<DiagnosticsOptions>().BindConfiguration(DiagnosticsOptions.Section);
+        services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        services.AddSingleton<IdleMemoryTrimmer>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
         return services;
     }
 }

@@ -18,6 +18,7 @@ public static class TrackerMiddleware
 
     public static WebApplication UseTrackerPipeline(this WebApplication app)
     {
+        app.Use(app.Services.GetRequiredService<IdleMemoryTrimmer>().Track);
         app.Use(AnswerHeadAsGet);
         app.Use(AddResponseHeaders);
         app.Use(WriteErrorsAsMlflowJson);
