@@ -42,6 +42,12 @@ internal static class DocumentColumns
             if (entity.GetBinary(name) is not { } part) break;
             parts.Add(part);
         }
+        return Concat(parts);
+    }
+
+    /// <summary>The parts of a document, read from several columns or rows, as one byte array.</summary>
+    public static byte[] Concat(IReadOnlyList<byte[]> parts)
+    {
         if (parts.Count == 1) return parts[0];
         var result = new byte[parts.Sum(p => p.Length)];
         var at = 0;

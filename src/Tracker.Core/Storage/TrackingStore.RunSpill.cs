@@ -64,15 +64,7 @@ public sealed partial class TrackingStore
         await foreach (var row in _runs.QueryAsync<TableEntity>(
                            RowsWithPrefix(experimentId, SpillRows(runId, generation)), select: DocumentColumns.Selected, cancellationToken: ct).WithTransientErrors())
             parts.Add(DocumentColumns.Read(row));
-        if (parts.Count != rows) return null;
-        var json = new byte[parts.Sum(p => p.Length)];
-        var at = 0;
-        foreach (var part in parts)
-        {
-            part.CopyTo(json, at);
-            at += part.Length;
-        }
-        return json;
+        return parts.Count == rows ? DocumentColumns.Concat(parts) : null;
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Tracker.Core.Storage;
 using Tracker.Functions.Endpoints;
+using Tracker.Tests.Infrastructure;
 
 namespace Tracker.Tests.Host;
 
@@ -39,7 +40,7 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     {
         // Storage pointed at a listener that only counts connections: the probe and version must not touch it (health
         // does: StorageOutageTests).
-        using var sentinel = new ConnectionCounter();
+        using var sentinel = new StalledListener();
         var connectionString = string.Join(';',
             $"TableEndpoint=http://127.0.0.1:{sentinel.Port}/devstoreaccount1",
             $"BlobEndpoint=http://127.0.0.1:{sentinel.Port}/devstoreaccount1",
@@ -192,46 +193,5 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
         Assert.False(string.IsNullOrEmpty(code), body);
         Assert.False(string.IsNullOrEmpty(message), body);
         return (code, message);
-    }
-
-    /// <summary>A loopback listener that accepts and drops connections, counting them.</summary>
-    private sealed class ConnectionCounter : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private int _connections;
-
-        public ConnectionCounter()
-        {
-            _listener.Start();
-            _ = AcceptAsync();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public int Connections => Volatile.Read(ref _connections);
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    using var socket = await _listener.AcceptSocketAsync(_stop.Token);
-                    Interlocked.Increment(ref _connections);
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // Stopped.
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _listener.Stop();
-            _stop.Dispose();
-        }
     }
 }
