@@ -46,7 +46,7 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
         var writers = Enumerable.Range(0, 16).Select(w => _app.PostAsync(Api + "runs/log-batch", new
         {
             run_id = runId,
-            metrics = Enumerable.Range(0, 50).Select(s => new { key = "shared", value = w + s / 100.0, timestamp = 1000 + s, step = w * 50 + s })
+            metrics = Enumerable.Range(0, 50).Select(s => new { key = "common", value = w + s / 100.0, timestamp = 1000 + s, step = w * 50 + s })
                 .Concat(Enumerable.Range(0, 20).Select(s => new { key = $"own-{w}", value = (double)s, timestamp = 1000 + s, step = s })),
             @params = new[] { new { key = $"p{w}", value = $"v{w}" } },
             tags = new[] { new { key = $"t{w}", value = $"x{w}" } },
@@ -58,10 +58,10 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(16, data["params"]!.AsArray().Count);
         Assert.Equal(Enumerable.Range(0, 16).Select(w => $"t{w}").Order(), data["tags"]!.AsArray().Select(t => (string)t!["key"]!).Where(k => k.StartsWith('t')).Order());
         Assert.Equal(17, data["metrics"]!.AsArray().Count);
-        var latestShared = data["metrics"]!.AsArray().Single(m => (string)m!["key"]! == "shared")!;
+        var latestShared = data["metrics"]!.AsArray().Single(m => (string)m!["key"]! == "common")!;
         Assert.Equal(15 * 50 + 49, (long)latestShared["step"]!);
 
-        var shared = await HistoryAsync(runId, "shared");
+        var shared = await HistoryAsync(runId, "common");
         Assert.Equal(16 * 50, shared.Count);
         Assert.Equal(Enumerable.Range(0, 800).Select(i => (long)i).Order(), shared.Select(p => (long)p["step"]!).Order());
         for (var w = 0; w < 16; w++) Assert.Equal(20, (await HistoryAsync(runId, $"own-{w}")).Count);
