@@ -6,6 +6,8 @@ public readonly record struct ErrorCode(string Name, int HttpStatus)
     public static readonly ErrorCode InvalidParameterValue = new("INVALID_PARAMETER_VALUE", 400);
     public static readonly ErrorCode ResourceAlreadyExists = new("RESOURCE_ALREADY_EXISTS", 400);
     public static readonly ErrorCode BadRequest = new("BAD_REQUEST", 400);
+    /// <summary>A body over a size limit: one code whether Kestrel or Tracker noticed the size first.</summary>
+    public static readonly ErrorCode PayloadTooLarge = InvalidParameterValue with { HttpStatus = 413 };
     public static readonly ErrorCode ResourceDoesNotExist = new("RESOURCE_DOES_NOT_EXIST", 404);
     public static readonly ErrorCode EndpointNotFound = new("ENDPOINT_NOT_FOUND", 404);
     public static readonly ErrorCode Unauthenticated = new("UNAUTHENTICATED", 401);

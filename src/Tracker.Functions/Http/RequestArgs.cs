@@ -92,7 +92,7 @@ public sealed class RequestArgs
     private const long MaxDrainedBytes = 64L * 1024 * 1024;
 
     private static MlflowException TooLarge(long size) =>
-        new(new ErrorCode("INVALID_PARAMETER_VALUE", StatusCodes.Status413PayloadTooLarge),
+        new(ErrorCode.PayloadTooLarge,
             $"Request body exceeds {MaxBodyBytes} bytes (got {size}).");
 
     /// <summary>State-changing requests carry JSON (security-baseline §1.5): a text/plain CSRF POST changes nothing.</summary>

@@ -129,8 +129,7 @@ public static class TrackerMiddleware
         var (code, message) = error switch
         {
             MlflowException e => (e.Code, e.Message),
-            // the same code as RequestArgs' own size check, whether Kestrel or Tracker noticed the size first
-            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => (new ErrorCode(ErrorCode.InvalidParameterValue.Name, e.StatusCode), e.Message),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e => (ErrorCode.PayloadTooLarge, e.Message),
             BadHttpRequestException e => (new ErrorCode(ErrorCode.BadRequest.Name, e.StatusCode), e.Message),
             // Kestrel reports an overflowing chunk size as a bare IOException around an OverflowException
             // (Http1ChunkedEncodingMessageBody.CalculateChunkSize), not as the BadHttpRequestException of other bad framing.
