@@ -1,3 +1,4 @@
+using Tracker.Core.Auth;
 using Tracker.Core.Storage;
 using Tracker.Functions.Endpoints;
 using Tracker.Functions.Http;
@@ -8,6 +9,7 @@ builder.ListenWhereTheHostSays();
 builder.AddTrackerLogging();
 builder.AddTrackerTelemetry();
 builder.Services.AddTrackerStorage();
+builder.Services.AddTrackerAuth();
 builder.Services.AddTrackerHttp();
 
 var app = builder.Build();
