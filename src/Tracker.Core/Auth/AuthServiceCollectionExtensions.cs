@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Tracker.Core.Auth;
 
@@ -9,9 +10,13 @@ public static class AuthServiceCollectionExtensions
     {
         services.AddOptions<AuthOptions>()
             .BindConfiguration(AuthOptions.Section)
-            .Validate(o => ServerKeys.IsValidSetting(o.ServerKey), $"{AuthOptions.Section}:ServerKey must be base64 of at least {ServerKeys.MinimumKeyBytes} bytes.")
+            .Validate(o => o.IsValid(),
+                $"Invalid {AuthOptions.Section} settings: ServerKey must be base64 of at least {ServerKeys.MinimumKeyBytes} bytes, CredentialCacheSeconds 0-300.")
             .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ServerKeys>();
+        services.AddSingleton<AuthStore>();
+        services.AddSingleton<CredentialVerifier>();
         return services;
     }
 }
