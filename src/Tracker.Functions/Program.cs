@@ -1,5 +1,5 @@
-using Tracker.Core.Auth;
 using Tracker.Core.Storage;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
 using Tracker.Functions.Http;
 using Tracker.Functions.Telemetry;
@@ -9,11 +9,12 @@ builder.ListenWhereTheHostSays();
 builder.AddTrackerLogging();
 builder.AddTrackerTelemetry();
 builder.Services.AddTrackerStorage();
-builder.Services.AddTrackerAuth();
+builder.AddTrackerAuthentication();
 builder.Services.AddTrackerHttp();
 
 var app = builder.Build();
 app.UseTrackerPipeline();
+app.UseTrackerAuth();
 app.MapServiceEndpoints();
 app.MapMlflowApi();
 app.MapArtifactEndpoints();

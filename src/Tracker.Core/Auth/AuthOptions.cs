@@ -18,5 +18,23 @@ public sealed class AuthOptions
     /// </summary>
     public int CredentialCacheSeconds { get; set; } = 30;
 
-    public bool IsValid() => ServerKeys.IsValidSetting(ServerKey) && CredentialCacheSeconds is >= 0 and <= 300;
+    /// <summary>
+    /// Local runs only: no credential is asked for. Refused (the app does not start) unless every address Tracker
+    /// listens on is loopback, and always under the Functions host, which forwards the internet's requests.
+    /// </summary>
+    public bool Disabled { get; set; }
+
+    /// <summary>
+    /// What a signed-in user may do with an experiment or registered model nobody granted them anything on. MLflow's
+    /// basic-auth app ships READ: a team sees each other's work and changes only its own (creators get MANAGE).
+    /// </summary>
+    public string DefaultPermission { get; set; } = "READ";
+
+    /// <summary>Microsoft Entra ID sign-in; off while <see cref="EntraOptions.TenantId"/> is empty.</summary>
+    public EntraOptions Entra { get; set; } = new();
+
+    public Permission Default => Permission.Parse(DefaultPermission);
+
+    public bool IsValid() => ServerKeys.IsValidSetting(ServerKey) && CredentialCacheSeconds is >= 0 and <= 300 &&
+                             Permission.TryParse(DefaultPermission, out _) && Entra.IsValid();
 }

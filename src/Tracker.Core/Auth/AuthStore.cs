@@ -150,7 +150,7 @@ public sealed partial class AuthStore
         return (new AuthUser(e.GetInt64("Id")!.Value, e.GetString("UserName"), e.GetBoolean("IsAdmin") ?? false, hash is not null), hash, e.ETag);
     }
 
-    internal static string? TryCanonical(string? userName)
+    public static string? TryCanonical(string? userName)
     {
         try
         {

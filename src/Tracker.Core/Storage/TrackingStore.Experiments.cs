@@ -122,7 +122,8 @@ public sealed partial class TrackingStore
         }, ct);
 
     public Task<Page> SearchExperimentsAsync(
-        ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default) =>
+        ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default,
+        Func<string, bool>? visible = null) =>
         WithinBudget(async ct =>
         {
             if (maxResults is < 1 or > SearchMaxResults)
@@ -138,7 +139,7 @@ public sealed partial class TrackingStore
                                ExperimentRangeFilter(view), cancellationToken: ct).WithTransientErrors())
             {
                 var doc = ReadExperiment(row);
-                if (parsedFilter.Matches(doc)) matches.Add(doc);
+                if (parsedFilter.Matches(doc) && (visible is null || visible(doc.ExperimentId))) matches.Add(doc);
             }
             matches.Sort(ordering);
             var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();

@@ -2,8 +2,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Tracker.Core;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Auth;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -21,10 +23,10 @@ public static class AjaxOnlyEndpoints
 
     public static RouteGroupBuilder MapAjaxOnlyEndpoints(this RouteGroupBuilder ajax)
     {
-        ajax.MapGet("/metrics/get-history-bulk", GetMetricHistoryBulk);
-        ajax.MapPost("/experiments/search-datasets", SearchDatasets);
-        ajax.MapPost("/runs/create-promptlab-run", CreatePromptlabRun);
-        ajax.MapPost("/upload-artifact", UploadArtifact);
+        ajax.MapGet("/metrics/get-history-bulk", GetMetricHistoryBulk).Requires(Permission.Read, Resource.Runs("run_id"));
+        ajax.MapPost("/experiments/search-datasets", SearchDatasets).Requires(Permission.Read, Resource.Experiments("experiment_ids"));
+        ajax.MapPost("/runs/create-promptlab-run", CreatePromptlabRun).Requires(Permission.Edit, Resource.Experiment);
+        ajax.MapPost("/upload-artifact", UploadArtifact).Requires(Permission.Edit, Resource.RunInQuery);
         return ajax;
     }
 

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.Features;
 using Tracker.Core;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Auth;
 using Tracker.Core.Tracking;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -18,20 +20,20 @@ public static class ArtifactEndpoints
     public static IEndpointRouteBuilder MapArtifactEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup(Root);
-        api.MapPut("/artifacts/{**path}", UploadArtifact);
-        api.MapGet("/artifacts", ListArtifacts);
-        api.MapGet("/artifacts/{**path}", DownloadArtifact);
-        api.MapDelete("/artifacts/{**path}", DeleteArtifact);
-        api.MapPost("/mpu/create/{**path}", CreateMultipartUpload);
-        api.MapPost("/mpu/complete/{**path}", CompleteMultipartUpload);
-        api.MapPost("/mpu/abort/{**path}", AbortMultipartUpload);
+        api.MapPut("/artifacts/{**path}", UploadArtifact).Requires(Permission.Edit, Resource.ArtifactPath);
+        api.MapGet("/artifacts", ListArtifacts).Requires(Permission.Read, Resource.ArtifactPath);
+        api.MapGet("/artifacts/{**path}", DownloadArtifact).Requires(Permission.Read, Resource.ArtifactPath);
+        api.MapDelete("/artifacts/{**path}", DeleteArtifact).Requires(Permission.Manage, Resource.ArtifactPath);
+        api.MapPost("/mpu/create/{**path}", CreateMultipartUpload).Requires(Permission.Edit, Resource.MultipartPath);
+        api.MapPost("/mpu/complete/{**path}", CompleteMultipartUpload).Requires(Permission.Edit, Resource.MultipartPath);
+        api.MapPost("/mpu/abort/{**path}", AbortMultipartUpload).Requires(Permission.Edit, Resource.MultipartPath);
         return app;
     }
 
     /// <summary>The tracking API's own listing (spec #26): paths relative to the run's artifact root, plus that root.</summary>
     public static RouteGroupBuilder MapRunArtifactEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/artifacts/list", ListRunArtifacts);
+        api.MapGet("/artifacts/list", ListRunArtifacts).Requires(Permission.Read, Resource.Run);
         return api;
     }
 

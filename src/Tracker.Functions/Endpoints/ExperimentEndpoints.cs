@@ -1,6 +1,8 @@
 using Tracker.Core;
+using Tracker.Core.Auth;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -10,20 +12,20 @@ public static class ExperimentEndpoints
 {
     public static RouteGroupBuilder MapExperimentEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/experiments/create", CreateExperiment);
-        api.MapGet("/experiments/get", GetExperiment);
-        api.MapGet("/experiments/get-by-name", GetExperimentByName);
-        api.MapPost("/experiments/search", SearchExperiments);
-        api.MapGet("/experiments/search", SearchExperiments);
-        api.MapPost("/experiments/update", UpdateExperiment);
-        api.MapPost("/experiments/delete", DeleteExperiment);
-        api.MapPost("/experiments/restore", RestoreExperiment);
-        api.MapPost("/experiments/set-experiment-tag", SetExperimentTag);
-        api.MapPost("/experiments/delete-experiment-tag", DeleteExperimentTag);
+        api.MapPost("/experiments/create", CreateExperiment).RequiresSignIn();
+        api.MapGet("/experiments/get", GetExperiment).Requires(Permission.Read, Resource.Experiment);
+        api.MapGet("/experiments/get-by-name", GetExperimentByName).Requires(Permission.Read, Resource.ExperimentByName);
+        api.MapPost("/experiments/search", SearchExperiments).RequiresSignIn();
+        api.MapGet("/experiments/search", SearchExperiments).RequiresSignIn();
+        api.MapPost("/experiments/update", UpdateExperiment).Requires(Permission.Edit, Resource.Experiment);
+        api.MapPost("/experiments/delete", DeleteExperiment).Requires(Permission.Manage, Resource.Experiment);
+        api.MapPost("/experiments/restore", RestoreExperiment).Requires(Permission.Manage, Resource.Experiment);
+        api.MapPost("/experiments/set-experiment-tag", SetExperimentTag).Requires(Permission.Edit, Resource.Experiment);
+        api.MapPost("/experiments/delete-experiment-tag", DeleteExperimentTag).Requires(Permission.Edit, Resource.Experiment);
         return api;
     }
 
-    public static async Task<IResult> CreateExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> CreateExperiment(RequestArgs args, Caller caller, TrackingStore store, AuthStore auth, CancellationToken ct)
     {
         var name = args.RequiredString("name");
         Validation.ExperimentName(name);
@@ -32,6 +34,7 @@ public static class ExperimentEndpoints
         var tags = Parse.KeyValues(args, "tags");
         foreach (var tag in tags) Validation.ExperimentTag(tag.Key, tag.Value);
         var id = await store.CreateExperimentAsync(name, tags, ct);
+        await caller.GrantCreatorAsync(auth, id, ct);
         return MlflowJson.Object(w => w.WriteString("experiment_id", id));
     }
 
@@ -56,15 +59,18 @@ public static class ExperimentEndpoints
         w.WriteEndObject();
     });
 
-    public static async Task<IResult> SearchExperiments(RequestArgs args, TrackingStore store, CancellationToken ct)
+    /// <summary>Only experiments the caller may read, filtered before paging so pages stay full and tokens stay valid.</summary>
+    public static async Task<IResult> SearchExperiments(RequestArgs args, Caller caller, PermissionLookup permissions, TrackingStore store, CancellationToken ct)
     {
+        var visible = caller.IsAdmin ? null : await permissions.ExperimentReaderAsync(caller.UserName, ct);
         var page = await store.SearchExperimentsAsync(
             Parse.ViewType(args, "view_type"),
             args.Int32("max_results") ?? 1000,
             args.String("filter"),
             args.StringList("order_by"),
             args.String("page_token"),
-            ct);
+            ct,
+            visible);
         return MlflowJson.Page("experiments", page, (w, experiment) =>
         {
             w.WriteStartObject();

@@ -1,5 +1,7 @@
 using Tracker.Core;
+using Tracker.Core.Auth;
 using Tracker.Core.Storage;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -9,8 +11,8 @@ public static class MetricEndpoints
 {
     public static RouteGroupBuilder MapMetricEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/metrics/get-history", GetMetricHistory);
-        api.MapGet("/metrics/get-history-bulk-interval", GetMetricHistoryBulkInterval);
+        api.MapGet("/metrics/get-history", GetMetricHistory).Requires(Permission.Read, Resource.Run);
+        api.MapGet("/metrics/get-history-bulk-interval", GetMetricHistoryBulkInterval).Requires(Permission.Read, Resource.Runs("run_ids"));
         return api;
     }
 

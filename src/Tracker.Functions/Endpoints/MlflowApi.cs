@@ -1,3 +1,5 @@
+
+
 namespace Tracker.Functions.Endpoints;
 
 /// <summary>

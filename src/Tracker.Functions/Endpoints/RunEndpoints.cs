@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tracker.Core;
+using Tracker.Core.Auth;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -12,20 +14,20 @@ public static class RunEndpoints
 {
     public static RouteGroupBuilder MapRunEndpoints(this RouteGroupBuilder api)
     {
-        api.MapPost("/runs/create", CreateRun);
-        api.MapPost("/runs/update", UpdateRun);
-        api.MapPost("/runs/delete", DeleteRun);
-        api.MapPost("/runs/restore", RestoreRun);
-        api.MapGet("/runs/get", GetRun);
-        api.MapPost("/runs/search", SearchRuns);
-        api.MapPost("/runs/log-metric", LogMetric);
-        api.MapPost("/runs/log-parameter", LogParameter);
-        api.MapPost("/runs/set-tag", SetTag);
-        api.MapPost("/runs/delete-tag", DeleteTag);
-        api.MapPost("/runs/log-batch", LogBatch).WithMetadata(new BodyLimit(Validation.MaxBatchLogRequestBytes, Validation.BatchRequestTooLarge));
-        api.MapPost("/runs/log-model", LogModel);
-        api.MapPost("/runs/log-inputs", LogInputs);
-        api.MapPost("/runs/outputs", LogOutputs);
+        api.MapPost("/runs/create", CreateRun).Requires(Permission.Edit, Resource.ExperimentOrDefault);
+        api.MapPost("/runs/update", UpdateRun).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/delete", DeleteRun).Requires(Permission.Manage, Resource.Run);
+        api.MapPost("/runs/restore", RestoreRun).Requires(Permission.Manage, Resource.Run);
+        api.MapGet("/runs/get", GetRun).Requires(Permission.Read, Resource.Run);
+        api.MapPost("/runs/search", SearchRuns).RequiresSignIn();
+        api.MapPost("/runs/log-metric", LogMetric).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/log-parameter", LogParameter).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/set-tag", SetTag).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/delete-tag", DeleteTag).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/log-batch", LogBatch).Requires(Permission.Edit, Resource.Run).WithMetadata(new BodyLimit(Validation.MaxBatchLogRequestBytes, Validation.BatchRequestTooLarge));
+        api.MapPost("/runs/log-model", LogModel).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/log-inputs", LogInputs).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/runs/outputs", LogOutputs).Requires(Permission.Edit, Resource.Run);
         return api;
     }
 
@@ -77,10 +79,17 @@ public static class RunEndpoints
         w.WriteEndObject();
     });
 
-    public static async Task<IResult> SearchRuns(RequestArgs args, TrackingStore store, CancellationToken ct)
+    /// <summary>Only runs of experiments the caller may read: the others are dropped from the search, silently (as MLflow's auth app filters).</summary>
+    public static async Task<IResult> SearchRuns(RequestArgs args, Caller caller, PermissionLookup permissions, TrackingStore store, CancellationToken ct)
     {
+        var experimentIds = args.StringList("experiment_ids", idList: true);
+        if (!caller.IsAdmin)
+        {
+            var canRead = await permissions.ExperimentReaderAsync(caller.UserName, ct);
+            experimentIds = experimentIds.Where(id => RunIds.CanonicalExperimentId(id) is not { } canonical || canRead(canonical)).ToList();
+        }
         var page = await store.SearchRunsAsync(
-            args.StringList("experiment_ids", idList: true),
+            experimentIds,
             args.String("filter"),
             Parse.ViewType(args, "run_view_type"),
             args.Int32("max_results") ?? TrackingStore.SearchRunsDefaultMaxResults,

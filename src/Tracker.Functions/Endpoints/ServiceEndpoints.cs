@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Tracker.Functions.Auth;
 
 namespace Tracker.Functions.Endpoints;
 
@@ -16,11 +17,11 @@ public static class ServiceEndpoints
     {
         // The Functions host polls GET / until the handler answers; it is not exposed through any function route, and
         // must answer at once, so it never touches storage.
-        app.MapGet("/", () => Results.Text("OK"));
+        app.MapGet("/", () => Results.Text("OK")).Public();
         // Whether this instance can serve: 200 or 503 with {"status", "storage"} (a cached storage probe, see
         // StorageHealthCheck). Flex Consumption has no platform health check; this is for availability tests and monitors.
-        app.MapGet("/health", CheckHealth);
-        app.MapGet("/version", () => Results.Text(MlflowCompatibleVersion));
+        app.MapGet("/health", CheckHealth).Public();
+        app.MapGet("/version", () => Results.Text(MlflowCompatibleVersion)).Public();
         return app;
     }
 

@@ -1,4 +1,6 @@
 using Tracker.Core.Artifacts;
+using Tracker.Core.Auth;
+using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Endpoints;
@@ -14,8 +16,8 @@ public static class TrackerArtifactEndpoints
     public static IEndpointRouteBuilder MapTrackerArtifactEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup(Root);
-        api.MapPost("/upload-url", UploadUrl);
-        api.MapPost("/download-url", DownloadUrl);
+        api.MapPost("/upload-url", UploadUrl).Requires(Permission.Edit, Resource.Run);
+        api.MapPost("/download-url", DownloadUrl).Requires(Permission.Read, Resource.ArtifactTarget);
         return app;
     }
 

@@ -33,6 +33,8 @@ public sealed class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Tracker:Storage:ConnectionString", _azurite.ConnectionString);
         builder.UseSetting("Tracker:Storage:TablePrefix", TablePrefix);
         builder.UseSetting("Tracker:Diagnostics:StorageRequestHeader", "true");
+        // Tests of everything but auth run as a local Tracker does: auth off (allowed: the test server listens nowhere).
+        builder.UseSetting("Tracker:Auth:Disabled", "true");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
     }
 

@@ -43,6 +43,8 @@ public sealed class TrackerProcess : IAsyncDisposable
         start.ArgumentList.Add(url.ToString());
         start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
         start.Environment["Tracker__Storage__TablePrefix"] = "p" + Guid.NewGuid().ToString("N")[..12];
+        // Auth off, as a local Tracker runs, except under the Functions host, where Tracker refuses that.
+        if (hostPort is null) start.Environment["Tracker__Auth__Disabled"] = "true";
         foreach (var (key, value) in environment) start.Environment[key] = value;
 
         var tracker = new TrackerProcess(Process.Start(start)!, url);

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Tracker.Core;
+using Tracker.Core.Auth;
+using Tracker.Functions.Http;
+
+namespace Tracker.Functions.Auth;
+
+/// <summary>
+/// The one place every route's <see cref="RouteAccess"/> is enforced, after routing and before any handler: who is
+/// calling (401 without a valid credential), then whether they may (403). A route that declares nothing is refused.
+/// Admins pass every check, as in MLflow, even where a permission of theirs says NO_PERMISSIONS.
+/// </summary>
+public static partial class AuthMiddleware
+{
+    public static WebApplication UseTrackerAuth(this WebApplication app)
+    {
+        app.Use(CheckAccessAsync);
+        return app;
+    }
+
+    public static MlflowException Denied() => new(ErrorCode.PermissionDenied, "Permission denied.");
+
+    private static async Task CheckAccessAsync(HttpContext context, RequestDelegate next)
+    {
+        // No route endpoint: routing answers 404, or runs its own 405 endpoint (a plain Endpoint); nothing to protect.
+        if (context.GetEndpoint() is not RouteEndpoint endpoint)
+        {
+            await next(context);
+            return;
+        }
+        var access = endpoint.Metadata.GetMetadata<RouteAccess>()
+                     ?? throw new MlflowException(ErrorCode.PermissionDenied, "This route declares no permission, so nobody may call it.");
+        if (access.Rule == AccessRule.Public)
+        {
+            await next(context);
+            return;
+        }
+
+        var caller = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled
+            ? Caller.Local
+            : await SignInAsync(context);
+        if (caller is null) return; // answered 401 or 429
+        context.Features.Set(caller);
+        if (!caller.IsAdmin && !await IsAllowedAsync(context, access, caller)) throw Denied();
+        await next(context);
+    }
+
+    private static async Task<Caller?> SignInAsync(HttpContext context)
+    {
+        var throttle = context.RequestServices.GetRequiredService<SignInThrottle>();
+        var client = ClientAddress(context);
+        if (throttle.IsRefused(client, out var retryAfter))
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await MlflowJson.Error(ErrorCode.RequestLimitExceeded, "Too many failed sign-ins from this client. Retry later.").ExecuteAsync(context);
+            return null;
+        }
+        var result = await context.AuthenticateAsync();
+        if (result.Succeeded && Caller.From(result.Principal) is { } caller) return caller;
+
+        string message;
+        if (result.Failure is { } failure)
+        {
+            throttle.RecordFailure(client);
+            var (reason, who) = failure is SignInFailedException f ? (f.Reason.ToString(), f.Who) : (failure.GetType().Name, null);
+            LogSignInFailed(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Tracker.Auth"), who ?? "(unknown)", reason, client);
+            message = "Invalid credentials.";
+        }
+        else
+        {
+            message = "You are not authenticated. Send a Tracker token (MLFLOW_TRACKING_TOKEN), a user name and password or token " +
+                      "(MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD), or a Microsoft Entra ID token.";
+        }
+        context.Response.Headers.WWWAuthenticate = TrackerCredentialsHandler.Challenges;
+        await MlflowJson.Error(ErrorCode.Unauthenticated, message).ExecuteAsync(context);
+        return null;
+    }
+
+    private static async Task<bool> IsAllowedAsync(HttpContext context, RouteAccess access, Caller caller)
+    {
+        switch (access.Rule)
+        {
+            case AccessRule.SignedIn:
+                return true;
+            case AccessRule.Admin:
+                return false;
+            case AccessRule.SelfOrAdmin:
+                var named = (await RequestArgs.ForRequestAsync(context)).RequiredString("username");
+                return string.Equals(AuthStore.TryCanonical(named), caller.UserName, StringComparison.Ordinal);
+            case AccessRule.Permission:
+                var permissions = context.RequestServices.GetRequiredService<PermissionLookup>();
+                foreach (var target in await access.On!.ResolveAsync(context))
+                {
+                    var held = target.Kind == TargetKind.Experiment
+                        ? await permissions.ForExperimentAsync(caller.UserName, target.Id, context.RequestAborted)
+                        : await permissions.ForRegisteredModelAsync(caller.UserName, target.Id, context.RequestAborted);
+                    if (held < access.Level) return false;
+                }
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Whom to throttle. Under the Functions host every request comes from the host on loopback; the client's address
+    /// is the one Azure's front end appended last to X-Forwarded-For (earlier entries are the client's own to write).
+    /// </summary>
+    private static string ClientAddress(HttpContext context)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is null || IPAddress.IsLoopback(remote))
+        {
+            var forwarded = context.Request.Headers["X-Forwarded-For"].ToString();
+            var last = forwarded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+            if (last is not null && context.RequestServices.GetRequiredService<IOptions<HttpOptions>>().Value.TrustForwardedHost) return last;
+        }
+        return remote?.ToString() ?? "unknown";
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sign-in failed for {Who}: {Reason} (client {Client}).")]
+    private static partial void LogSignInFailed(ILogger logger, string who, string reason, string client);
+}
