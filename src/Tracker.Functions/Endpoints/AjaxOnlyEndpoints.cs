@@ -32,10 +32,9 @@ public static class AjaxOnlyEndpoints
     /// get_metric_history_bulk_handler: one metric of up to 100 runs, ordered by run id, then as get-history orders a
     /// run's points; at most <c>max_results</c> (≤ 25,000) points in all.
     /// </summary>
-    public static async Task<IResult> GetMetricHistoryBulk(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetMetricHistoryBulk(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
-        var runIds = args.StringList("run_id", idList: true);
+                var runIds = args.StringList("run_id", idList: true);
         if (runIds.Count == 0)
             throw MlflowException.InvalidParameter("GetMetricHistoryBulk request must specify at least one run_id.");
         if (runIds.Count > MaxBulkRunIds)
@@ -67,10 +66,9 @@ public static class AjaxOnlyEndpoints
     /// search_datasets_handler over SqlAlchemyStore._search_datasets: the distinct (experiment, dataset name, digest,
     /// context tag) of the runs' dataset inputs, runs of every lifecycle stage, at most 1000.
     /// </summary>
-    public static async Task<IResult> SearchDatasets(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> SearchDatasets(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
-        var experimentIds = args.StringList("experiment_ids");
+                var experimentIds = args.StringList("experiment_ids");
         if (experimentIds.Count == 0)
             throw MlflowException.InvalidParameter("SearchDatasets request must specify at least one experiment_id.");
         if (experimentIds.Count > MaxSearchDatasetExperiments)
@@ -121,9 +119,8 @@ public static class AjaxOnlyEndpoints
     /// evaluation, its model parameters, route and template as params, the evaluation table as an artifact, and
     /// FINISHED (FAILED if logging failed, as in MLflow). Tracker does not write the promptlab pyfunc model files.
     /// </summary>
-    public static async Task<IResult> CreatePromptlabRun(HttpRequest request, TrackingStore store, ArtifactStore artifacts, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> CreatePromptlabRun(RequestArgs args, TrackingStore store, ArtifactStore artifacts, TimeProvider time, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var experimentId = Required(args, "experiment_id");
         var runName = args.String("run_name");
         var tags = Parse.KeyValues(args, "tags");

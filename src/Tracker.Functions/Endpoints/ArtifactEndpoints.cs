@@ -35,9 +35,8 @@ public static class ArtifactEndpoints
         return api;
     }
 
-    public static async Task<IResult> ListRunArtifacts(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> ListRunArtifacts(RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var directory = ArtifactLocation.ForRun(args.RunId(), args.String("path"), allowRoot: true);
         var files = await store.ListAsync(directory, ct);
         return MlflowJson.Object(w =>
@@ -74,9 +73,8 @@ public static class ArtifactEndpoints
     }
 
     /// <summary>Basenames of the directory's entries; empty for a file or a missing path (the client's "is it a directory" test).</summary>
-    public static async Task<IResult> ListArtifacts(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> ListArtifacts(RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var files = await store.ListAsync(ArtifactLocation.FromProxyPath(args.String("path"), allowRoot: true), ct);
         return MlflowJson.Object(w => w.WriteFiles(files, prefix: ""));
     }
@@ -92,10 +90,9 @@ public static class ArtifactEndpoints
     /// MLflow's client asks for all of them at once (no paging in its protocol), so the answer streams out as the URLs
     /// are made: memory stays flat up to the 50,000 parts' ~19 MiB.
     /// </summary>
-    public static async Task<IResult> CreateMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> CreateMultipartUpload(string? path, RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
-        var at = MultipartTarget(path, args);
+                var at = MultipartTarget(path, args);
         var upload = await store.CreateMultipartUploadAsync(at, args.Int64("num_parts") ?? 0, ct);
         return MlflowJson.Streamed(async (w, flush) =>
         {
@@ -115,19 +112,17 @@ public static class ArtifactEndpoints
         });
     }
 
-    public static async Task<IResult> CompleteMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> CompleteMultipartUpload(string? path, RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
-        var at = MultipartTarget(path, args);
+                var at = MultipartTarget(path, args);
         var parts = args.Objects("parts").Select(part => part.Int64("part_number") ?? 0).ToList();
         await store.CompleteMultipartUploadAsync(at, args.String("upload_id"), parts, ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> AbortMultipartUpload(string? path, HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> AbortMultipartUpload(string? path, RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
-        await store.AbortMultipartUploadAsync(MultipartTarget(path, args), args.String("upload_id"), ct);
+                await store.AbortMultipartUploadAsync(MultipartTarget(path, args), args.String("upload_id"), ct);
         return MlflowJson.Empty();
     }
 

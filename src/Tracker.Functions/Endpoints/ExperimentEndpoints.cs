@@ -23,9 +23,8 @@ public static class ExperimentEndpoints
         return api;
     }
 
-    public static async Task<IResult> CreateExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> CreateExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var name = args.RequiredString("name");
         Validation.ExperimentName(name);
         // Checked as MLflow does, then ignored: Tracker assigns every artifact location itself.
@@ -36,16 +35,14 @@ public static class ExperimentEndpoints
         return MlflowJson.Object(w => w.WriteString("experiment_id", id));
     }
 
-    public static async Task<IResult> GetExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var experiment = await store.RequireExperimentAsync(args.RequiredString("experiment_id"), ct);
         return ExperimentResult(experiment);
     }
 
-    public static async Task<IResult> GetExperimentByName(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetExperimentByName(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var name = args.RequiredString("experiment_name");
         var experiment = await store.GetExperimentByNameAsync(name, ct)
                          ?? throw MlflowException.NotFound($"Could not find experiment with name '{Echo.Truncate(name)}'");
@@ -59,9 +56,8 @@ public static class ExperimentEndpoints
         w.WriteEndObject();
     });
 
-    public static async Task<IResult> SearchExperiments(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> SearchExperiments(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var page = await store.SearchExperimentsAsync(
             Parse.ViewType(args, "view_type"),
             args.Int32("max_results") ?? 1000,
@@ -77,9 +73,8 @@ public static class ExperimentEndpoints
         });
     }
 
-    public static async Task<IResult> UpdateExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> UpdateExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var id = args.RequiredString("experiment_id");
         var newName = args.RequiredString("new_name");
         Validation.ExperimentName(newName);
@@ -87,23 +82,20 @@ public static class ExperimentEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.DeleteExperimentAsync(args.RequiredString("experiment_id"), ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> RestoreExperiment(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> RestoreExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.RestoreExperimentAsync(args.RequiredString("experiment_id"), ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> SetExperimentTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> SetExperimentTag(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var id = args.RequiredString("experiment_id");
         var key = args.RequiredString("key");
         var value = args.String("value") ?? "";
@@ -112,9 +104,8 @@ public static class ExperimentEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteExperimentTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteExperimentTag(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.DeleteExperimentTagAsync(args.RequiredString("experiment_id"), args.RequiredString("key"), ct);
         return MlflowJson.Empty();
     }

@@ -19,9 +19,8 @@ public static class MetricEndpoints
     /// with), also when max_results is absent or 0, which MLflow answers unpaged: one request never holds a history of
     /// millions of points, and a client that does not follow next_page_token sees the first 25,000.
     /// </summary>
-    public static async Task<IResult> GetMetricHistory(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetMetricHistory(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RunId();
         var key = args.RequiredString("metric_key");
         var maxResults = args.Int32("max_results");
@@ -33,9 +32,8 @@ public static class MetricEndpoints
         return MlflowJson.Page("metrics", page, (w, metric) => w.WriteMetric(metric));
     }
 
-    public static async Task<IResult> GetMetricHistoryBulkInterval(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetMetricHistoryBulkInterval(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var metrics = await store.GetMetricHistoryBulkIntervalAsync(
             args.StringList("run_ids", idList: true),
             args.RequiredString("metric_key"),

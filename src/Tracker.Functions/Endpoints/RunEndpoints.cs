@@ -22,16 +22,15 @@ public static class RunEndpoints
         api.MapPost("/runs/log-parameter", LogParameter);
         api.MapPost("/runs/set-tag", SetTag);
         api.MapPost("/runs/delete-tag", DeleteTag);
-        api.MapPost("/runs/log-batch", LogBatch);
+        api.MapPost("/runs/log-batch", LogBatch).WithMetadata(new BodyLimit(Validation.MaxBatchLogRequestBytes, Validation.BatchRequestTooLarge));
         api.MapPost("/runs/log-model", LogModel);
         api.MapPost("/runs/log-inputs", LogInputs);
         api.MapPost("/runs/outputs", LogOutputs);
         return api;
     }
 
-    public static async Task<IResult> CreateRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> CreateRun(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var run = await store.CreateRunAsync(
             args.String("experiment_id"),
             args.String("user_id"),
@@ -42,9 +41,8 @@ public static class RunEndpoints
         return RunResult(run);
     }
 
-    public static async Task<IResult> UpdateRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> UpdateRun(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var info = await store.UpdateRunAsync(args.RunId(), Parse.RunStatus(args), args.Int64("end_time"), args.String("run_name"), ct);
         return MlflowJson.Object(w =>
         {
@@ -54,23 +52,20 @@ public static class RunEndpoints
         });
     }
 
-    public static async Task<IResult> DeleteRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteRun(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.DeleteRunAsync(args.RequiredString("run_id"), ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> RestoreRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> RestoreRun(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.RestoreRunAsync(args.RequiredString("run_id"), ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> GetRun(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> GetRun(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var run = await store.GetRunAsync(args.RunId(), ct);
         return RunResult(run);
     }
@@ -82,9 +77,8 @@ public static class RunEndpoints
         w.WriteEndObject();
     });
 
-    public static async Task<IResult> SearchRuns(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> SearchRuns(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var page = await store.SearchRunsAsync(
             args.StringList("experiment_ids", idList: true),
             args.String("filter"),
@@ -101,42 +95,37 @@ public static class RunEndpoints
         });
     }
 
-    public static async Task<IResult> LogMetric(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogMetric(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RunId();
         await store.LogBatchAsync(runId, [Parse.Metric(args)], [], [], ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> LogParameter(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogParameter(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RunId();
         var param = new KeyValue(args.RequiredString("key"), args.String("value") ?? "");
         await store.LogBatchAsync(runId, [], [param], [], ct, singleParamCall: true);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> SetTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> SetTag(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RunId();
         var tag = new KeyValue(args.RequiredString("key"), args.String("value") ?? "");
         await store.LogBatchAsync(runId, [], [], [tag], ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteTag(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteTag(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         await store.DeleteTagAsync(args.RequiredString("run_id"), args.RequiredString("key"), ct);
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> LogBatch(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogBatch(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct, Validation.MaxBatchLogRequestBytes, Validation.BatchRequestTooLarge);
         var runId = args.RequiredString("run_id");
         var metrics = args.Objects("metrics");
         var @params = args.Objects("params");
@@ -152,9 +141,8 @@ public static class RunEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> LogModel(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogModel(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RequiredString("run_id");
         var modelJson = args.RequiredString("model_json");
         JsonObject model;
@@ -173,9 +161,8 @@ public static class RunEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> LogInputs(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogInputs(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RequiredString("run_id");
         var datasets = args.Objects("datasets").Select(input =>
         {
@@ -190,9 +177,8 @@ public static class RunEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> LogOutputs(HttpRequest request, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> LogOutputs(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var runId = args.RequiredString("run_id");
         if (!args.Has("models")) throw MlflowException.MissingParameter("models");
         var models = args.Objects("models").Select(m => new ModelOutput(m.RequiredString("model_id"), m.Int64("step") ?? 0)).ToList();

@@ -20,9 +20,8 @@ public static class TrackerArtifactEndpoints
     }
 
     /// <summary><c>{run_id, path}</c> → a URL to PUT the file to (create and write on that one blob).</summary>
-    public static async Task<IResult> UploadUrl(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> UploadUrl(RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var at = ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);
         return SignedUrlResult(at, await store.UploadUrlAsync(at, ct));
     }
@@ -31,9 +30,8 @@ public static class TrackerArtifactEndpoints
     /// <c>{run_id, path}</c>, or <c>{artifact_uri}</c> as runs/get or get-download-uri give it (<c>runs:/…</c>,
     /// <c>mlflow-artifacts:/…</c>) → a URL to GET the existing file from (read on that one blob).
     /// </summary>
-    public static async Task<IResult> DownloadUrl(HttpRequest request, ArtifactStore store, CancellationToken ct)
+    public static async Task<IResult> DownloadUrl(RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
-        var args = await RequestArgs.ReadAsync(request, ct);
         var at = args.String("artifact_uri") is { } uri
             ? ArtifactLocation.FromUri(uri, allowRoot: false)
             : ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);

@@ -35,6 +35,23 @@ public sealed class RequestArgs
         _path = path;
     }
 
+    /// <summary>
+    /// Binds a handler's <c>RequestArgs</c> parameter: the request is parsed once, by whoever asks first (the permission
+    /// check reads the ids it authorises from the same instance the handler then executes with).
+    /// </summary>
+    public static async ValueTask<RequestArgs?> BindAsync(HttpContext context) => await ForRequestAsync(context);
+
+    /// <summary>This request's arguments, parsed on first use under the endpoint's <see cref="BodyLimit"/>.</summary>
+    public static async ValueTask<RequestArgs> ForRequestAsync(HttpContext context)
+    {
+        if (context.Features.Get<RequestArgs>() is { } parsed) return parsed;
+        var args = context.GetEndpoint()?.Metadata.GetMetadata<BodyLimit>() is { } limit
+            ? await ReadAsync(context.Request, context.RequestAborted, limit.Bytes, limit.TooLarge)
+            : await ReadAsync(context.Request, context.RequestAborted);
+        context.Features.Set(args);
+        return args;
+    }
+
     public static Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct) =>
         ReadAsync(request, ct, MaxBodyBytes, TooLarge);
 

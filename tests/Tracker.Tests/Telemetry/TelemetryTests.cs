@@ -5,7 +5,9 @@ using Azure.Core;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Tracker.Functions.Telemetry;
 using Tracker.Tests.Infrastructure;
 
 namespace Tracker.Tests.Telemetry;
@@ -32,6 +34,10 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Secret + "-token");
         http.DefaultRequestHeaders.Add("x-functions-key", Secret + "-header");
         var query = $"code={Secret}-code&sig={Secret}-sig";
+        // The pipeline is built after the first response; the start-up log lines written before it are replayed into it.
+        using var first = await http.GetAsync("/health");
+        var started = await WaitForAsync(tracker, o => o.Contains("OpenTelemetry export started.", StringComparison.Ordinal));
+        Assert.Contains("OpenTelemetry export started.", started);
 
         var name = "telemetry-" + Guid.NewGuid().ToString("N");
         using var created = await http.PostAsync($"/api/2.0/mlflow/experiments/create?{query}",
@@ -46,30 +52,41 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         Assert.Contains("POST /api/2.0/mlflow/experiments/create", output);
         Assert.Contains("GET /api/2.0/mlflow/experiments/get", output);
         Assert.Contains("Azure.Data.Tables", output); // the SDK's span around each storage call
+        Assert.Contains("LogRecord.FormattedMessage:        Now listening on", output); // replayed from before the pipeline
         Assert.DoesNotContain(Secret, output, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("url.query", output);
     }
 
     [Fact]
-    public void NoExporterConfiguredMeansNoOpenTelemetryAtAll()
+    public async Task NoExporterConfiguredMeansNoOpenTelemetryAtAll()
     {
         using var plain = new TrackerApp(azurite);
-        Assert.Null(plain.Services.GetService<TracerProvider>());
+        Assert.Equal(200, (await plain.GetAsync("/health")).Status);
+        Assert.Null(plain.Services.GetService<TelemetryPipeline>());
 
         using var otlp = new TrackerApp(azurite, settings: new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:1" });
-        Assert.NotNull(otlp.Services.GetService<TracerProvider>());
+        var sdk = await BuiltAfterFirstResponseAsync(otlp);
+        Assert.NotNull(sdk.GetService<TracerProvider>());
+        Assert.NotNull(sdk.GetService<MeterProvider>());
     }
 
     [Fact]
-    public void ApplicationInsightsSignsInWithTheAppIdentityNotAKey()
+    public async Task ApplicationInsightsSignsInWithTheAppIdentityNotAKey()
     {
         using var app = new TrackerApp(azurite, settings: new Dictionary<string, string>
         {
             ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:1/",
         });
-        Assert.NotNull(app.Services.GetService<TracerProvider>());
-        var exporter = app.Services.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().CurrentValue;
+        var sdk = await BuiltAfterFirstResponseAsync(app);
+        Assert.NotNull(sdk.GetService<TracerProvider>());
+        var exporter = sdk.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().CurrentValue;
         Assert.Same(app.Services.GetRequiredService<TokenCredential>(), exporter.Credential);
+    }
+
+    private static async Task<IServiceProvider> BuiltAfterFirstResponseAsync(TrackerApp app)
+    {
+        Assert.Equal(200, (await app.GetAsync("/health")).Status);
+        return await app.Services.GetRequiredService<TelemetryPipeline>().Built.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private static async Task<string> WaitForAsync(TrackerProcess tracker, Func<string, bool> done)
