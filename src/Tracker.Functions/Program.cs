@@ -1,8 +1,11 @@
 using Tracker.Core.Storage;
+using Tracker.Functions.Admin;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
 using Tracker.Functions.Http;
 using Tracker.Functions.Telemetry;
+
+if (args is ["admin", .. var adminArgs]) return await AdminCommand.RunAsync(adminArgs);
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.ListenWhereTheHostSays();
@@ -20,6 +23,7 @@ app.MapMlflowApi();
 app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();
 app.Run();
+return 0;
 
 /// <summary>Entry point; public so tests can host the app with WebApplicationFactory.</summary>
 public partial class Program;

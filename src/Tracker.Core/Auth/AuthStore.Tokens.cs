@@ -113,7 +113,7 @@ public sealed partial class AuthStore
         {
             await _tokens.UpdateEntityAsync(new TableEntity(tokenId, TokenRow) { ["LastUsedAt"] = usedAt }, ETag.All, TableUpdateMode.Merge);
         }
-        catch (Exception e) when (e is RequestFailedException or AggregateException or OperationCanceledException)
+        catch (Exception e) // best effort by design: whatever goes wrong here must not surface anywhere
         {
             _logger.LogDebug(e, "Could not record the last use of token {TokenId}", tokenId);
         }

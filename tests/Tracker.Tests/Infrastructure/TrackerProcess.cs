@@ -23,7 +23,7 @@ public sealed class TrackerProcess : IAsyncDisposable
     public Uri Url { get; }
 
     /// <summary>The Functions project's own output for this test build's configuration (the tests' copy has no runtime).</summary>
-    private static string BuildOutput { get; } = Path.Combine(
+    internal static string BuildOutput { get; } = Path.Combine(
         RepoPaths.FunctionsProject, "bin",
         typeof(TrackerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration,
         "net10.0", "linux-x64");
