@@ -47,12 +47,18 @@ public sealed class HostCheckTests(AzuriteFixture azurite)
     public async Task UnderTheFunctionsHostBothHostAndForwardedHostMustBeAllowed()
     {
         var port = AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+        // Under the host auth is always on: the caller is an admin with a token.
+        using var auth = new AuthInstance(azurite, AuthInstance.NewPrefix(), TimeProvider.System);
+        await auth.Store.CreateUserAsync("host-check", password: null, isAdmin: true);
+        var token = (await auth.Store.CreateTokenAsync("host-check", "test")).Token;
         await using var tracker = await TrackerProcess.StartAsync(azurite, new Dictionary<string, string>
         {
             ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port,
             ["Tracker__Http__AllowedHosts__0"] = PublicHost,
+            ["Tracker__Storage__TablePrefix"] = auth.Prefix,
         });
         using var client = new HttpClient { BaseAddress = tracker.Url };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var loopback = $"127.0.0.1:{port}";
 
         async Task<int> CreateAsync(string name, string host, string? forwardedHost)
