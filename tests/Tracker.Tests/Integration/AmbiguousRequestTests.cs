@@ -88,6 +88,17 @@ public sealed class AmbiguousRequestTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(before, (await SnapshotAsync(a), await SnapshotAsync(b)));
     }
 
+    /// <summary>Tracker's download-url takes a run and a path or an artifact URI; given both, they could name two runs.</summary>
+    [Fact]
+    public async Task ADownloadUrlForARunAndAnArtifactUriIsAmbiguous()
+    {
+        var (experiment, a, b) = await TwoRunsAsync();
+        var response = await _app.PostAsync("/api/2.0/tracker/artifacts/download-url",
+            new { run_id = a, path = "x.txt", artifact_uri = $"mlflow-artifacts:/{experiment}/{b}/artifacts/x.txt" });
+        AssertAmbiguous(response, "download-url");
+        Assert.StartsWith("Ambiguous request", (string?)response.Body!["message"]);
+    }
+
     [Fact]
     public async Task RepeatedScalarQueryKeysAreRefused()
     {
