@@ -106,6 +106,10 @@ public sealed partial class AuthStore
             throw new MlflowException(ErrorCode.ResourceAlreadyExists,
                 $"{grant.Kind} ({grant.What}, username={Echo.Truncate(user.UserName)}) already exists.");
         }
+        finally
+        {
+            InvalidatePermissions();
+        }
     }
 
     private async Task<TableEntity?> ReadGrantAsync(Grant grant, string userName, CancellationToken ct)
@@ -129,14 +133,25 @@ public sealed partial class AuthStore
         {
             throw GrantNotFound(grant, name);
         }
+        finally
+        {
+            InvalidatePermissions();
+        }
     }
 
     private async Task DeleteGrantAsync(Grant grant, string userName, CancellationToken ct)
     {
         var name = UserNames.Canonical(userName);
         await InitializedAsync(ct);
-        var response = await Storage(() => _permissions.DeleteEntityAsync(TableKeys.Escape(name), grant.RowKey, ETag.All, ct));
-        if (response.Status == StorageErrors.NotFound) throw GrantNotFound(grant, name);
+        try
+        {
+            var response = await Storage(() => _permissions.DeleteEntityAsync(TableKeys.Escape(name), grant.RowKey, ETag.All, ct));
+            if (response.Status == StorageErrors.NotFound) throw GrantNotFound(grant, name);
+        }
+        finally
+        {
+            InvalidatePermissions();
+        }
     }
 
     private static MlflowException GrantNotFound(Grant grant, string name) =>
