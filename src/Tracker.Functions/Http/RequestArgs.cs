@@ -10,9 +10,10 @@ using Tracker.Core;
 namespace Tracker.Functions.Http;
 
 /// <summary>
-/// The arguments of one MLflow request, read the way MLflow's server reads them (spec §1.2): GET arguments from the
-/// query string (repeated keys are lists), every other method from a JSON body in proto-JSON (snake_case, lowerCamelCase
-/// accepted, int64 as number or string, doubles also as "NaN"/"Infinity", enums as names or numbers).
+/// The arguments of one MLflow request, read the way MLflow's server reads them (spec §1.2): GET arguments, and those of
+/// a DELETE without a body, from the query string (repeated keys are lists), every other method from a JSON body in
+/// proto-JSON (snake_case, lowerCamelCase accepted, int64 as number or string, doubles also as "NaN"/"Infinity", enums as
+/// names or numbers).
 /// </summary>
 public sealed class RequestArgs
 {
@@ -70,6 +71,9 @@ public sealed class RequestArgs
         if (body.Length == 0)
         {
             if (HttpMethods.IsPost(request.Method)) RequireJsonContentType(request);
+            // A DELETE without a body names its arguments in the query, as MLflow's auth API reads them
+            // (auth/__init__.py, _get_request_param: the JSON body if there is one, else the query).
+            if (HttpMethods.IsDelete(request.Method)) return new RequestArgs(default, request.Query, "");
             return new RequestArgs(body.Parse("{}"u8.ToArray()), null, "");
         }
         RequireJsonContentType(request);
