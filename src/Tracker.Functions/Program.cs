@@ -22,6 +22,7 @@ app.MapServiceEndpoints();
 app.MapMlflowApi();
 app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();
+app.MapTokenEndpoints();
 app.Run();
 return 0;
 

@@ -36,6 +36,7 @@ public sealed partial class AuthStore
     private readonly ILogger<AuthStore> _logger;
     private readonly OnceUntilSuccess _initialized;
     private long _generation;
+    private long _permissionsGeneration;
 
     public AuthStore(TableServiceClient tables, IOptions<StorageOptions> storage, ServerKeys keys, TimeProvider time, ILogger<AuthStore> logger)
     {
@@ -61,7 +62,21 @@ public sealed partial class AuthStore
     /// </summary>
     internal long Generation => Interlocked.Read(ref _generation);
 
-    private void Invalidate() => Interlocked.Increment(ref _generation);
+    /// <summary>
+    /// Changes whenever this instance writes a permission, and with <see cref="Generation"/>: <see cref="PermissionLookup"/>
+    /// drops grants cached under an older value, so a grant applies to the very next request. Kept apart from
+    /// <see cref="Generation"/> because every experiment's creation grants its creator MANAGE, and that must not make
+    /// every caller's credentials be verified again.
+    /// </summary>
+    internal long PermissionsGeneration => Interlocked.Read(ref _permissionsGeneration);
+
+    private void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        InvalidatePermissions();
+    }
+
+    private void InvalidatePermissions() => Interlocked.Increment(ref _permissionsGeneration);
 
     private Task InitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Tracker.Core;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Auth;
 using Tracker.Core.Tracking;
 
 namespace Tracker.Functions.Http;
@@ -213,5 +214,62 @@ public static class MlflowJson
             w.WriteEndArray();
         }
         w.WriteEndObject();
+    }
+
+    // MLflow's auth app answers with Flask's jsonify of its entities' to_json, not proto-JSON: empty lists are sent.
+
+    /// <summary>
+    /// MLflow's User.to_json. <c>scorer_permissions</c> (MLflow 3's scorer grants, which Tracker has none of) is sent
+    /// empty because MLflow 3's client requires it in User.from_json; older clients ignore it.
+    /// </summary>
+    public static void WriteUser(this Utf8JsonWriter w, AuthUser user, UserPermissions permissions)
+    {
+        w.WriteNumber("id", user.Id);
+        w.WriteString("username", user.UserName);
+        w.WriteBoolean("is_admin", user.IsAdmin);
+        w.WriteStartArray("experiment_permissions");
+        foreach (var p in permissions.Experiments)
+        {
+            w.WriteStartObject();
+            w.WriteExperimentPermission(p);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("registered_model_permissions");
+        foreach (var p in permissions.RegisteredModels)
+        {
+            w.WriteStartObject();
+            w.WriteRegisteredModelPermission(p);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("scorer_permissions");
+        w.WriteEndArray();
+    }
+
+    public static void WriteExperimentPermission(this Utf8JsonWriter w, ExperimentPermission p)
+    {
+        w.WriteString("experiment_id", p.ExperimentId);
+        w.WriteNumber("user_id", p.UserId);
+        w.WriteString("permission", p.Permission.Name);
+    }
+
+    public static void WriteRegisteredModelPermission(this Utf8JsonWriter w, RegisteredModelPermission p)
+    {
+        w.WriteString("name", p.Name);
+        w.WriteNumber("user_id", p.UserId);
+        w.WriteString("permission", p.Permission.Name);
+    }
+
+    /// <summary>A Tracker token's public facts (never its secret or hash); times in epoch milliseconds, unset ones omitted.</summary>
+    public static void WriteTokenInfo(this Utf8JsonWriter w, TokenInfo t)
+    {
+        w.WriteString("token_id", t.Id);
+        w.WriteString("username", t.Owner);
+        w.WriteString("name", t.Name);
+        w.WriteNumber("created_at", t.CreatedAt.ToUnixTimeMilliseconds());
+        if (t.ExpiresAt is { } expires) w.WriteNumber("expires_at", expires.ToUnixTimeMilliseconds());
+        if (t.LastUsedAt is { } used) w.WriteNumber("last_used_at", used.ToUnixTimeMilliseconds());
+        if (t.RevokedAt is { } revoked) w.WriteNumber("revoked_at", revoked.ToUnixTimeMilliseconds());
     }
 }

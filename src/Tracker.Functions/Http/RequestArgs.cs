@@ -9,9 +9,10 @@ using Tracker.Core;
 namespace Tracker.Functions.Http;
 
 /// <summary>
-/// The arguments of one MLflow request, read the way MLflow's server reads them (spec §1.2): GET arguments from the
-/// query string (repeated keys are lists), every other method from a JSON body in proto-JSON (snake_case, lowerCamelCase
-/// accepted, int64 as number or string, doubles also as "NaN"/"Infinity", enums as names or numbers).
+/// The arguments of one MLflow request, read the way MLflow's server reads them (spec §1.2): GET arguments, and those of
+/// a DELETE without a body, from the query string (repeated keys are lists), every other method from a JSON body in
+/// proto-JSON (snake_case, lowerCamelCase accepted, int64 as number or string, doubles also as "NaN"/"Infinity", enums as
+/// names or numbers).
 /// Whatever could be read two ways is refused as ambiguous (400), so that a permission check and a handler reading the
 /// same arguments can never see different ids (security baseline §1.6): a key repeated in a JSON body at any depth,
 /// both spellings of one field, <c>run_id</c> and a different <c>run_uuid</c>, and a scalar query key given twice
@@ -76,6 +77,9 @@ public sealed class RequestArgs
         if (body.Length == 0)
         {
             if (HttpMethods.IsPost(request.Method)) RequireJsonContentType(request);
+            // A DELETE without a body names its arguments in the query, as MLflow's auth API reads them
+            // (auth/__init__.py, _get_request_param: the JSON body if there is one, else the query).
+            if (HttpMethods.IsDelete(request.Method)) return new RequestArgs(default, request.Query, "");
             return new RequestArgs(body.Parse("{}"u8.ToArray()), null, "");
         }
         RequireJsonContentType(request);

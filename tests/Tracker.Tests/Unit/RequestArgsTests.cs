@@ -245,6 +245,30 @@ public class RequestArgsTests
     public async Task EmptyDeleteBodyWithoutContentTypeIsAnEmptyObject() =>
         Assert.Null((await Send("", contentType: null, method: "DELETE")).String("name"));
 
+    private static Task<RequestArgs> Delete(string query, string body, string? contentType)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "DELETE";
+        context.Request.QueryString = new QueryString(query);
+        context.Request.ContentType = contentType;
+        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
+        context.Request.ContentLength = body.Length;
+        return RequestArgs.ReadAsync(context.Request, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ADeleteWithoutABodyReadsTheQuery() =>
+        // MLflow's auth API: request.json if request.is_json else request.args.
+        Assert.Equal("alice", (await Delete("?username=alice", "", contentType: null)).String("username"));
+
+    [Fact]
+    public async Task ADeleteWithABodyIgnoresTheQuery()
+    {
+        var args = await Delete("?username=mallory&name=x", "{\"username\":\"alice\"}", "application/json");
+        Assert.Equal("alice", args.String("username"));
+        Assert.Null(args.String("name"));
+    }
+
     [Fact]
     public async Task DoubleEncodedBodyIsParsedAgain()
     {
