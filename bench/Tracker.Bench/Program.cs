@@ -77,6 +77,11 @@ try
         await TelemetryCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
     }
 
+    if (options.Runs(BenchWorkload.Auth))
+    {
+        await AuthCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
+    }
+
     report.Memory(server?.ReadMemory());
     return 0;
 }
