@@ -8,7 +8,8 @@ public sealed record BenchOptions(
     bool Quick,
     bool SameRun,
     IReadOnlySet<string> Workloads,
-    int? ArtifactMegabytes)
+    int? ArtifactMegabytes,
+    string? Token = null)
 {
     public const int UsageExitCode = 2;
 
@@ -20,13 +21,15 @@ public sealed record BenchOptions(
     public const int MinArtifactMegabytes = 4;
 
     private const string Usage = """
-        usage: Tracker.Bench <base-url> [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
+        usage: Tracker.Bench <base-url> [--token T] [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
                Tracker.Bench --launch <server-executable> [--env KEY=VALUE]... [same options]
 
           <base-url>      a running MLflow-compatible server, e.g. http://127.0.0.1:5000
           --launch PATH   start the server executable itself on a free loopback port
                           (sets FUNCTIONS_CUSTOMHANDLER_PORT) and also measure startup and memory
           --env KEY=VAL   environment variable for the launched server (repeatable)
+          --token TOKEN   sent as Authorization: Bearer (a Tracker token, as MLFLOW_TRACKING_TOKEN) to a
+                          running server with auth on; with --launch the bench makes its own user and token
           --quick         counts scaled down ~10x, for smoke runs
           --same-run      the 8 concurrent log-batch writers share one run instead of one run each
           --only NAMES    run only these workloads, comma-separated, from:
@@ -47,6 +50,7 @@ public sealed record BenchOptions(
         bool quick = false, sameRun = false;
         HashSet<string>? only = null;
         int? artifactMegabytes = null;
+        string? token = null;
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -83,6 +87,9 @@ public sealed record BenchOptions(
                     }
 
                     artifactMegabytes = mb;
+                    break;
+                case "--token" when i + 1 < args.Count:
+                    token = args[++i];
                     break;
                 case "--launch" when i + 1 < args.Count:
                     launch = args[++i];
@@ -148,7 +155,12 @@ public sealed record BenchOptions(
             return Fail(errors, "--only needs at least one workload name");
         }
 
-        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes);
+        if (launch is not null && token is not null)
+        {
+            return Fail(errors, "--token is for a running server; with --launch the bench makes its own");
+        }
+
+        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes, token);
     }
 
     public bool Runs(string workload) => Workloads.Contains(workload);

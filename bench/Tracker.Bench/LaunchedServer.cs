@@ -147,6 +147,15 @@ public sealed class LaunchedServer : IDisposable
         return (await stdout).Trim();
     }
 
+    /// <summary>A token of a new non-admin user (named after this bench run), from <c>admin create-token</c>.</summary>
+    public async Task<string> CreateBenchTokenAsync(CancellationToken ct)
+    {
+        var token = await RunAdminCommandAsync(["create-token", "--user", BenchNames.Experiment("user"), "--name", "tracker-bench"], ct);
+        return token.StartsWith("trk_", StringComparison.Ordinal) && !token.Contains('\n')
+            ? token
+            : throw new BenchException("admin create-token printed something other than one token");
+    }
+
     private IReadOnlyList<KeyValuePair<string, string>> WithOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides)
     {
         var keys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);

@@ -27,6 +27,9 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
 
     public string BaseUrl => _root;
 
+    /// <summary>The token this client signs in with, for workloads that build their own requests.</summary>
+    public string? BearerToken => bearerToken;
+
     public async Task CheckHealthAsync(CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, _root + "/health");

@@ -29,12 +29,7 @@ public static class AuthCostWorkload
         var calls = quick ? 50 : 300;
         var batches = quick ? 5 : 30;
 
-        var user = BenchNames.Experiment("auth-user");
-        var token = await server.RunAdminCommandAsync(["create-token", "--user", user, "--name", "tracker-bench auth cost"], ct);
-        if (!token.StartsWith("trk_", StringComparison.Ordinal) || token.Contains('\n'))
-        {
-            throw new BenchException("auth: admin create-token printed something other than one token");
-        }
+        var token = await server.CreateBenchTokenAsync(ct);
 
         IReadOnlyList<KeyValuePair<string, string>> on = [new("Tracker__Auth__Disabled", "false")];
         IReadOnlyList<KeyValuePair<string, string>> off = [new("Tracker__Auth__Disabled", "true")];
