@@ -49,7 +49,7 @@ if (env[marker] === "true") {
   console.log(`  Another one: azd env set ${marker} false && azd hooks run postprovision`);
   process.exit(0);
 }
-const missing = Object.entries(settings).filter(([name, value]) => value === undefined && name.endsWith("Uri")).map(([name]) => name);
+const missing = Object.entries(settings).filter(([name, value]) => !value && name.endsWith("Uri")).map(([name]) => name);
 if (missing.length > 0) {
   console.error(`Tracker: cannot create the first admin: azd gave no storage endpoints (${missing.join(", ")}). Run azd provision first.`);
   process.exit(1);

@@ -582,6 +582,23 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Subset(appStorage, env.Keys.Where(k => k != "Tracker__Storage__ConnectionString").ToHashSet());
     }
 
+    // A second `azd up` must not mint another admin token: once one was printed the hook only says so. (It would fail
+    // here otherwise: no storage endpoints are given, so creating a token is impossible and the script exits 1.)
+    [Fact]
+    public async Task PostprovisionHookSkipsOnceTheFirstAdminExists()
+    {
+        var (exitCode, output) = await RunNodeAsync(["scripts/first-admin.mjs"], new Dictionary<string, string> { ["TRACKER_FIRST_ADMIN_CREATED"] = "true" });
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("not creating another", output);
+
+        var (firstRun, why) = await RunNodeAsync(["scripts/first-admin.mjs"], new Dictionary<string, string>
+        {
+            ["TRACKER_FIRST_ADMIN_CREATED"] = "", ["AZURE_STORAGE_TABLE_ENDPOINT"] = "", ["AZURE_STORAGE_BLOB_ENDPOINT"] = "",
+        });
+        Assert.Equal(1, firstRun);
+        Assert.Contains("no storage endpoints", why);
+    }
+
     private static async Task<(int ExitCode, string Output)> RunNodeAsync(string[] arguments, IReadOnlyDictionary<string, string> environment)
     {
         var start = new System.Diagnostics.ProcessStartInfo("node")
