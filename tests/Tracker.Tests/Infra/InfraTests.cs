@@ -553,6 +553,8 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Equal(["run: node scripts/first-admin.mjs", "run: node scripts/first-admin.mjs"], hook.Where(l => l.StartsWith("run:", StringComparison.Ordinal)));
         Assert.Contains("shell: sh", hook);
         Assert.Contains("shell: pwsh", hook);
+        // The token is printed once: it must reach the console, not azd's transient preview of hook output.
+        Assert.Equal(2, hook.Count(l => l == "interactive: true"));
 
         // Every azd value the script reads is one Bicep outputs (or one azd sets itself).
         var script = File.ReadAllText(Path.Combine(BicepCli.RepoRoot, "scripts", "first-admin.mjs"));
