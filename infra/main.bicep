@@ -54,7 +54,7 @@ param environmentName string
 })
 param location string
 
-@description('Optional principal id of the deploying user or pipeline; gets blob/queue/table data roles on the storage account. Leave empty in production.')
+@description('Optional principal id of the deploying user or pipeline (azd fills it in: AZURE_PRINCIPAL_ID); gets blob/queue/table data roles on the storage account. Table data is what azure.yaml\'s postprovision hook needs to write the first admin token.')
 param principalId string = ''
 
 @description('Principal type of principalId.')
@@ -73,6 +73,12 @@ param alwaysReadyInstanceCount int = 0
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
+
+@description('Optional Microsoft Entra tenant (directory) id whose tokens Tracker accepts (azd: TRACKER_ENTRA_TENANT_ID). Empty keeps Entra sign-in off; Tracker tokens work either way.')
+param entraTenantId string = ''
+
+@description('Audiences Tracker accepts in Entra tokens, comma-separated: the app registration\'s application id URI and/or client id (azd: TRACKER_ENTRA_AUDIENCE). Required with entraTenantId.')
+param entraAudience string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -151,6 +157,8 @@ module functionApp './app/functionapp.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstanceCount: alwaysReadyInstanceCount
+    entraTenantId: entraTenantId
+    entraAudiences: filter(map(split(entraAudience, ','), audience => trim(audience)), audience => !empty(audience))
   }
   // Roles first, so the host's first start (and azd's first deploy to the identity-authenticated
   // package container) does not race the role assignments.
@@ -167,6 +175,8 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
 output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+// The artifacts container the app is configured with, so the postprovision hook's admin command sees the same settings.
+output AZURE_STORAGE_ARTIFACTS_CONTAINER string = artifactsContainerName
 // What users put in MLFLOW_TRACKING_URI.
 output SERVICE_API_URI string = functionApp.outputs.uri
 output SERVICE_API_NAME string = functionApp.outputs.name

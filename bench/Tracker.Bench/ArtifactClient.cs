@@ -25,7 +25,7 @@ public sealed record MultipartTicket(string UploadId, IReadOnlyList<SignedTransf
 /// A server without an optional API (MLflow has no signed-URL API, and no multipart upload on a local store) is
 /// told apart from a failing one by <see cref="IsUnsupported"/>.
 /// </summary>
-public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string baseUrl)
+public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string baseUrl, string? bearerToken = null)
 {
     private const string ProxyRoot = "/api/2.0/mlflow-artifacts";
     private const string NativeRoot = "/api/2.0/tracker/artifacts";
@@ -38,12 +38,12 @@ public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string 
     private readonly string _root = baseUrl.TrimEnd('/');
 
     /// <summary>The same calls against another server (e.g. a second launched instance).</summary>
-    public ArtifactClient WithBaseUrl(string otherBaseUrl) => new(api, transfers, otherBaseUrl);
+    public ArtifactClient WithBaseUrl(string otherBaseUrl) => new(api, transfers, otherBaseUrl, bearerToken);
 
     /// <summary><c>PUT mlflow-artifacts/artifacts/&lt;dir&gt;/&lt;path&gt;</c> with the raw bytes as the body.</summary>
     public async Task ProxyUploadAsync(ArtifactRun run, string path, GeneratedContent content, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, ProxyUrl(run, path)) { Content = Body(content, 0, content.Length) };
+        using var request = Authorized(new HttpRequestMessage(HttpMethod.Put, ProxyUrl(run, path)) { Content = Body(content, 0, content.Length) });
         await SendAsync(transfers, request, ct);
     }
 
@@ -56,7 +56,7 @@ public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string 
         var url = new Uri(ProxyUrl(run, path));
         for (var hop = 0; hop <= MaxRedirects; hop++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            using var request = Authorized(new HttpRequestMessage(HttpMethod.Get, url));
             using var response = await transfers.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             if (IsRedirect(response.StatusCode))
             {
@@ -78,7 +78,7 @@ public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string 
     /// <summary><c>DELETE mlflow-artifacts/artifacts/&lt;dir&gt;/&lt;path&gt;</c>: a file, or a directory and all below it.</summary>
     public async Task DeleteAsync(ArtifactRun run, string path, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Delete, ProxyUrl(run, path));
+        using var request = Authorized(new HttpRequestMessage(HttpMethod.Delete, ProxyUrl(run, path)));
         await SendAsync(api, request, ct);
     }
 
@@ -205,10 +205,10 @@ public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string 
     /// <summary>POSTs JSON; the answer's JSON, or null when the server does not have this API at all.</summary>
     private async Task<JsonDocument?> PostJsonAsync(string url, byte[] body, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        using var request = Authorized(new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = JsonContentType } },
-        };
+        });
         using var response = await api.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
         var answer = await response.Content.ReadAsByteArrayAsync(ct);
         if (!response.IsSuccessStatusCode)
@@ -268,6 +268,17 @@ public sealed class ArtifactClient(HttpClient api, HttpClient transfers, string 
             var body = await response.Content.ReadAsByteArrayAsync(ct);
             throw BenchHttp.Failure(request.Method, Describe(request.RequestUri!), response, body);
         }
+    }
+
+    /// <summary>The bearer token goes to the tracking server only: never to a signed storage URL or a redirect target.</summary>
+    private HttpRequestMessage Authorized(HttpRequestMessage request)
+    {
+        if (bearerToken is not null && request.RequestUri!.ToString().StartsWith(_root + "/", StringComparison.Ordinal))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        }
+
+        return request;
     }
 
     private string ProxyUrl(ArtifactRun run, string path) =>

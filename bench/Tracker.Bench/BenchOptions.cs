@@ -8,7 +8,8 @@ public sealed record BenchOptions(
     bool Quick,
     bool SameRun,
     IReadOnlySet<string> Workloads,
-    int? ArtifactMegabytes)
+    int? ArtifactMegabytes,
+    string? Token = null)
 {
     public const int UsageExitCode = 2;
 
@@ -20,20 +21,23 @@ public sealed record BenchOptions(
     public const int MinArtifactMegabytes = 4;
 
     private const string Usage = """
-        usage: Tracker.Bench <base-url> [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
+        usage: Tracker.Bench <base-url> [--token T] [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
                Tracker.Bench --launch <server-executable> [--env KEY=VALUE]... [same options]
 
           <base-url>      a running MLflow-compatible server, e.g. http://127.0.0.1:5000
           --launch PATH   start the server executable itself on a free loopback port
                           (sets FUNCTIONS_CUSTOMHANDLER_PORT) and also measure startup and memory
           --env KEY=VAL   environment variable for the launched server (repeatable)
+          --token TOKEN   sent as Authorization: Bearer (a Tracker token, as MLFLOW_TRACKING_TOKEN) to a
+                          running server with auth on; with --launch the bench makes its own user and token
           --quick         counts scaled down ~10x, for smoke runs
           --same-run      the 8 concurrent log-batch writers share one run instead of one run each
           --only NAMES    run only these workloads, comma-separated, from:
                           log-batch, log-metric, history, search, artifacts (default: these five),
                           and, with --launch only: fuzz (hostile requests against a heap capped at
                           384 MiB unless --env DOTNET_GCHeapHardLimit=... says otherwise),
-                          telemetry (start-up and log-metric latency with OpenTelemetry off vs on)
+                          telemetry (start-up and log-metric latency with OpenTelemetry off vs on),
+                          auth (log-metric latency and log-batch throughput with auth off vs on)
           --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
         """;
 
@@ -46,6 +50,7 @@ public sealed record BenchOptions(
         bool quick = false, sameRun = false;
         HashSet<string>? only = null;
         int? artifactMegabytes = null;
+        string? token = null;
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -82,6 +87,9 @@ public sealed record BenchOptions(
                     }
 
                     artifactMegabytes = mb;
+                    break;
+                case "--token" when i + 1 < args.Count:
+                    token = args[++i];
                     break;
                 case "--launch" when i + 1 < args.Count:
                     launch = args[++i];
@@ -132,9 +140,9 @@ public sealed record BenchOptions(
             return Fail(errors, "--env only applies with --launch");
         }
 
-        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry)))
+        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth)))
         {
-            return Fail(errors, "--only fuzz and --only telemetry need --launch");
+            return Fail(errors, "--only fuzz, telemetry and auth need --launch");
         }
 
         if (only?.Contains(BenchWorkload.Fuzz) == true && !env.Exists(e => e.Key == Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable))
@@ -147,7 +155,12 @@ public sealed record BenchOptions(
             return Fail(errors, "--only needs at least one workload name");
         }
 
-        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes);
+        if (launch is not null && token is not null)
+        {
+            return Fail(errors, "--token is for a running server; with --launch the bench makes its own");
+        }
+
+        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes, token);
     }
 
     public bool Runs(string workload) => Workloads.Contains(workload);

@@ -12,9 +12,10 @@ public static class BenchWorkload
     /// <summary>Only with <c>--launch</c>, and only when named: they start or strain servers rather than time them.</summary>
     public const string Fuzz = "fuzz";
     public const string Telemetry = "telemetry";
+    public const string Auth = "auth";
 
     /// <summary>The standard workloads, run when <c>--only</c> is not given.</summary>
     public static readonly IReadOnlyList<string> All = [LogBatch, LogMetric, MetricHistory, Search, Artifacts];
 
-    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry];
+    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth];
 }

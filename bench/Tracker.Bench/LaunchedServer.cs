@@ -43,12 +43,18 @@ public sealed class LaunchedServer : IDisposable
 
     public TimeSpan? StartupToFirstResponse { get; private set; }
 
-    /// <summary>Starts <paramref name="executable"/> on a free loopback port and waits for <c>GET /</c> (the Functions host's readiness poll) to answer 200.</summary>
+    /// <summary>
+    /// Starts <paramref name="executable"/> on a free loopback port and waits for <c>GET /</c> (the Functions host's
+    /// readiness poll) to answer 200. As the Functions host starts it (<c>FUNCTIONS_CUSTOMHANDLER_PORT</c>), or with
+    /// <paramref name="functionsHost"/> false as a local run does (<c>ASPNETCORE_URLS</c>): Tracker refuses to run with auth
+    /// off under the Functions host, so a comparison with auth off starts both sides this way.
+    /// </summary>
     public static async Task<LaunchedServer> StartAsync(
         string executable,
         IReadOnlyList<KeyValuePair<string, string>> environment,
         HttpClient http,
-        CancellationToken ct)
+        CancellationToken ct,
+        bool functionsHost = true)
     {
         var path = Path.GetFullPath(executable);
         if (!File.Exists(path))
@@ -71,7 +77,15 @@ public sealed class LaunchedServer : IDisposable
             startInfo.Environment[key] = value;
         }
 
-        startInfo.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        if (functionsHost)
+        {
+            startInfo.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            startInfo.Environment.Remove("FUNCTIONS_CUSTOMHANDLER_PORT");
+            startInfo.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        }
 
         await WarmUpHttpStackAsync(http, ct);
         Report.Progress($"launching {path} on port {port}");
@@ -94,10 +108,58 @@ public sealed class LaunchedServer : IDisposable
     /// or adding variables: the same storage behind another configuration. This one keeps running.
     /// </summary>
     public Task<LaunchedServer> StartSiblingAsync(
-        IReadOnlyList<KeyValuePair<string, string>> overrides, HttpClient http, CancellationToken ct)
+        IReadOnlyList<KeyValuePair<string, string>> overrides, HttpClient http, CancellationToken ct, bool functionsHost = true) =>
+        StartAsync(_executable, WithOverrides(overrides), http, ct, functionsHost);
+
+    /// <summary>
+    /// Runs the executable's management command (<c>&lt;executable&gt; admin …</c>) with the server's environment, so it writes
+    /// to the same storage, and returns what it printed on stdout (for <c>create-token</c>, only the token).
+    /// </summary>
+    public async Task<string> RunAdminCommandAsync(IReadOnlyList<string> arguments, CancellationToken ct)
+    {
+        var startInfo = new ProcessStartInfo(Path.GetFullPath(_executable))
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(_executable))!,
+        };
+        startInfo.ArgumentList.Add("admin");
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in _environment)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new BenchException($"cannot start {_executable} admin");
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        if (process.ExitCode != 0)
+        {
+            throw new BenchException($"{_executable} admin {string.Join(' ', arguments)} exited with {process.ExitCode}: {await stderr}");
+        }
+
+        return (await stdout).Trim();
+    }
+
+    /// <summary>A token of a new non-admin user (named after this bench run), from <c>admin create-token</c>.</summary>
+    public async Task<string> CreateBenchTokenAsync(CancellationToken ct)
+    {
+        var token = await RunAdminCommandAsync(["create-token", "--user", BenchNames.Experiment("user"), "--name", "tracker-bench"], ct);
+        return token.StartsWith("trk_", StringComparison.Ordinal) && !token.Contains('\n')
+            ? token
+            : throw new BenchException("admin create-token printed something other than one token");
+    }
+
+    private IReadOnlyList<KeyValuePair<string, string>> WithOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides)
     {
         var keys = overrides.Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-        return StartAsync(_executable, [.. _environment.Where(e => !keys.Contains(e.Key)), .. overrides], http, ct);
+        return [.. _environment.Where(e => !keys.Contains(e.Key)), .. overrides];
     }
 
     /// <summary>The variables the server was started with (the last one wins for a repeated key, as in the child).</summary>

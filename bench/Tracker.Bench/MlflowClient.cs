@@ -10,9 +10,10 @@ namespace Tracker.Bench;
 /// POST with a JSON body and <c>Content-Type: application/json</c>, GET with a query string.
 /// Only the public API under <c>/api/2.0/mlflow/</c>, so the same program runs against MLflow.
 /// Any non-2xx answer throws with the status and body; the bench never retries and never counts
-/// a failure as work done.
+/// a failure as work done. With a <paramref name="bearerToken"/> every call carries <c>Authorization: Bearer …</c>, as
+/// the client sends <c>MLFLOW_TRACKING_TOKEN</c>.
 /// </summary>
-public sealed class MlflowClient(HttpClient http, string baseUrl)
+public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearerToken = null)
 {
     /// <summary>Tracker's diagnostic header (Tracker:Diagnostics:StorageRequestHeader=true).</summary>
     public const string StorageRequestsHeader = "X-Tracker-Storage-Requests";
@@ -25,6 +26,9 @@ public sealed class MlflowClient(HttpClient http, string baseUrl)
     private readonly string _root = baseUrl.TrimEnd('/');
 
     public string BaseUrl => _root;
+
+    /// <summary>The token this client signs in with, for workloads that build their own requests.</summary>
+    public string? BearerToken => bearerToken;
 
     public async Task CheckHealthAsync(CancellationToken ct)
     {
@@ -131,6 +135,11 @@ public sealed class MlflowClient(HttpClient http, string baseUrl)
 
     private async Task<Answer> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
+        if (bearerToken is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        }
+
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
         var body = await response.Content.ReadAsByteArrayAsync(ct);
         if (!response.IsSuccessStatusCode)

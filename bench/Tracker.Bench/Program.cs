@@ -23,7 +23,10 @@ try
     }
 
     var baseUrl = server?.BaseUrl ?? options.TargetUrl!;
-    var client = new MlflowClient(http, baseUrl);
+    // A launched Tracker runs as under the Functions host, where auth is always on: the bench signs in as a user of its
+    // own (not an admin, so the permission checks are in every figure), made by the executable's admin command.
+    var token = options.Token ?? (server is null ? null : await server.CreateBenchTokenAsync(ct));
+    var client = new MlflowClient(http, baseUrl, token);
     await client.CheckHealthAsync(ct);
     var sizes = WorkloadSizes.For(options);
     report.Header(options, sizes, client.BaseUrl);
@@ -64,7 +67,7 @@ try
 
     if (options.Runs(BenchWorkload.Artifacts))
     {
-        await ArtifactTransferWorkload.RunAsync(client, new ArtifactClient(http, transfers, baseUrl), server, http, sizes, report, ct);
+        await ArtifactTransferWorkload.RunAsync(client, new ArtifactClient(http, transfers, baseUrl, token), server, http, sizes, report, ct);
     }
 
     if (options.Runs(BenchWorkload.Fuzz))
@@ -74,7 +77,12 @@ try
 
     if (options.Runs(BenchWorkload.Telemetry))
     {
-        await TelemetryCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
+        await TelemetryCostWorkload.RunAsync(server!, http, token, options.Quick, report, ct);
+    }
+
+    if (options.Runs(BenchWorkload.Auth))
+    {
+        await AuthCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
     }
 
     report.Memory(server?.ReadMemory());

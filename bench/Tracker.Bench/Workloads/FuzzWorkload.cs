@@ -49,14 +49,14 @@ public static class FuzzWorkload
             {
                 foreach (var chunk in group.Chunk(ConcurrentBodies))
                 {
-                    outcomes.AddRange(await Task.WhenAll(chunk.Select(c => SendAsync(http, client.BaseUrl, c, ct))));
+                    outcomes.AddRange(await Task.WhenAll(chunk.Select(c => SendAsync(http, client.BaseUrl, client.BearerToken, c, ct))));
                 }
             }
             else
             {
                 foreach (var c in group)
                 {
-                    outcomes.Add(await SendAsync(http, client.BaseUrl, c, ct));
+                    outcomes.Add(await SendAsync(http, client.BaseUrl, client.BearerToken, c, ct));
                 }
             }
         }
@@ -102,9 +102,14 @@ public static class FuzzWorkload
         }
     }
 
-    private static async Task<(Case, string, string)> SendAsync(HttpClient http, string baseUrl, Case c, CancellationToken ct)
+    private static async Task<(Case, string, string)> SendAsync(HttpClient http, string baseUrl, string? bearerToken, Case c, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(c.Method, baseUrl + c.Path) { Content = c.Body() };
+        if (bearerToken is not null)
+        {
+            // Signed in, so the hostile bodies reach the parsers rather than stopping at 401.
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearerToken);
+        }
         if (c.Chunked)
         {
             request.Headers.TransferEncodingChunked = true;

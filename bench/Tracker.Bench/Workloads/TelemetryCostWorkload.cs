@@ -15,7 +15,7 @@ public static class TelemetryCostWorkload
 {
     private const string Key = "telemetry_probe";
 
-    public static async Task RunAsync(LaunchedServer server, HttpClient http, bool quick, Report report, CancellationToken ct)
+    public static async Task RunAsync(LaunchedServer server, HttpClient http, string? bearerToken, bool quick, Report report, CancellationToken ct)
     {
         var rounds = quick ? 2 : 5;
         var warmup = quick ? 10 : 50;
@@ -46,7 +46,7 @@ public static class TelemetryCostWorkload
             {
                 using var instance = await server.StartSiblingAsync(telemetry ? on : off, http, ct);
                 startup[telemetry].Add(instance.StartupToFirstResponse!.Value.TotalMilliseconds);
-                var client = new MlflowClient(http, instance.BaseUrl);
+                var client = new MlflowClient(http, instance.BaseUrl, bearerToken);
                 var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment($"telemetry-{round}-{(telemetry ? "on" : "off")}"), ct);
                 var runId = await client.CreateRunAsync(experimentId, "telemetry-cost", ct);
                 for (var step = 0; step < warmup + calls; step++)

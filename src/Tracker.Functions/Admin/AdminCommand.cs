@@ -21,6 +21,10 @@ public static class AdminCommand
               Creates the user if missing (no password), makes them an admin if --admin is given, creates a token and
               prints it on stdout. The token is shown only this once.
           Tracker.Functions admin revoke-token --id <token id>
+          Tracker.Functions admin link-entra --user <name> --tenant <tenant id> --object-id <object id>
+              Lets a Microsoft Entra identity (a person, or a training job's managed identity: its object/principal id)
+              sign in as the user, who is created if missing (no password, not an admin).
+          Tracker.Functions admin unlink-entra --tenant <tenant id> --object-id <object id>
         Storage comes from Tracker__Storage__ConnectionString (Azurite) or Tracker__Storage__TableServiceUri and
         Tracker__Storage__BlobServiceUri (Azure, signed in as DefaultAzureCredential finds you, e.g. azd's or az's login).
         """;
@@ -40,6 +44,8 @@ public static class AdminCommand
             {
                 "create-token" => await CreateTokenAsync(store, options, stdout, stderr, ct),
                 "revoke-token" => await RevokeTokenAsync(store, options, stderr, ct),
+                "link-entra" => await LinkEntraAsync(store, options, stderr, ct),
+                "unlink-entra" => await UnlinkEntraAsync(store, options, stderr, ct),
                 _ => await UsageErrorAsync(stderr, $"Unknown command '{command}'."),
             };
         }
@@ -96,6 +102,41 @@ public static class AdminCommand
         return 0;
     }
 
+    private static async Task<int> LinkEntraAsync(AuthStore store, Dictionary<string, string?> options, TextWriter stderr, CancellationToken ct)
+    {
+        if (!options.TryGetValue("--user", out var userName) || userName is null) return await UsageErrorAsync(stderr, "--user is required.");
+        if (!TryGetEntraIdentity(options, out var tenant, out var objectId)) return await UsageErrorAsync(stderr, "--tenant and --object-id must be GUIDs.");
+        if (await store.GetUserAsync(userName, ct) is null)
+        {
+            try
+            {
+                await store.CreateUserAsync(userName, password: null, isAdmin: false, ct);
+                await stderr.WriteLineAsync($"Created user '{userName}'.");
+            }
+            catch (MlflowException e) when (e.Code == ErrorCode.ResourceAlreadyExists)
+            {
+                // created meanwhile: link to it
+            }
+        }
+        var identity = await store.LinkEntraIdentityAsync(tenant, objectId, userName, ct);
+        await stderr.WriteLineAsync($"Entra identity {identity.TenantId:D}/{identity.ObjectId:D} now signs in as '{identity.UserName}'.");
+        return 0;
+    }
+
+    private static async Task<int> UnlinkEntraAsync(AuthStore store, Dictionary<string, string?> options, TextWriter stderr, CancellationToken ct)
+    {
+        if (!TryGetEntraIdentity(options, out var tenant, out var objectId)) return await UsageErrorAsync(stderr, "--tenant and --object-id must be GUIDs.");
+        await store.UnlinkEntraIdentityAsync(tenant, objectId, ct);
+        await stderr.WriteLineAsync($"Entra identity {tenant:D}/{objectId:D} no longer signs in.");
+        return 0;
+    }
+
+    private static bool TryGetEntraIdentity(Dictionary<string, string?> options, out Guid tenant, out Guid objectId)
+    {
+        // Both parsed (no short-circuit), so both out values are set either way.
+        return Guid.TryParse(options.GetValueOrDefault("--tenant"), out tenant) & Guid.TryParse(options.GetValueOrDefault("--object-id"), out objectId);
+    }
+
     private static async Task<int> UsageErrorAsync(TextWriter stderr, string problem)
     {
         await stderr.WriteLineAsync($"{problem}\n{Usage}");
@@ -103,7 +144,7 @@ public static class AdminCommand
     }
 
     private static readonly HashSet<string> Flags = ["--admin"];
-    private static readonly HashSet<string> Valued = ["--user", "--name", "--expires-in-days", "--id"];
+    private static readonly HashSet<string> Valued = ["--user", "--name", "--expires-in-days", "--id", "--tenant", "--object-id"];
 
     private static bool TryParseOptions(string[] args, out Dictionary<string, string?> options, out string problem)
     {

@@ -34,6 +34,9 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         "Tracker__Storage__ArtifactsContainer",
         "Tracker__Http__AllowedHosts__0",
         "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
+        // Only when an Entra tenant is given (EntraSettingsExistOnlyWhenATenantIsGiven).
+        "Tracker__Auth__Entra__TenantId",
+        "Tracker__Auth__Entra__Audiences__0",
     ];
 
     // Deprecated on Flex Consumption (the app settings of Microsoft's "Flex Consumption plan deprecations" table in the
@@ -268,7 +271,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
     public void AppSettingsAreIdentityBasedAndFlexCompatible()
     {
         var settings = AppSettings();
-        var names = settings.Select(s => (string?)s["name"]).ToList();
+        var names = settings.Select(s => s.Name).ToList();
 
         foreach (var required in RequiredAppSettings)
         {
@@ -281,7 +284,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Equal(names.Count, names.Distinct(StringComparer.OrdinalIgnoreCase).Count());
 
         var app = FunctionAppModule();
-        var byName = settings.ToDictionary(s => (string)s["name"]!, s => ExpandVariables(Text(s["value"]), app));
+        var byName = settings.ToDictionary(s => s.Name, s => ExpandVariables(s.Value, app));
         Assert.Contains("managedidentity", byName["AzureWebJobsStorage__credential"]);
         Assert.Contains("Authorization=AAD", byName["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
         // The host signs in with this identity, the app's exporter with Tracker's storage identity: they must be one.
@@ -294,6 +297,100 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
             Assert.False(value.Contains("AccountKey", StringComparison.OrdinalIgnoreCase), $"{name} carries an account key");
             Assert.False(value.Contains("listKeys", StringComparison.OrdinalIgnoreCase), $"{name} reads account keys");
         }
+    }
+
+    // Entra sign-in turns on when the app sees a tenant id, so the settings must be absent (not empty-valued guesses)
+    // unless the deployer gives a tenant; azd passes them from its environment.
+    [Fact]
+    public void EntraSettingsExistOnlyWhenATenantIsGiven()
+    {
+        var settings = AppSettings();
+        var entra = settings.Where(s => s.Name.StartsWith("Tracker__Auth__Entra__", StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(["Tracker__Auth__Entra__TenantId", "Tracker__Auth__Entra__Audiences__0"], entra.Select(s => s.Name));
+        Assert.All(entra, s => Assert.Equal("not(empty(parameters('entraTenantId')))", s.Condition));
+        Assert.Equal("parameters('entraTenantId')", entra[0].Value);
+        Assert.Contains("parameters('entraAudiences')", entra[1].Value);
+        Assert.All(settings.Except(entra), s => Assert.Null(s.Condition));
+
+        var main = Template();
+        Assert.Equal("", (string?)main["parameters"]?["entraTenantId"]?["defaultValue"]);
+        Assert.Equal("", (string?)main["parameters"]?["entraAudience"]?["defaultValue"]);
+        var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json")))?["parameters"];
+        Assert.Equal("${TRACKER_ENTRA_TENANT_ID=}", (string?)parameters?["entraTenantId"]?["value"]);
+        Assert.Equal("${TRACKER_ENTRA_AUDIENCE=}", (string?)parameters?["entraAudience"]?["value"]);
+    }
+
+    // Code and template agree: every Tracker__… app setting binds to a property of the options class of its section
+    // (a renamed property would otherwise leave a setting that silently does nothing).
+    [Fact]
+    public void EveryTrackerAppSettingBindsToAnOptionsProperty()
+    {
+        var sections = OptionsSections();
+        var tracker = AppSettings().Where(s => s.Name.StartsWith("Tracker__", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(tracker);
+        foreach (var setting in tracker)
+        {
+            var key = setting.Name.Replace("__", ":", StringComparison.Ordinal);
+            var section = sections.Keys.Where(s => key.StartsWith(s + ":", StringComparison.OrdinalIgnoreCase)).MaxBy(s => s.Length);
+            Assert.True(section is not null, $"{setting.Name}: no options class binds {key}");
+            Assert.True(Binds(sections[section], key[(section.Length + 1)..].Split(':')), $"{setting.Name}: {sections[section].Name} has no such property");
+        }
+    }
+
+    // Proves the check above can fail: a misspelt or removed property is caught, an array index is accepted.
+    [Fact]
+    public void BindingCheckRejectsUnknownProperties()
+    {
+        Assert.True(Binds(typeof(Tracker.Core.Auth.AuthOptions), ["Entra", "Audiences", "0"]));
+        Assert.False(Binds(typeof(Tracker.Core.Auth.AuthOptions), ["Entra", "Audience", "0"]));
+        Assert.False(Binds(typeof(Tracker.Core.Auth.AuthOptions), ["Entra", "TenantId", "0"]));
+        Assert.False(Binds(typeof(Tracker.Core.Storage.StorageOptions), ["TableUri"]));
+    }
+
+    // No secret in plain text: Tracker's one secret is generated into storage, or given as a Key Vault reference.
+    [Fact]
+    public void NoSecretIsAPlainAppSetting()
+    {
+        foreach (var setting in AppSettings())
+        {
+            if (setting.Name.Contains("Password", StringComparison.OrdinalIgnoreCase) || setting.Name.Contains("Secret", StringComparison.OrdinalIgnoreCase)
+                || setting.Name.EndsWith("ServerKey", StringComparison.OrdinalIgnoreCase) || setting.Name.Contains("ConnectionString", StringComparison.OrdinalIgnoreCase)
+                   && !setting.Name.StartsWith("APPLICATIONINSIGHTS_", StringComparison.Ordinal))
+            {
+                Assert.StartsWith("@Microsoft.KeyVault(", setting.Value);
+            }
+        }
+    }
+
+    private static Dictionary<string, Type> OptionsSections() =>
+        new[] { typeof(Tracker.Core.Storage.StorageOptions).Assembly, typeof(Tracker.Functions.Http.HttpOptions).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Select(t => (Type: t, Field: t.GetField("Section", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)))
+            .Where(x => x.Field is { IsLiteral: true } && x.Field.FieldType == typeof(string))
+            .ToDictionary(x => (string)x.Field!.GetRawConstantValue()!, x => x.Type, StringComparer.OrdinalIgnoreCase);
+
+    // Walks configuration path segments the way the binder does: properties by name (any case), an index into arrays and lists.
+    private static bool Binds(Type type, IEnumerable<string> path)
+    {
+        var current = type;
+        var expectIndex = false;
+        foreach (var segment in path)
+        {
+            if (expectIndex)
+            {
+                if (!int.TryParse(segment, out _)) return false;
+                current = current.IsArray ? current.GetElementType()! : current.GetGenericArguments()[0];
+                expectIndex = false;
+                continue;
+            }
+            var property = current.GetProperty(segment, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (property is null || !property.CanWrite && property.PropertyType.IsValueType) return false;
+            current = property.PropertyType;
+            expectIndex = current != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(current);
+        }
+        return !expectIndex;
     }
 
     // Names flow from main.bicep variables into the storage and functionapp modules; the app and host.json use them.
@@ -444,13 +541,94 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.True(File.Exists(Path.Combine(BicepCli.RepoRoot, "scripts", "package-api.mjs")));
     }
 
+    // `azd up` ends by printing the first admin token: azd runs the postprovision hook with its environment's values
+    // (Bicep's outputs among them) as variables, and the hook's script runs the app's own admin command with them.
+    [Fact]
+    public async Task PostprovisionHookCreatesTheFirstAdminWithTheStorageSettingsTheAppReads()
+    {
+        var lines = File.ReadAllLines(Path.Combine(BicepCli.RepoRoot, "azure.yaml"))
+            .Where(line => line.Trim().Length > 0 && !line.TrimStart().StartsWith('#'))
+            .ToList();
+        var hook = Trimmed(Block(Block(lines, "hooks:", topLevel: true), "postprovision:"));
+        Assert.Equal(["run: node scripts/first-admin.mjs", "run: node scripts/first-admin.mjs"], hook.Where(l => l.StartsWith("run:", StringComparison.Ordinal)));
+        Assert.Contains("shell: sh", hook);
+        Assert.Contains("shell: pwsh", hook);
+        // The token is printed once: it must reach the console, not azd's transient preview of hook output.
+        Assert.Equal(2, hook.Count(l => l == "interactive: true"));
+
+        // Every azd value the script reads is one Bicep outputs (or one azd sets itself).
+        var script = File.ReadAllText(Path.Combine(BicepCli.RepoRoot, "scripts", "first-admin.mjs"));
+        var outputs = (Template()["outputs"] as JsonObject)!;
+        var read = EnvRead().Matches(script).Select(m => m.Groups["name"].Value).Distinct().ToList();
+        Assert.Contains("AZURE_STORAGE_TABLE_ENDPOINT", read);
+        Assert.All(read.Where(name => name.StartsWith("AZURE_", StringComparison.Ordinal) || name.StartsWith("SERVICE_", StringComparison.Ordinal)),
+            name => Assert.True(outputs.ContainsKey(name), $"first-admin.mjs reads {name}, which main.bicep does not output"));
+
+        var outputValues = read.Where(outputs.ContainsKey).ToDictionary(name => name, name => $"https://{name.ToLowerInvariant()}.example/");
+        var (exitCode, stdout) = await RunNodeAsync(["scripts/first-admin.mjs", "--dry-run"], outputValues);
+        Assert.True(exitCode == 0, stdout);
+        var plan = JsonNode.Parse(stdout)!;
+        var args = plan["args"]!.AsArray().Select(a => (string)a!).ToList();
+        Assert.Equal("dotnet", (string?)plan["command"]);
+        Assert.Equal(["admin", "create-token"], args.SkipWhile(a => a != "--").Skip(1).Take(2));
+        Assert.Contains("--admin", args);
+        var env = plan["env"]!.AsObject().ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        // What StorageOptions needs in Azure (service URIs; no connection string, no client id: the deployer signs in).
+        Assert.Equal("https://azure_storage_table_endpoint.example/", env["Tracker__Storage__TableServiceUri"]);
+        Assert.Equal("https://azure_storage_blob_endpoint.example/", env["Tracker__Storage__BlobServiceUri"]);
+        Assert.Equal("", env["Tracker__Storage__ConnectionString"]);
+        Assert.Equal("", env["Tracker__Storage__ClientId"]);
+        Assert.All(env.Keys, key => Assert.True(Binds(typeof(Tracker.Core.Storage.StorageOptions), key.Split("__").Skip(2)), $"{key} binds to nothing"));
+        // The same storage settings as the app's own (bar the identity): the hook writes where the app reads.
+        var appStorage = AppSettings().Select(s => s.Name).Where(n => n.StartsWith("Tracker__Storage__", StringComparison.Ordinal)).ToHashSet();
+        Assert.Subset(appStorage, env.Keys.Where(k => k != "Tracker__Storage__ConnectionString").ToHashSet());
+    }
+
+    // A second `azd up` must not mint another admin token: once one was printed the hook only says so. (It would fail
+    // here otherwise: no storage endpoints are given, so creating a token is impossible and the script exits 1.)
+    [Fact]
+    public async Task PostprovisionHookSkipsOnceTheFirstAdminExists()
+    {
+        var (exitCode, output) = await RunNodeAsync(["scripts/first-admin.mjs"], new Dictionary<string, string> { ["TRACKER_FIRST_ADMIN_CREATED"] = "true" });
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("not creating another", output);
+
+        var (firstRun, why) = await RunNodeAsync(["scripts/first-admin.mjs"], new Dictionary<string, string>
+        {
+            ["TRACKER_FIRST_ADMIN_CREATED"] = "", ["AZURE_STORAGE_TABLE_ENDPOINT"] = "", ["AZURE_STORAGE_BLOB_ENDPOINT"] = "",
+        });
+        Assert.Equal(1, firstRun);
+        Assert.Contains("no storage endpoints", why);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunNodeAsync(string[] arguments, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = BicepCli.RepoRoot,
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, process.ExitCode == 0 ? await stdout : await stdout + await stderr);
+    }
+
+    [GeneratedRegex(@"env\.(?<name>[A-Z][A-Z0-9_]*)")]
+    private static partial Regex EnvRead();
+
     private const string PackagedZip = "publish/azd/api.zip";
 
     // The lines after the first `header` line that are indented deeper than it: a YAML block, for a file too small to
     // need a YAML parser.
-    private static List<string> Block(List<string> lines, string header)
+    private static List<string> Block(List<string> lines, string header, bool topLevel = false)
     {
-        var start = lines.FindIndex(line => line.Trim() == header);
+        var start = lines.FindIndex(line => topLevel ? line == header : line.Trim() == header);
         Assert.True(start >= 0, $"azure.yaml has no {header}");
         var indent = lines[start].Length - lines[start].TrimStart().Length;
         return lines.Skip(start + 1)
@@ -468,10 +646,8 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
 
     private JsonObject FunctionApp() => Assert.Single(ResourcesOfType("Microsoft.Web/sites"));
 
-    private List<JsonObject> AppSettings() =>
-        (FunctionApp()["properties"]?["siteConfig"]?["appSettings"] as JsonArray ?? throw new InvalidOperationException("no siteConfig.appSettings"))
-            .OfType<JsonObject>()
-            .ToList();
+    private List<ArmAppSetting> AppSettings() =>
+        ArmAppSettings.Read(FunctionApp()["properties"]?["siteConfig"]?["appSettings"] ?? throw new InvalidOperationException("no siteConfig.appSettings"), FunctionAppModule());
 
     private List<JsonObject> ResourcesOfType(string type) =>
         AllResources().Select(x => x.Resource).Where(r => (string?)r["type"] == type && r["existing"] is null).ToList();

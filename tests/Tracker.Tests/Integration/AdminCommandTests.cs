@@ -100,7 +100,32 @@ public sealed class AdminCommandTests(AzuriteFixture azurite) : IDisposable
         Assert.True((await server.Store.GetUserAsync("alice"))!.IsAdmin);
     }
 
+    // How a training job's managed identity (or a person's Entra account) becomes a Tracker user without a stored secret.
+    [Fact]
+    public async Task LinkEntraMapsAnIdentityToAUserCreatingItIfMissing()
+    {
+        var server = Server();
+        var (tenant, objectId) = (Guid.NewGuid(), Guid.NewGuid());
+        string[] link = ["link-entra", "--user", "trainer", "--tenant", tenant.ToString(), "--object-id", objectId.ToString()];
+
+        var (exit, stdout, stderr) = await RunInProcessAsync(Settings(), link);
+        Assert.True(exit == 0, stderr);
+        Assert.Equal("", stdout);
+        var user = await server.Store.FindUserByEntraIdentityAsync(tenant, objectId);
+        Assert.Equal(("trainer", false, false), (user?.UserName, user?.IsAdmin, user?.HasPassword));
+
+        // One identity, one user: linking it again (to anyone) is refused; unlinking frees it.
+        Assert.Equal(1, (await RunInProcessAsync(Settings(), link)).ExitCode);
+        var unlink = await RunInProcessAsync(Settings(), "unlink-entra", "--tenant", tenant.ToString(), "--object-id", objectId.ToString());
+        Assert.True(unlink.ExitCode == 0, unlink.Stderr);
+        Assert.Null(await server.Store.FindUserByEntraIdentityAsync(tenant, objectId));
+    }
+
     [Theory]
+    [InlineData(2, new[] { "link-entra", "--user", "x", "--tenant", "not-a-guid", "--object-id", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11" })]
+    [InlineData(2, new[] { "link-entra", "--user", "x", "--tenant", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11" })]
+    [InlineData(2, new[] { "link-entra", "--tenant", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11", "--object-id", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11" })]
+    [InlineData(1, new[] { "unlink-entra", "--tenant", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11", "--object-id", "7f1c1c6e-8f0b-4c55-a0b1-3c2f5e0d9a11" })]
     [InlineData(2, new string[0])]
     [InlineData(2, new[] { "create-token" })]
     [InlineData(2, new[] { "create-token", "--user" })]
