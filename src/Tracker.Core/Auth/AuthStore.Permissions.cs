@@ -8,6 +8,15 @@ namespace Tracker.Core.Auth;
 /// <summary>MLflow's experiment and registered-model permissions: one row per (user, resource) in the user's partition.</summary>
 public sealed partial class AuthStore
 {
+    private long _permissionGeneration;
+
+    /// <summary>
+    /// Changes with every grant made, changed or removed through this instance, and with every user change (a deleted
+    /// user's grants go with them): <see cref="PermissionLookup"/> drops what it cached when it differs. Apart from
+    /// <see cref="Generation"/>, so granting (every experiment's creation) does not make verified credentials stale.
+    /// </summary>
+    internal long PermissionGeneration => Interlocked.Read(ref _permissionGeneration) + Generation;
+
     private const string ExperimentRowPrefix = "e:";
     private const string ModelRowPrefix = "m:";
 
@@ -99,6 +108,7 @@ public sealed partial class AuthStore
         try
         {
             await Storage(() => _permissions.AddEntityAsync(row, ct));
+            Interlocked.Increment(ref _permissionGeneration);
             return user;
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
@@ -124,6 +134,7 @@ public sealed partial class AuthStore
         {
             await Storage(() => _permissions.UpdateEntityAsync(
                 new TableEntity(TableKeys.Escape(name), grant.RowKey) { ["Permission"] = permission.Name }, ETag.All, TableUpdateMode.Merge, ct));
+            Interlocked.Increment(ref _permissionGeneration);
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
@@ -136,6 +147,7 @@ public sealed partial class AuthStore
         var name = UserNames.Canonical(userName);
         await InitializedAsync(ct);
         var response = await Storage(() => _permissions.DeleteEntityAsync(TableKeys.Escape(name), grant.RowKey, ETag.All, ct));
+        Interlocked.Increment(ref _permissionGeneration);
         if (response.Status == StorageErrors.NotFound) throw GrantNotFound(grant, name);
     }
 

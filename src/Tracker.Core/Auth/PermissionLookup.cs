@@ -44,8 +44,8 @@ public sealed class PermissionLookup : IDisposable
 
     private async ValueTask<Grants> GrantsAsync(string userName, CancellationToken ct)
     {
-        if (_cache.TryGetValue(userName, out Grants? hit) && hit!.Generation == _store.Generation) return hit;
-        var generation = _store.Generation;
+        if (_cache.TryGetValue(userName, out Grants? hit) && hit!.Generation == _store.PermissionGeneration) return hit;
+        var generation = _store.PermissionGeneration;
         var listed = await _store.ListPermissionsAsync(userName, ct);
         var grants = new Grants(
             listed.Experiments.ToDictionary(p => p.ExperimentId, p => p.Permission, StringComparer.Ordinal),

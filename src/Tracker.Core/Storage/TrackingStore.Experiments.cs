@@ -131,7 +131,9 @@ public sealed partial class TrackingStore
                     $"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchMaxResults} and at least 1.");
             var parsedFilter = ExperimentFilter.Parse(filter);
             var ordering = ExperimentOrdering.Parse(orderBy);
-            var offset = PageToken.Decode(pageToken);
+            // The result set is chosen by the view and filter and ordered by order_by; max_results may change between pages.
+            var query = PageQuery.Of("experiments/search", [view.ToString()], [filter ?? ""], orderBy);
+            var offset = (await ReadPageTokenAsync(pageToken, query, ct)).Offset;
             await EnsureInitializedAsync(ct);
 
             var matches = new List<ExperimentDocument>();
@@ -143,7 +145,7 @@ public sealed partial class TrackingStore
             }
             matches.Sort(ordering);
             var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
-            return new Page(page, PageToken.Next(offset, maxResults, matches.Count));
+            return new Page(page, await NextPageTokenAsync(offset, maxResults, matches.Count, query, ct));
         }, ct);
 
     private static string ExperimentRangeFilter(ViewType view) => view switch

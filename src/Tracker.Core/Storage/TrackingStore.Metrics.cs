@@ -274,7 +274,8 @@ public sealed partial class TrackingStore
         {
             if (maxResults is < 0)
                 throw MlflowException.InvalidParameter($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be a positive integer.");
-            var (offset, snapshot) = PageToken.Parse(pageToken);
+            var query = PageQuery.Of("metrics/get-history", [runId], [key]);
+            var (offset, snapshot) = await ReadPageTokenAsync(pageToken, query, ct);
             if (snapshot is null || !_historySnapshots.TryGetValue(snapshot, out HistorySnapshot? cached) || cached is null ||
                 cached.RunId != runId || cached.Key != key)
             {
@@ -287,14 +288,14 @@ public sealed partial class TrackingStore
             var page = points.Skip(offset).Take(size).Select(p => new Metric(key, p.Value, p.Timestamp, p.Step)).ToList();
             if (offset + size < points.Count && snapshot is null)
             {
-                snapshot = Guid.NewGuid().ToString("N");
+                snapshot = Guid.NewGuid();
                 _historySnapshots.Set(snapshot, cached, new MemoryCacheEntryOptions
                 {
                     Size = (long)points.Count * MetricPoints.PointBytes + 256,
                     SlidingExpiration = TimeSpan.FromMinutes(2),
                 });
             }
-            return new HistoryPage(page, PageToken.Next(offset, size, points.Count, snapshot));
+            return new HistoryPage(page, await NextPageTokenAsync(offset, size, points.Count, query, ct, snapshot));
         }, ct);
 
     private sealed record HistorySnapshot(string RunId, string Key, List<MetricPoint> Points);

@@ -33,7 +33,10 @@ public sealed partial class TrackingStore
                 ?? throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(id)}': experiment ids are integers.")).Distinct().ToList();
             var parsedFilter = RunFilter.Parse(filter);
             var ordering = RunOrdering.Parse(orderBy);
-            var offset = PageToken.Decode(pageToken);
+            // The result set is chosen by the experiments, filter and view and ordered by order_by. max_results is left
+            // out: MLflow's client asks for fewer on its last page, and an offset means the same at any page size.
+            var query = PageQuery.Of("runs/search", canonicalIds, [filter ?? ""], [view.ToString()], orderBy);
+            var offset = (await ReadPageTokenAsync(pageToken, query, ct)).Offset;
             await EnsureInitializedAsync(ct);
 
             using var parallel = new SemaphoreSlim(ParallelExperimentReads);
@@ -52,7 +55,7 @@ public sealed partial class TrackingStore
             var matches = perExperiment.SelectMany(runs => runs).ToList();
             matches.Sort(ordering);
             var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
-            return new Page<Run>(page, PageToken.Next(offset, maxResults, matches.Count));
+            return new Page<Run>(page, await NextPageTokenAsync(offset, maxResults, matches.Count, query, ct));
         }, ct);
 
     private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)

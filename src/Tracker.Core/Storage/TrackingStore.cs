@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Tracker.Core.Auth;
 
 namespace Tracker.Core.Storage;
 
@@ -31,6 +32,7 @@ public sealed partial class TrackingStore
     private readonly TableClient _runs;
     private readonly TableClient _metrics;
     private readonly ILogger<TrackingStore> _logger;
+    private readonly ServerKeys _keys;
     private readonly int _historyRowsPerCompaction;
     private readonly TimeSpan _requestTimeout;
     private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
@@ -42,8 +44,9 @@ public sealed partial class TrackingStore
     // Metric histories being paged through, by snapshot id (see GetMetricHistoryAsync).
     private readonly MemoryCache _historySnapshots = new(new MemoryCacheOptions { SizeLimit = 128L * 1024 * 1024 });
 
-    public TrackingStore(TableServiceClient tables, IOptions<StorageOptions> options, ILogger<TrackingStore> logger)
+    public TrackingStore(TableServiceClient tables, IOptions<StorageOptions> options, ServerKeys keys, ILogger<TrackingStore> logger)
     {
+        _keys = keys;
         _experiments = tables.GetTableClient(options.Value.TablePrefix + "experiments");
         _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
@@ -111,6 +114,14 @@ public sealed partial class TrackingStore
         {
         }
     }
+
+    /// <summary>Where a page starts: 0 without a token, else the token's offset once it verifies for this query.</summary>
+    private async Task<PageToken> ReadPageTokenAsync(string? token, PageQuery query, CancellationToken ct) =>
+        PageToken.IsGiven(token) ? PageToken.Parse(token, await _keys.GetAsync(PageToken.KeyPurpose, ct), query) : new PageToken(0);
+
+    /// <summary>The signed token for the page after [offset, offset + pageSize), or null when that was the last page.</summary>
+    private async Task<string?> NextPageTokenAsync(int offset, int pageSize, int total, PageQuery query, CancellationToken ct, Guid? snapshot = null) =>
+        offset + pageSize < total ? PageToken.Next(offset, pageSize, total, await _keys.GetAsync(PageToken.KeyPurpose, ct), query, snapshot) : null;
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

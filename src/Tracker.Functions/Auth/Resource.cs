@@ -51,7 +51,9 @@ public sealed class Resource(string name, Func<HttpContext, ValueTask<IReadOnlyL
 
     /// <summary>The <c>run_uuid</c> query parameter of routes whose body is a file, not JSON.</summary>
     public static readonly Resource RunInQuery = new("run's experiment (query)", context =>
-        ValueTask.FromResult<IReadOnlyList<Target>>([RunTarget(context.Request.Query["run_uuid"].ToString())]));
+        ValueTask.FromResult<IReadOnlyList<Target>>(RequestArgs.FromQuery(context.Request).String("run_uuid") is { Length: > 0 } runId
+            ? [RunTarget(runId)]
+            : throw MlflowException.InvalidParameter("Request must specify run_uuid.")));
 
     /// <summary>The proxy path (<c>{exp}/{run}/artifacts/…</c>) in the route, or in the <c>path</c> query parameter of the listing.</summary>
     public static readonly Resource ArtifactPath = new("artifact path's experiment", async context =>

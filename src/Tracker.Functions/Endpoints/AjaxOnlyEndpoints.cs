@@ -219,9 +219,11 @@ public static class AjaxOnlyEndpoints
     public static async Task<IResult> UploadArtifact(HttpContext context, ArtifactStore artifacts, CancellationToken ct)
     {
         var request = context.Request;
-        var runId = request.Query["run_uuid"].ToString();
+        // Read like every other request, so a repeated run_uuid or path is refused rather than comma-joined.
+        var args = RequestArgs.FromQuery(request);
+        var runId = args.String("run_uuid") ?? "";
         if (runId.Length == 0) throw MlflowException.InvalidParameter("Request must specify run_uuid.");
-        var path = request.Query["path"].ToString();
+        var path = args.String("path") ?? "";
         if (path.Length == 0) throw MlflowException.InvalidParameter("Request must specify path.");
         var at = ArtifactLocation.ForRun(runId, path, allowRoot: false);
         if (request.ContentLength > MaxUploadBytes)

@@ -1,3 +1,4 @@
+using Tracker.Core;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Auth;
 using Tracker.Functions.Auth;
@@ -30,10 +31,13 @@ public static class TrackerArtifactEndpoints
 
     /// <summary>
     /// <c>{run_id, path}</c>, or <c>{artifact_uri}</c> as runs/get or get-download-uri give it (<c>runs:/…</c>,
-    /// <c>mlflow-artifacts:/…</c>) → a URL to GET the existing file from (read on that one blob).
+    /// <c>mlflow-artifacts:/…</c>) → a URL to GET the existing file from (read on that one blob). Not both: they could
+    /// name two runs, one checked and the other read.
     /// </summary>
     public static async Task<IResult> DownloadUrl(RequestArgs args, ArtifactStore store, CancellationToken ct)
     {
+        if (args.Has("artifact_uri") && (args.Has("run_id") || args.Has("path")))
+            throw MlflowException.InvalidParameter("Ambiguous request: give either 'artifact_uri' or 'run_id' and 'path', not both.");
         var at = args.String("artifact_uri") is { } uri
             ? ArtifactLocation.FromUri(uri, allowRoot: false)
             : ArtifactLocation.ForRun(args.RequiredString("run_id"), args.RequiredString("path"), allowRoot: false);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -13,6 +12,10 @@ namespace Tracker.Functions.Http;
 /// The arguments of one MLflow request, read the way MLflow's server reads them (spec §1.2): GET arguments from the
 /// query string (repeated keys are lists), every other method from a JSON body in proto-JSON (snake_case, lowerCamelCase
 /// accepted, int64 as number or string, doubles also as "NaN"/"Infinity", enums as names or numbers).
+/// Whatever could be read two ways is refused as ambiguous (400), so that a permission check and a handler reading the
+/// same arguments can never see different ids (security baseline §1.6): a key repeated in a JSON body at any depth,
+/// both spellings of one field, <c>run_id</c> and a different <c>run_uuid</c>, and a scalar query key given twice
+/// (only list parameters, read with <see cref="StringList"/>, may repeat).
 /// </summary>
 public sealed class RequestArgs
 {
@@ -22,7 +25,7 @@ public sealed class RequestArgs
     /// bigger body is refused before it is read, which keeps a request's memory to a few MB (the body once, its strings).
     /// </summary>
     public const int MaxBodyBytes = 2 * 1024 * 1024;
-    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 32 };
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 32, AllowDuplicateProperties = false };
 
     private readonly JsonElement _object;
     private readonly IQueryCollection? _query;
@@ -51,6 +54,9 @@ public sealed class RequestArgs
         context.Features.Set(args);
         return args;
     }
+
+    /// <summary>The query-string arguments of a request whose body is no JSON (the UI's raw upload), read by the same rules.</summary>
+    public static RequestArgs FromQuery(HttpRequest request) => new(default, request.Query, "");
 
     public static Task<RequestArgs> ReadAsync(HttpRequest request, CancellationToken ct) =>
         ReadAsync(request, ct, MaxBodyBytes, TooLarge);
@@ -84,7 +90,8 @@ public sealed class RequestArgs
         }
         catch (JsonException e)
         {
-            throw MlflowException.InvalidParameter($"Malformed JSON request body: {e.Message}");
+            // A repeated key lands here too ("Duplicate property 'run_id' ..."), its name cut like any echoed input.
+            throw MlflowException.InvalidParameter($"Malformed JSON request body: {Echo.Truncate(e.Message)}");
         }
         catch (InvalidOperationException)
         {
@@ -187,10 +194,11 @@ public sealed class RequestArgs
         var camel = ToCamel(name);
         if (camel != name && _object.TryGetProperty(camel, out var camelValue))
         {
-            // Both spellings with different values could be authorised under one and executed under the other.
-            if (found is { } s && !JsonMarshal.GetRawUtf8Value(s).SequenceEqual(JsonMarshal.GetRawUtf8Value(camelValue)))
-                throw MlflowException.InvalidParameter($"Ambiguous request: both '{name}' and '{camel}' are given with different values.");
-            found ??= camelValue;
+            // Both spellings could be authorised under one and executed under the other. No MLflow client sends both
+            // (Python writes snake_case, Java lowerCamelCase), so even equal values are refused rather than compared.
+            if (found is not null)
+                throw MlflowException.InvalidParameter($"Ambiguous request: both '{Qualified(name)}' and '{Qualified(camel)}' are given; send one.");
+            found = camelValue;
         }
         return found is { ValueKind: not JsonValueKind.Null } value ? value : null;
     }
@@ -214,7 +222,10 @@ public sealed class RequestArgs
         if (_query is not null)
         {
             var values = QueryValues(name);
-            return values.Count == 0 ? null : values[^1];
+            if (values.Count > 1)
+                throw MlflowException.InvalidParameter(
+                    $"Ambiguous request: the query string gives '{name}' {values.Count} times; it takes one value.");
+            return values.Count == 0 ? null : values[0];
         }
         return Field(name) switch
         {
@@ -250,12 +261,20 @@ public sealed class RequestArgs
     public string RequiredString(string name) =>
         String(name) is { Length: > 0 } value ? value : throw MlflowException.MissingParameter(Qualified(name));
 
-    /// <summary>run_id, falling back to the deprecated run_uuid as MLflow does.</summary>
+    /// <summary>run_id, falling back to the deprecated run_uuid as MLflow does. MLflow's client sends both, equal; two
+    /// different ones are refused, so no reader (a permission check) can take one while the handler takes the other.</summary>
     public string RunId()
     {
         var runId = String("run_id");
-        if (!string.IsNullOrEmpty(runId)) return runId;
-        return String("run_uuid") is { Length: > 0 } uuid ? uuid : throw MlflowException.MissingParameter(Qualified("run_id"));
+        var uuid = String("run_uuid");
+        if (!string.IsNullOrEmpty(runId))
+        {
+            if (!string.IsNullOrEmpty(uuid) && !string.Equals(runId, uuid, StringComparison.Ordinal))
+                throw MlflowException.InvalidParameter(
+                    $"Ambiguous request: '{Qualified("run_id")}' and '{Qualified("run_uuid")}' name different runs; send one, or both equal.");
+            return runId;
+        }
+        return uuid is { Length: > 0 } ? uuid : throw MlflowException.MissingParameter(Qualified("run_id"));
     }
 
     public long? Int64(string name)

@@ -13,7 +13,8 @@ namespace Tracker.Tests.Integration;
 /// <summary>
 /// Replays the real MLflow 2.10.2 client traffic in shared/mlflow-wire against Tracker and compares what the wire
 /// README says a compatible server must reproduce: status codes, error codes, field names, nesting, JSON types and list
-/// order. Ids, server-side times and page tokens are not compared literally; ids are mapped from recorded to ours.
+/// order. Ids, server-side times and page tokens are not compared literally; ids and page tokens are mapped from
+/// recorded to ours (Tracker's tokens are signed and bound to their query, so the recorded ones could not verify).
 /// Artifact downloads must return exactly the bytes uploaded, with the recorded media type.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
@@ -26,6 +27,7 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     private TrackerApp _app = null!;
     private readonly Dictionary<string, string> _experimentIds = new() { ["0"] = "0" };
     private readonly Dictionary<string, string> _runIds = [];
+    private readonly Dictionary<string, string> _pageTokens = [];
     // Metrics of requests the recording accepted but Tracker rightly rejects: later answers lack them.
     private readonly HashSet<string> _rejectedMetricKeys = [];
     // What each artifact PUT sent, by Tracker-side path, to compare downloads against.
@@ -166,7 +168,13 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
             _experimentIds[(string)rid!] = (string)oid!;
         if (path.EndsWith("runs/create", StringComparison.Ordinal) && recorded?["run"]?["info"]?["run_id"] is { } rr && ours?["run"]?["info"]?["run_id"] is { } or)
             _runIds[(string)rr!] = (string)or!;
+        if (recorded?["next_page_token"] is JsonValue rt && ours?["next_page_token"] is JsonValue ot)
+            _pageTokens[(string)rt!] = (string)ot!;
     }
+
+    /// <summary>A recorded page token replaced by the one Tracker handed out at the same point of the scenario.</summary>
+    private string MapPageToken(string token) =>
+        _pageTokens.TryGetValue(token, out var ours) ? ours : throw new InvalidOperationException($"page token {token} was never handed out");
 
     [GeneratedRegex("[0-9a-f]{32}")]
     private static partial Regex RunIdPattern();
@@ -189,6 +197,7 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
             .SelectMany(kv => kv.Value.Select(v => (kv.Key, Value: kv.Key switch
             {
                 "experiment_id" => MapExperiment(v!),
+                "page_token" => MapPageToken(v!),
                 "path" => MapText(MapArtifactPath(v!)),
                 _ => MapText(v!),
             })));
@@ -199,7 +208,12 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     {
         JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? null : (JsonNode?)MapRequest(kv.Value, kv.Key)))),
         JsonArray a => new JsonArray(a.Select(i => i is null ? null : (JsonNode?)MapRequest(i, field)).ToArray()),
-        JsonValue v when v.TryGetValue<string>(out var s) => JsonValue.Create(field is "experiment_id" or "experiment_ids" ? MapExperiment(s) : MapText(s)),
+        JsonValue v when v.TryGetValue<string>(out var s) => JsonValue.Create(field switch
+        {
+            "experiment_id" or "experiment_ids" => MapExperiment(s),
+            "page_token" => MapPageToken(s),
+            _ => MapText(s),
+        }),
         _ => node.DeepClone(),
     };
 

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers.Text;
 using Tracker.Core;
 using Tracker.Core.Storage;
 
@@ -6,17 +6,11 @@ namespace Tracker.Tests.Unit;
 
 public class PageTokenTests
 {
-    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+    private static readonly byte[] Key = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+    private static readonly byte[] OtherKey = Enumerable.Range(0, 32).Select(i => (byte)(i + 1)).ToArray();
+    private static readonly PageQuery Query = PageQuery.Of("runs/search", ["1", "2"], ["metrics.acc > 0.5"], ["ActiveOnly"], ["metrics.acc DESC"]);
 
-    [Fact]
-    public void TokenMatchesUpstreamsBase64OfJson() => Assert.Equal("eyJvZmZzZXQiOiA0fQ==", new PageToken(4).Encode());
-
-    [Theory]
-    [InlineData(0, "{\"offset\": 0}")]
-    [InlineData(4, "{\"offset\": 4}")]
-    [InlineData(1000, "{\"offset\": 1000}")]
-    public void TokenIsBase64OfUpstreamsJson(int offset, string json) =>
-        Assert.Equal(json, Encoding.UTF8.GetString(Convert.FromBase64String(new PageToken(offset).Encode())));
+    private static int Decode(string? token, PageQuery? query = null, byte[]? key = null) => PageToken.Parse(token, key ?? Key, query ?? Query).Offset;
 
     [Theory]
     [InlineData(0)]
@@ -25,67 +19,115 @@ public class PageTokenTests
     [InlineData(1000)]
     [InlineData(50000)]
     [InlineData(int.MaxValue)]
-    public void EncodeDecodeRoundTrips(int offset) => Assert.Equal(offset, PageToken.Decode(new PageToken(offset).Encode()));
+    public void EncodeDecodeRoundTrips(int offset) => Assert.Equal(offset, Decode(new PageToken(offset).Encode(Key, Query)));
+
+    [Fact]
+    public void TheSnapshotRoundTrips()
+    {
+        var snapshot = Guid.NewGuid();
+        Assert.Equal(new PageToken(7, snapshot), PageToken.Parse(new PageToken(7, snapshot).Encode(Key, Query), Key, Query));
+    }
 
     [Theory]
     [InlineData(null)]
     [InlineData("")]
-    public void NoTokenIsTheFirstPage(string? token) => Assert.Equal(0, PageToken.Decode(token));
+    public void NoTokenIsTheFirstPage(string? token) => Assert.Equal(0, Decode(token));
 
-    [Theory]
-    // Upstream's own tokens, from Python's base64(json.dumps(...)).
-    [InlineData("eyJvZmZzZXQiOiA0fQ==", 4)]
-    [InlineData("eyJvZmZzZXQiOiAxMDB9", 100)]
-    public void DecodesUpstreamTokens(string token, int offset) => Assert.Equal(offset, PageToken.Decode(token));
-
-    [Theory]
-    [InlineData("garbage")]
-    [InlineData("!!!!")]
-    [InlineData("eyJvZmZzZXQiOiA0fQ")]
-    [InlineData("eyJvZmZzZXQiOiA0fQ==x")]
-    [InlineData("%%%%")]
-    [InlineData(" ")]
-    public void NonBase64TokensAreInvalid(string token)
+    [Fact]
+    public void TokensAreShortAndSafeInAQueryString()
     {
-        var e = MlflowAssert.Throws(() => PageToken.Decode(token));
-        Assert.StartsWith("Invalid page token", e.Message);
-    }
-
-    [Theory]
-    [InlineData("not json")]
-    [InlineData("{")]
-    [InlineData("{\"offset\": }")]
-    [InlineData("{\"offset\": -1}")]
-    [InlineData("{\"offset\": -2147483648}")]
-    [InlineData("{\"offset\": 4.5}")]
-    [InlineData("{\"offset\": 99999999999}")]
-    [InlineData("{}")]
-    [InlineData("{\"offst\": 4}")]
-    public void Base64OfAnythingButANonNegativeOffsetIsInvalid(string json)
-    {
-        var token = Base64(json);
-        var e = MlflowAssert.Throws(() => PageToken.Decode(token));
-        Assert.StartsWith("Invalid page token", e.Message);
-    }
-
-    [Theory]
-    [InlineData("{\"offset\": null}")]
-    [InlineData("{\"offset\": true}")]
-    [InlineData("[4]")]
-    [InlineData("4")]
-    [InlineData("null")]
-    [InlineData("\"offset\"")]
-    public void Base64OfJsonThatIsNotAnObjectOrHasANonNumericOffsetIsInvalid(string json)
-    {
-        var e = MlflowAssert.Throws(() => PageToken.Decode(Base64(json)));
-        Assert.StartsWith("Invalid page token", e.Message);
+        var tokens = new[] { new PageToken(int.MaxValue).Encode(Key, Query), new PageToken(int.MaxValue, Guid.NewGuid()).Encode(Key, Query) };
+        Assert.All(tokens, t => Assert.Matches("^[A-Za-z0-9_-]{20,64}$", t));
     }
 
     [Fact]
-    public void InvalidTokenIsQuotedInTheMessage()
+    public void ATokenFromAnotherQueryIsRefused()
     {
-        var e = MlflowAssert.Throws(() => PageToken.Decode("garbage"));
-        Assert.Equal("Invalid page token, could not base64-decode or parse: 'garbage'", e.Message);
+        var token = new PageToken(4).Encode(Key, Query);
+        PageQuery[] others =
+        [
+            PageQuery.Of("runs/search", ["1"], ["metrics.acc > 0.5"], ["ActiveOnly"], ["metrics.acc DESC"]),
+            PageQuery.Of("runs/search", ["1", "2"], ["metrics.acc > 0.6"], ["ActiveOnly"], ["metrics.acc DESC"]),
+            PageQuery.Of("runs/search", ["1", "2"], ["metrics.acc > 0.5"], ["All"], ["metrics.acc DESC"]),
+            PageQuery.Of("runs/search", ["1", "2"], ["metrics.acc > 0.5"], ["ActiveOnly"], []),
+            PageQuery.Of("experiments/search", ["1", "2"], ["metrics.acc > 0.5"], ["ActiveOnly"], ["metrics.acc DESC"]),
+        ];
+        foreach (var other in others)
+            Assert.StartsWith("Invalid page token: it was not issued by this server for this query", MlflowAssert.Throws(() => Decode(token, other)).Message);
+        Assert.Equal(4, Decode(token, PageQuery.Of("runs/search", ["1", "2"], ["metrics.acc > 0.5"], ["ActiveOnly"], ["metrics.acc DESC"])));
+    }
+
+    [Fact]
+    public void ATokenUnderAnotherKeyIsRefused()
+    {
+        var token = new PageToken(4).Encode(OtherKey, Query);
+        Assert.StartsWith("Invalid page token", MlflowAssert.Throws(() => Decode(token)).Message);
+    }
+
+    [Fact]
+    public void EveryFlippedBitIsRefused()
+    {
+        foreach (var original in new[] { new PageToken(4), new PageToken(4, Guid.NewGuid()) })
+        {
+            var bytes = Base64Url.DecodeFromChars(original.Encode(Key, Query));
+            for (var bit = 0; bit < bytes.Length * 8; bit++)
+            {
+                var flipped = (byte[])bytes.Clone();
+                flipped[bit / 8] ^= (byte)(1 << (bit % 8));
+                var token = Base64Url.EncodeToString(flipped);
+                Assert.StartsWith("Invalid page token", MlflowAssert.Throws(() => Decode(token)).Message);
+            }
+        }
+    }
+
+    /// <summary>Field boundaries are part of the digest: moving a value between fields or list items is another query.</summary>
+    [Fact]
+    public void QueryDigestsKeepFieldBoundaries()
+    {
+        PageQuery[] queries =
+        [
+            PageQuery.Of("s", ["ab"]),
+            PageQuery.Of("s", ["a", "b"]),
+            PageQuery.Of("s", ["a"], ["b"]),
+            PageQuery.Of("s", ["a", "b"], []),
+            PageQuery.Of("s", [], ["a", "b"]),
+            PageQuery.Of("s", [""]),
+            PageQuery.Of("s", new string?[] { null }),
+            PageQuery.Of("s", Array.Empty<string?>()),
+            PageQuery.Of("s"),
+            PageQuery.Of("sa", []),
+        ];
+        var digests = queries.Select(q => Convert.ToHexString(q.Digest)).ToList();
+        Assert.Equal(digests.Count, digests.Distinct().Count());
+        Assert.Equal(digests[1], Convert.ToHexString(PageQuery.Of("s", ["a", "b"]).Digest));
+    }
+
+    [Theory]
+    // Upstream's own unsigned tokens, from Python's base64(json.dumps(...)), and tokens that are not ours at all.
+    [InlineData("eyJvZmZzZXQiOiA0fQ==")]
+    [InlineData("eyJvZmZzZXQiOiAxMDB9")]
+    [InlineData("garbage")]
+    [InlineData("!!!!")]
+    [InlineData("%%%%")]
+    [InlineData(" ")]
+    [InlineData("AQAAAAQ")]
+    public void ForeignAndMalformedTokensAreRefused(string token) =>
+        Assert.StartsWith("Invalid page token", MlflowAssert.Throws(() => Decode(token)).Message);
+
+    [Fact]
+    public void AnUnknownFormatIsRefusedEvenWithAValidTag()
+    {
+        var bytes = Base64Url.DecodeFromChars(new PageToken(4).Encode(Key, Query));
+        bytes[0] = 3;
+        Assert.StartsWith("Invalid page token", MlflowAssert.Throws(() => Decode(Base64Url.EncodeToString(bytes))).Message);
+    }
+
+    [Fact]
+    public void AMalformedTokenIsQuotedAndCut()
+    {
+        Assert.Equal("Invalid page token, could not base64-decode or parse: 'garbage'", MlflowAssert.Throws(() => Decode("garbage")).Message);
+        var huge = new string('t', 300_000);
+        Assert.True(MlflowAssert.Throws(() => Decode(huge)).Message.Length < 400);
     }
 
     [Theory]
@@ -97,8 +139,11 @@ public class PageTokenTests
     [InlineData(0, 10, 0, null)]
     [InlineData(5, 1, 7, 6)]
     [InlineData(30, 10, 25, null)]
-    public void NextIsNullOnTheLastPage(int offset, int pageSize, int total, int? next) =>
-        Assert.Equal(next is { } n ? new PageToken(n).Encode() : null, PageToken.Next(offset, pageSize, total));
+    public void NextIsNullOnTheLastPage(int offset, int pageSize, int total, int? next)
+    {
+        var token = PageToken.Next(offset, pageSize, total, Key, Query);
+        Assert.Equal(next, token is null ? null : Decode(token));
+    }
 
     [Fact]
     public void PagingThroughVisitsEveryOffsetOnce()
@@ -107,14 +152,15 @@ public class PageTokenTests
         string? token = null;
         do
         {
-            var offset = PageToken.Decode(token);
+            var offset = Decode(token);
             seen.AddRange(Enumerable.Range(offset, Math.Min(7, 23 - offset)));
-            token = PageToken.Next(offset, 7, 23);
+            token = PageToken.Next(offset, 7, 23, Key, Query);
         } while (token is not null);
         Assert.Equal(Enumerable.Range(0, 23), seen);
     }
 
     [Fact]
     public void ErrorsAreInvalidParameterValue() =>
-        Assert.Equal(ErrorCode.InvalidParameterValue, Assert.Throws<MlflowException>(() => PageToken.Decode("garbage")).Code);
+        Assert.Equal(ErrorCode.InvalidParameterValue, Assert.Throws<MlflowException>(() => Decode("garbage")).Code);
+
 }

@@ -67,8 +67,45 @@ public class RequestArgsTests
         Assert.Empty(args.StringList("run_ids"));
     }
 
+    /// <summary>
+    /// One value per scalar, so an authoriser and a handler can never read different ones (security baseline §1.6,
+    /// case 11): a repeated key is refused, whichever accessor reads it, equal values included.
+    /// </summary>
+    [Theory]
+    [InlineData("?run_id=a&run_id=b", "run_id")]
+    [InlineData("?run_id=a&run_id=a", "run_id")]
+    [InlineData("?run_id=a&RUN_ID=b", "run_id")]
+    [InlineData("?page_token=x&page_token=y", "page_token")]
+    [InlineData("?max_results=1&max_results=2", "max_results")]
+    [InlineData("?flag=true&flag=false", "flag")]
+    [InlineData("?value=1&value=2", "value")]
+    public async Task ARepeatedScalarQueryKeyIsAmbiguous(string query, string field)
+    {
+        var args = await Get(query);
+        var e = MlflowAssert.Throws(() => args.String(field));
+        Assert.StartsWith("Ambiguous request", e.Message);
+        Assert.Contains($"'{field}'", e.Message);
+        foreach (var read in new Action[] { () => args.Int64(field), () => args.Int32(field), () => args.Double(field), () => args.Bool(field) })
+            MlflowAssert.Throws(read);
+    }
+
     [Fact]
-    public async Task StringOfARepeatedQueryKeyIsTheLastValue() => Assert.Equal("b", (await Get("?run_id=a&run_id=b")).String("run_id"));
+    public async Task ARepeatedQueryKeyIsAmbiguousForRunId()
+    {
+        var args = await Get("?run_id=a&run_id=b");
+        MlflowAssert.Throws(() => args.RunId());
+    }
+
+    [Fact]
+    public void RawUploadsReadTheirQueryWithTheSameRules()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.QueryString = new QueryString("?run_uuid=r&path=a&path=b");
+        var args = RequestArgs.FromQuery(context.Request);
+        Assert.Equal("r", args.String("run_uuid"));
+        Assert.StartsWith("Ambiguous request", MlflowAssert.Throws(() => args.String("path")).Message);
+    }
 
     [Theory]
     // The Functions host's forwarding mode joins repeated query keys with commas.
@@ -140,9 +177,16 @@ public class RequestArgsTests
     [Theory]
     [InlineData("?run_id=a", "a")]
     [InlineData("?run_uuid=u", "u")]
-    [InlineData("?run_id=a&run_uuid=u", "a")]
+    [InlineData("?run_id=a&run_uuid=a", "a")]
     [InlineData("?run_id=&run_uuid=u", "u")]
     public async Task QueryRunIdFallsBackToRunUuid(string query, string expected) => Assert.Equal(expected, (await Get(query)).RunId());
+
+    [Fact]
+    public async Task QueryRunIdAndADifferentRunUuidAreAmbiguous()
+    {
+        var args = await Get("?run_id=a&run_uuid=u");
+        Assert.StartsWith("Ambiguous request", MlflowAssert.Throws(() => args.RunId()).Message);
+    }
 
     [Fact]
     public async Task ObjectsAreNotReadFromQueries() => Assert.Empty((await Get("?tags=x")).Objects("tags"));
@@ -490,7 +534,8 @@ public class RequestArgsTests
     [Theory]
     [InlineData("{\"run_id\": \"r\"}", "r")]
     [InlineData("{\"run_uuid\": \"u\"}", "u")]
-    [InlineData("{\"run_id\": \"r\", \"run_uuid\": \"u\"}", "r")]
+    // MLflow's Python client sends both, equal.
+    [InlineData("{\"run_id\": \"r\", \"run_uuid\": \"r\"}", "r")]
     [InlineData("{\"run_id\": \"\", \"run_uuid\": \"u\"}", "u")]
     [InlineData("{\"run_id\": null, \"run_uuid\": \"u\"}", "u")]
     [InlineData("{\"runId\": \"r\"}", "r")]
@@ -514,7 +559,6 @@ public class RequestArgsTests
     [InlineData("{\"experimentId\": \"3\"}", "experiment_id", "3")]
     [InlineData("{\"runId\": \"r\"}", "run_id", "r")]
     [InlineData("{\"pageToken\": \"t\"}", "page_token", "t")]
-    [InlineData("{\"run_id\": \"r\", \"runId\": \"r\"}", "run_id", "r")]
     public async Task LowerCamelCaseIsAccepted(string body, string field, string expected) =>
         Assert.Equal(expected, (await Send(body)).String(field));
 
@@ -532,18 +576,51 @@ public class RequestArgsTests
     [InlineData("{\"experiment_id\": \"1\", \"experimentId\": 1}", "experiment_id")]
     [InlineData("{\"max_results\": 1, \"maxResults\": 2}", "max_results")]
     [InlineData("{\"run_id\": null, \"runId\": \"b\"}", "run_id")]
-    public async Task BothSpellingsWithDifferentValuesAreRejected(string body, string field)
+    // No MLflow client sends both spellings (Python sends snake_case, Java lowerCamelCase), so equal values are refused too.
+    [InlineData("{\"run_id\": \"r\", \"runId\": \"r\"}", "run_id")]
+    [InlineData("{\"page_token\": \"t\", \"pageToken\": \"t\"}", "page_token")]
+    public async Task BothSpellingsAreRejected(string body, string field)
     {
         var args = await Send(body);
         var e = MlflowAssert.Throws(() => args.String(field));
         Assert.StartsWith("Ambiguous request", e.Message);
     }
 
-    [Fact]
-    public async Task AmbiguousRunIdIsRejected()
+    [Theory]
+    [InlineData("{\"experiment_ids\": [\"1\"], \"experimentIds\": [\"2\"]}")]
+    [InlineData("{\"experiment_ids\": [\"1\"], \"experimentIds\": [\"1\"]}")]
+    [InlineData("{\"experiment_ids\": [], \"experimentIds\": [\"2\"]}")]
+    public async Task BothSpellingsOfAListAreRejected(string body)
     {
-        var args = await Send("{\"run_id\": \"a\", \"runId\": \"b\"}");
-        MlflowAssert.Throws(() => args.RunId());
+        var args = await Send(body);
+        Assert.StartsWith("Ambiguous request", MlflowAssert.Throws(() => args.StringList("experiment_ids")).Message);
+    }
+
+    [Theory]
+    [InlineData("{\"run_id\": \"a\", \"runId\": \"b\"}")]
+    [InlineData("{\"run_id\": \"a\", \"run_uuid\": \"b\"}")]
+    [InlineData("{\"runId\": \"a\", \"runUuid\": \"b\"}")]
+    [InlineData("{\"run_id\": \"a\", \"runUuid\": \"b\"}")]
+    [InlineData("{\"metrics\": [{\"run_id\": \"a\", \"run_uuid\": \"b\"}]}")]
+    public async Task AmbiguousRunIdIsRejected(string body)
+    {
+        var args = await Send(body);
+        var e = MlflowAssert.Throws(() => (args.Objects("metrics") is [var metric] ? metric : args).RunId());
+        Assert.StartsWith("Ambiguous request", e.Message);
+    }
+
+    /// <summary>System.Text.Json keeps the last of a repeated key, but another reader may keep the first: refused.</summary>
+    [Theory]
+    [InlineData("{\"run_id\": \"a\", \"run_id\": \"b\"}")]
+    [InlineData("{\"run_id\": \"a\", \"run_id\": \"a\"}")]
+    [InlineData("{\"run_id\": \"a\", \"run_\\u0069d\": \"b\"}")]
+    [InlineData("{\"metrics\": [{\"key\": \"a\", \"value\": 1, \"key\": \"b\"}]}")]
+    [InlineData("{\"dataset\": {\"inner\": {\"name\": 1, \"name\": 2}}}")]
+    [InlineData("\"{\\\"run_id\\\": \\\"a\\\", \\\"run_id\\\": \\\"b\\\"}\"")]
+    public async Task ARepeatedJsonKeyAtAnyDepthIsRejected(string body)
+    {
+        var e = await Rejects(() => Send(body));
+        Assert.Contains("Duplicate property", e.Message);
     }
 
     // ---- lists and nested messages ----------------------------------------------------------------------------
