@@ -128,56 +128,22 @@ public sealed class SecurityBaselineAuthTests(AzuriteFixture azurite) : IAsyncLi
 
     /// <summary>
     /// Case 11, ParamPollution: an id given twice (both spellings, run_id against run_uuid, a repeated JSON or query key)
-    /// is never authorised as the allowed one and then acted on as the other: X is neither changed nor shown.
+    /// is refused, as ambiguous (400) or denied (403), in either order; it is never authorised as the allowed one and
+    /// acted on as the other, so neither X nor Alice's run changes.
     /// </summary>
-    [Fact]
-    public async Task ParamPollution_TheForbiddenIdIsNeverActedOn()
-    {
-        var before = await StateOfXAsync();
-        var failures = new List<string>();
-        foreach (var (what, method, route, json, _) in PollutedRequests())
-        {
-            var (status, text, _) = await SendPollutedAsync(method, route, json);
-            // A pass may only have acted on the allowed id, so nothing of X may come back.
-            if (status is not (400 or 403) && (text.Contains(RunX, StringComparison.Ordinal) || text.Contains($"\"experiment_id\":\"{X}\"", StringComparison.Ordinal)))
-                failures.Add($"{what}: {status} {text[..Math.Min(200, text.Length)]}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
-        Assert.Equal(before, await StateOfXAsync());
-    }
-
-    /// <summary>Case 11, strictly as issue 8 has it: every such request is refused (400 as ambiguous, or 403), and writes nothing.</summary>
     [Fact]
     public async Task ParamPollution_IdsGivenTwiceAreRefusedAndChangeNothing()
     {
         var before = await StateOfXAsync();
         var beforeA = (await _app.GetAsync(_admin, $"runs/get?run_id={RunA}")).ToJsonString();
         var failures = new List<string>();
-        foreach (var (what, method, route, json, _) in PollutedRequests().Where(c => !c.NeedsAmbiguityCheck))
+        foreach (var (what, method, route, json) in PollutedRequests())
         {
             var (status, text, _) = await SendPollutedAsync(method, route, json);
             if (status is not (400 or 403)) failures.Add($"{what}: {status} {text[..Math.Min(200, text.Length)]}");
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(before, await StateOfXAsync());
-        Assert.Equal(beforeA, (await _app.GetAsync(_admin, $"runs/get?run_id={RunA}")).ToJsonString());
-    }
-
-    /// <summary>
-    /// The repeated-key and run_id-vs-run_uuid cases: today they execute the id the check authorised (so nothing leaks,
-    /// see above), but issue 8 wants them refused as ambiguous. Branch h-hygiene (e38a9e9) does that in RequestArgs.
-    /// </summary>
-    [Fact(Skip = "Needs h-hygiene e38a9e9 (RequestArgs refuses repeated keys and run_id vs a different run_uuid); unskip once it is merged.")]
-    public async Task ParamPollution_RepeatedIdsAreRefusedAsAmbiguous()
-    {
-        var beforeA = (await _app.GetAsync(_admin, $"runs/get?run_id={RunA}")).ToJsonString();
-        var failures = new List<string>();
-        foreach (var (what, method, route, json, _) in PollutedRequests().Where(c => c.NeedsAmbiguityCheck))
-        {
-            var (status, text, _) = await SendPollutedAsync(method, route, json);
-            if (status is not (400 or 403)) failures.Add($"{what}: {status} {text[..Math.Min(200, text.Length)]}");
-        }
-        Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(beforeA, (await _app.GetAsync(_admin, $"runs/get?run_id={RunA}")).ToJsonString());
     }
 
@@ -186,30 +152,29 @@ public sealed class SecurityBaselineAuthTests(AzuriteFixture azurite) : IAsyncLi
             configure: json is null ? null : r => r.Content = new StringContent(json, Encoding.UTF8, "application/json"));
 
     /// <summary>Each request names one of Alice's ids and one of X's, in both orders.</summary>
-    private List<(string What, HttpMethod Method, string Route, string? Json, bool NeedsAmbiguityCheck)> PollutedRequests()
+    private List<(string What, HttpMethod Method, string Route, string? Json)> PollutedRequests()
     {
-        var cases = new List<(string, HttpMethod, string, string?, bool)>();
-        foreach (var (allowed, forbidden) in new[] { (_aliceExperiments[0], X), (X, _aliceExperiments[0]) })
+        var cases = new List<(string, HttpMethod, string, string?)>();
+        foreach (var (first, second) in new[] { (_aliceExperiments[0], X), (X, _aliceExperiments[0]) })
         {
-            cases.Add(($"experiment_ids {allowed} + experimentIds {forbidden}", HttpMethod.Post, "runs/search",
-                $$"""{"experiment_ids":["{{allowed}}"],"experimentIds":["{{forbidden}}"]}""", false));
-            cases.Add(($"search-datasets experiment_ids {allowed} + experimentIds {forbidden}", HttpMethod.Post, "/ajax-api/2.0/mlflow/experiments/search-datasets",
-                $$"""{"experiment_ids":["{{allowed}}"],"experimentIds":["{{forbidden}}"]}""", false));
-            cases.Add(($"experiment_id repeated in the query {allowed}, {forbidden}", HttpMethod.Get,
-                $"experiments/get?experiment_id={allowed}&experiment_id={forbidden}", null, allowed == X));
+            cases.Add(($"experiment_ids {first} + experimentIds {second}", HttpMethod.Post, "runs/search",
+                $$"""{"experiment_ids":["{{first}}"],"experimentIds":["{{second}}"]}"""));
+            cases.Add(($"search-datasets experiment_ids {first} + experimentIds {second}", HttpMethod.Post, "/ajax-api/2.0/mlflow/experiments/search-datasets",
+                $$"""{"experiment_ids":["{{first}}"],"experimentIds":["{{second}}"]}"""));
+            cases.Add(($"experiment_id repeated in the query {first}, {second}", HttpMethod.Get,
+                $"experiments/get?experiment_id={first}&experiment_id={second}", null));
         }
-        foreach (var (allowed, forbidden) in new[] { (RunA, RunX), (RunX, RunA) })
+        foreach (var (first, second) in new[] { (RunA, RunX), (RunX, RunA) })
         {
             var tag = $$""","key":"polluted","value":"yes"}""";
-            var lastWins = allowed == RunX; // the later key is read today: refused only when that one is X's
-            cases.Add(($"run_id {allowed} + run_uuid {forbidden}", HttpMethod.Post, "runs/set-tag",
-                $$"""{"run_id":"{{allowed}}","run_uuid":"{{forbidden}}"{{tag}}""", allowed == RunA));
-            cases.Add(($"run_id {allowed} + runId {forbidden}", HttpMethod.Post, "runs/set-tag", $$"""{"run_id":"{{allowed}}","runId":"{{forbidden}}"{{tag}}""", false));
-            cases.Add(($"run_id repeated in JSON {allowed}, {forbidden}", HttpMethod.Post, "runs/set-tag",
-                $$"""{"run_id":"{{allowed}}","run_id":"{{forbidden}}"{{tag}}""", lastWins));
-            cases.Add(($"run_id repeated in the query {allowed}, {forbidden}", HttpMethod.Get, $"runs/get?run_id={allowed}&run_id={forbidden}", null, lastWins));
-            cases.Add(($"run_id + run_uuid in the query {allowed}, {forbidden}", HttpMethod.Get,
-                $"artifacts/list?run_id={allowed}&run_uuid={forbidden}", null, allowed == RunA));
+            cases.Add(($"run_id {first} + run_uuid {second}", HttpMethod.Post, "runs/set-tag",
+                $$"""{"run_id":"{{first}}","run_uuid":"{{second}}"{{tag}}"""));
+            cases.Add(($"run_id {first} + runId {second}", HttpMethod.Post, "runs/set-tag", $$"""{"run_id":"{{first}}","runId":"{{second}}"{{tag}}"""));
+            cases.Add(($"run_id repeated in JSON {first}, {second}", HttpMethod.Post, "runs/set-tag",
+                $$"""{"run_id":"{{first}}","run_id":"{{second}}"{{tag}}"""));
+            cases.Add(($"run_id repeated in the query {first}, {second}", HttpMethod.Get, $"runs/get?run_id={first}&run_id={second}", null));
+            cases.Add(($"run_id + run_uuid in the query {first}, {second}", HttpMethod.Get,
+                $"artifacts/list?run_id={first}&run_uuid={second}", null));
         }
         return cases;
     }
