@@ -68,7 +68,12 @@ public sealed class SecurityBaselineAuthTests(AzuriteFixture azurite) : IAsyncLi
             (HttpMethod.Get, $"experiments/get?experiment_id={X}", null),
             (HttpMethod.Post, "/api/2.0/tracker/artifacts/download-url", new JsonObject { ["run_id"] = RunX, ["path"] = "model.txt" }),
             (HttpMethod.Post, "/api/2.0/tracker/artifacts/download-url", new JsonObject { ["artifact_uri"] = $"mlflow-artifacts:/{file}" }),
+            (HttpMethod.Post, "/api/2.0/tracker/artifacts/download-url", new JsonObject { ["artifact_uri"] = $"runs:/{RunX}/model.txt" }),
             (HttpMethod.Post, "/api/2.0/tracker/artifacts/upload-url", new JsonObject { ["run_id"] = RunX, ["path"] = "evil.txt" }),
+            (HttpMethod.Post, $"/api/2.0/mlflow-artifacts/mpu/create/{X}/{RunX}/artifacts/evil.bin", new JsonObject { ["path"] = "evil.bin", ["num_parts"] = 1 }),
+            // A list of ids is authorised as a whole: one of X's among Alice's own is enough to refuse.
+            (HttpMethod.Get, $"metrics/get-history-bulk-interval?run_ids={RunA}&run_ids={RunX}&metric_key=m", null),
+            (HttpMethod.Post, "/ajax-api/2.0/mlflow/experiments/search-datasets", new JsonObject { ["experiment_ids"] = new JsonArray(_aliceExperiments[0], X) }),
             (HttpMethod.Post, "runs/log-batch", new JsonObject { ["run_id"] = RunX, ["tags"] = new JsonArray(new JsonObject { ["key"] = "t", ["value"] = "alice's" }) }),
             (HttpMethod.Post, "runs/set-tag", new JsonObject { ["run_id"] = RunX, ["key"] = "t", ["value"] = "alice's" }),
             (HttpMethod.Post, "runs/delete", new JsonObject { ["run_id"] = RunX }),
