@@ -84,6 +84,23 @@ public sealed class CredentialTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task ADemotedAdminAndADeletedUserLoseTheirAccessAtOnce()
+    {
+        await using var app = new AuthedApp(azurite);
+        var owner = await app.UserAsync("olivia");
+        var experiment = await app.CreateExperimentAsync(owner, "owned-" + Guid.NewGuid().ToString("N"));
+        var admin = await app.UserAsync("peggy", admin: true);
+        var route = $"{AuthedApp.Api}experiments/get?experiment_id={experiment}";
+        Assert.Equal(200, (await app.StatusAsync(HttpMethod.Get, route, admin)).Status);
+
+        await app.Store.UpdateAdminAsync("peggy", isAdmin: false);
+        Assert.Equal(403, (await app.StatusAsync(HttpMethod.Get, route, admin)).Status);
+
+        await app.Store.DeleteUserAsync("peggy");
+        Assert.Equal(401, (await app.StatusAsync(HttpMethod.Get, route, admin)).Status);
+    }
+
+    [Fact]
     public async Task FunctionKeysAreNoIdentity()
     {
         await using var app = new AuthedApp(azurite);
