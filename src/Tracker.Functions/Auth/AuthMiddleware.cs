@@ -88,8 +88,9 @@ public static partial class AuthMiddleware
             case AccessRule.Admin:
                 return false;
             case AccessRule.SelfOrAdmin:
-                var named = (await RequestArgs.ForRequestAsync(context)).RequiredString("username");
-                return string.Equals(AuthStore.TryCanonical(named), caller.UserName, StringComparison.Ordinal);
+                // No user named: the request is about the caller (tokens/create); a handler that needs one refuses it.
+                var named = (await RequestArgs.ForRequestAsync(context)).String("username");
+                return string.IsNullOrEmpty(named) || string.Equals(AuthStore.TryCanonical(named), caller.UserName, StringComparison.Ordinal);
             case AccessRule.Permission:
                 var permissions = context.RequestServices.GetRequiredService<PermissionLookup>();
                 foreach (var target in await access.On!.ResolveAsync(context))

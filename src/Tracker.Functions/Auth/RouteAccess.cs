@@ -8,7 +8,7 @@ public enum AccessRule
     Public,
     /// <summary>Any signed-in caller: creating an experiment, searches (whose results are filtered to what the caller may read).</summary>
     SignedIn,
-    /// <summary>The user named in the request (<c>username</c>), or an admin.</summary>
+    /// <summary>The user named in the request (<c>username</c>; the caller when it names none), or an admin.</summary>
     SelfOrAdmin,
     Admin,
     /// <summary>A permission on the experiment or registered model the request names (<see cref="RouteAccess.On"/>).</summary>

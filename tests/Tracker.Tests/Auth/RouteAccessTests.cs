@@ -128,7 +128,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
 
     /// <summary>
     /// A valid-looking request for a route: route parameters filled by name, and MLflow's standard arguments (in the
-    /// query for GET, in the JSON body otherwise, and in the query too for the routes whose body is a file).
+    /// query for GET and DELETE, in the JSON body otherwise, and in the query too for the routes whose body is a file).
     /// </summary>
     private static (string PathAndQuery, JsonObject? Body) SampleRequest(string method, string pattern, string experiment, string experimentName, string run, string marker)
     {
@@ -145,7 +145,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             ["path"] = pattern.StartsWith(ArtifactEndpoints.Root, StringComparison.Ordinal) ? artifactDir : "sample.txt",
             ["name"] = SampleModel, ["username"] = OtherUser, ["metric_key"] = "m", ["key"] = "matrix", ["value"] = marker, ["new_name"] = marker,
         };
-        var query = QueryHelpers.AddQueryString(path, args.Where(a => method == "GET" || a.Key is "run_uuid" or "path").Select(a => KeyValuePair.Create(a.Key, (string?)a.Value)));
+        var query = QueryHelpers.AddQueryString(path, args.Where(a => method is "GET" or "DELETE" || a.Key is "run_uuid" or "path").Select(a => KeyValuePair.Create(a.Key, (string?)a.Value)));
         if (method is "GET" or "DELETE" or "PUT" || pattern.EndsWith("/upload-artifact", StringComparison.Ordinal)) return (query, null);
         var body = new JsonObject();
         foreach (var (key, value) in args.Where(a => a.Key != "run_uuid"))
