@@ -17,6 +17,13 @@ public static partial class AuthMiddleware
 {
     public static WebApplication UseTrackerAuth(this WebApplication app)
     {
+        if (!app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled)
+        {
+            // First: a client refused for guessing costs no verification (a password is a PBKDF2 run) at all.
+            app.Use(RefuseThrottledClientsAsync);
+            // Explicitly here, after the host check and routing: WebApplication would otherwise put it first of all.
+            app.UseAuthentication();
+        }
         app.Use(CheckAccessAsync);
         return app;
     }
@@ -42,9 +49,20 @@ public static partial class AuthMiddleware
         var caller = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled
             ? Caller.Local
             : await SignInAsync(context);
-        if (caller is null) return; // answered 401 or 429
+        if (caller is null) return; // answered 401
         context.Features.Set(caller);
         if (!caller.IsAdmin && !await IsAllowedAsync(context, access, caller)) throw Denied();
+        await next(context);
+    }
+
+    private static async Task RefuseThrottledClientsAsync(HttpContext context, RequestDelegate next)
+    {
+        if (context.RequestServices.GetRequiredService<SignInThrottle>().IsRefused(ClientAddress(context), out var retryAfter))
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await MlflowJson.Error(ErrorCode.RequestLimitExceeded, "Too many failed sign-ins from this client. Retry later.").ExecuteAsync(context);
+            return;
+        }
         await next(context);
     }
 
@@ -52,12 +70,7 @@ public static partial class AuthMiddleware
     {
         var throttle = context.RequestServices.GetRequiredService<SignInThrottle>();
         var client = ClientAddress(context);
-        if (throttle.IsRefused(client, out var retryAfter))
-        {
-            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            await MlflowJson.Error(ErrorCode.RequestLimitExceeded, "Too many failed sign-ins from this client. Retry later.").ExecuteAsync(context);
-            return null;
-        }
+        // The authentication middleware's result, which the handlers keep for the request: nothing is verified twice.
         var result = await context.AuthenticateAsync();
         if (result.Succeeded && Caller.From(result.Principal) is { } caller) return caller;
 

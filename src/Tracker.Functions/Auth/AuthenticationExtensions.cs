@@ -23,6 +23,10 @@ public static class AuthenticationExtensions
         builder.Services.AddTrackerAuth();
         builder.Services.AddSingleton<PermissionLookup>();
         builder.Services.AddSingleton<SignInThrottle>();
+        // Off (loopback only): no authentication at all, so nothing reads a credential.
+        if (builder.Configuration.GetValue<bool>($"{AuthOptions.Section}:Disabled")) return builder;
+        // The framework logs each failed sign-in at Information; AuthMiddleware logs it once, with the reason.
+        builder.Logging.AddFilter($"{typeof(TrackerCredentialsHandler).Namespace}.{nameof(TrackerCredentialsHandler)}", LogLevel.Warning);
         var entra = !string.IsNullOrWhiteSpace(builder.Configuration[$"{AuthOptions.Section}:Entra:TenantId"]);
         var authentication = builder.Services.AddAuthentication(SelectorScheme)
             .AddPolicyScheme(SelectorScheme, null, o => o.ForwardDefaultSelector = context =>
