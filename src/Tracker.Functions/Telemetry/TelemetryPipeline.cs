@@ -29,6 +29,9 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
     /// </summary>
     private static readonly string[] AzureSources = ["Azure.Data.Tables.*", "Azure.Storage.*"];
 
+    /// <summary>ASP.NET Core's own request activity, named and tagged by <see cref="RequestSpans"/>.</summary>
+    private const string AspNetCoreSource = "Microsoft.AspNetCore";
+
     /// <summary>Meters .NET and ASP.NET Core publish themselves: request and storage-call durations, GC and heap.</summary>
     private static readonly string[] Meters =
         ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "System.Runtime"];
@@ -86,8 +89,8 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithTracing(tracing => tracing
-                .AddSource(AzureSources)
-                .AddAspNetCoreInstrumentation(o => o.EnrichWithHttpRequest = DropQuery))
+                .AddSource(AspNetCoreSource)
+                .AddSource(AzureSources))
             .WithMetrics(metrics => metrics.AddMeter(Meters))
             .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeFormattedMessage = true);
 
@@ -121,13 +124,10 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
     }
 
     /// <summary>
-    /// Query strings may carry function keys (<c>code=</c>) and SAS signatures (<c>sig=</c>). The instrumentation
-    /// redacts their values by default, but an environment variable turns that off; keep the query out altogether.
+    /// Outermost in the pipeline, so that every request counts and the final status is seen: signals the first answered
+    /// request, and tags each request's span (<see cref="RequestSpans"/>).
     /// </summary>
-    private static void DropQuery(System.Diagnostics.Activity activity, HttpRequest request) => activity.SetTag("url.query", null);
-
-    /// <summary>Signals the first answered request, outermost in the pipeline so that every request counts.</summary>
-    internal sealed class StartAfterFirstResponse(TelemetryPipeline pipeline) : IStartupFilter
+    internal sealed class RequestHooks(TelemetryPipeline pipeline) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
@@ -135,7 +135,7 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
             {
                 if (!pipeline._requested.Task.IsCompleted)
                     context.Response.OnCompleted(() => { pipeline._requested.TrySetResult(); return Task.CompletedTask; });
-                return nextMiddleware(context);
+                return RequestSpans.TagAsync(context, nextMiddleware);
             });
             next(app);
         };

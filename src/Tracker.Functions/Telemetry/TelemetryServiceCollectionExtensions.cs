@@ -20,7 +20,7 @@ public static class TelemetryServiceCollectionExtensions
         // Nothing here may touch an OpenTelemetry type: loading and setting up the SDK is what the deferral saves.
         builder.Services.AddSingleton(sp => new TelemetryPipeline(options, sp));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryPipeline>());
-        builder.Services.AddTransient<IStartupFilter, TelemetryPipeline.StartAfterFirstResponse>();
+        builder.Services.AddTransient<IStartupFilter, TelemetryPipeline.RequestHooks>();
         builder.Logging.Services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<TelemetryPipeline>().Logs);
         // ASP.NET Core's "Request starting …" lines carry the query string (function keys, SAS signatures): never export them.
         builder.Logging.AddFilter<DeferredLoggerProvider>("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);

@@ -27,8 +27,6 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         await using var tracker = await TrackerProcess.StartAsync(azurite, new Dictionary<string, string>
         {
             ["Tracker__Telemetry__Console"] = "true",
-            // The instrumentation's own redaction of query values is one variable away from off; Tracker drops the query.
-            ["OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION"] = "true",
         });
         using var http = new HttpClient { BaseAddress = tracker.Url };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Secret + "-token");
@@ -51,6 +49,10 @@ public sealed class TelemetryTests(AzuriteFixture azurite)
         var output = await WaitForAsync(tracker, o => o.Contains("experiments/get", StringComparison.Ordinal) && o.Contains("Azure.Data.Tables", StringComparison.Ordinal));
         Assert.Contains("POST /api/2.0/mlflow/experiments/create", output);
         Assert.Contains("GET /api/2.0/mlflow/experiments/get", output);
+        // The HTTP attributes Application Insights builds its requests from (RequestSpans).
+        Assert.Contains("http.route: /api/2.0/mlflow/experiments/get", output);
+        Assert.Contains("http.response.status_code: 404", output);
+        Assert.Contains("http.request.method: POST", output);
         Assert.Contains("Azure.Data.Tables", output); // the SDK's span around each storage call
         Assert.Contains("LogRecord.FormattedMessage:        Now listening on", output); // replayed from before the pipeline
         Assert.DoesNotContain(Secret, output, StringComparison.OrdinalIgnoreCase);
