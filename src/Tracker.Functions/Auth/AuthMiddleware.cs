@@ -40,15 +40,18 @@ public static partial class AuthMiddleware
         }
         var access = endpoint.Metadata.GetMetadata<RouteAccess>()
                      ?? throw new MlflowException(ErrorCode.PermissionDenied, "This route declares no permission, so nobody may call it.");
+        var disabled = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled;
         if (access.Rule == AccessRule.Public)
         {
+            // A credential sent here was checked all the same (a password is a PBKDF2 run): its failure counts toward
+            // the throttle, or a public route would be a free place to guess.
+            if (!disabled && context.Request.Headers.Authorization.Count > 0 && (await context.AuthenticateAsync()).Failure is not null)
+                context.RequestServices.GetRequiredService<SignInThrottle>().RecordFailure(ClientAddress(context));
             await next(context);
             return;
         }
 
-        var caller = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled
-            ? Caller.Local
-            : await SignInAsync(context);
+        var caller = disabled ? Caller.Local : await SignInAsync(context);
         if (caller is null) return; // answered 401
         context.Features.Set(caller);
         if (!caller.IsAdmin && !await IsAllowedAsync(context, access, caller)) throw Denied();

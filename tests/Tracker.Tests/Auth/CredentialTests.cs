@@ -134,6 +134,22 @@ public sealed class CredentialTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task FailuresOnAPublicRouteCountToo()
+    {
+        await using var app = new AuthedApp(azurite);
+        var good = await app.UserAsync("kim");
+        const string guesser = "203.0.113.11";
+        // /health answers whatever the credential, but a password in it is still checked (a PBKDF2 run): guessing there
+        // must be throttled like anywhere else.
+        for (var i = 0; i < SignInThrottle.MaxFailures; i++)
+        {
+            using var health = await app.SendAsync(HttpMethod.Get, "/health", AuthedApp.Basic("kim", "wrong-password-" + i), null, guesser);
+            Assert.Equal(200, (int)health.StatusCode);
+        }
+        Assert.Equal(429, await StatusAsync(app, good, guesser));
+    }
+
+    [Fact]
     public async Task FailedSignInsAreLoggedWithTheUserAndReasonButNeverTheSecret()
     {
         var logs = new CapturedLogs();
