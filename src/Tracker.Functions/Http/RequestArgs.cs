@@ -49,9 +49,8 @@ public sealed class RequestArgs
     public static async ValueTask<RequestArgs> ForRequestAsync(HttpContext context)
     {
         if (context.Features.Get<RequestArgs>() is { } parsed) return parsed;
-        var args = context.GetEndpoint()?.Metadata.GetMetadata<BodyLimit>() is { } limit
-            ? await ReadAsync(context.Request, context.RequestAborted, limit.Bytes, limit.TooLarge)
-            : await ReadAsync(context.Request, context.RequestAborted);
+        var limit = context.GetEndpoint()?.Metadata.GetMetadata<BodyLimit>();
+        var args = await ReadAsync(context.Request, context.RequestAborted, limit?.Bytes ?? MaxBodyBytes, limit?.TooLarge ?? TooLarge);
         context.Features.Set(args);
         return args;
     }
