@@ -33,7 +33,7 @@ public sealed record BenchOptions(
           --quick         counts scaled down ~10x, for smoke runs
           --same-run      the 8 concurrent log-batch writers share one run instead of one run each
           --only NAMES    run only these workloads, comma-separated, from:
-                          log-batch, log-metric, history, search, artifacts (default: these five),
+                          log-batch, log-metric, history, search, registry, artifacts (default: these six),
                           and, with --launch only: fuzz (hostile requests against a heap capped at
                           384 MiB unless --env DOTNET_GCHeapHardLimit=... says otherwise),
                           telemetry (start-up and log-metric latency with OpenTelemetry off vs on),

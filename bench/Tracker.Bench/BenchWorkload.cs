@@ -8,6 +8,7 @@ public static class BenchWorkload
     public const string MetricHistory = "history";
     public const string Search = "search";
     public const string Artifacts = "artifacts";
+    public const string Registry = "registry";
 
     /// <summary>Only with <c>--launch</c>, and only when named: they start or strain servers rather than time them.</summary>
     public const string Fuzz = "fuzz";
@@ -15,7 +16,7 @@ public static class BenchWorkload
     public const string Auth = "auth";
 
     /// <summary>The standard workloads, run when <c>--only</c> is not given.</summary>
-    public static readonly IReadOnlyList<string> All = [LogBatch, LogMetric, MetricHistory, Search, Artifacts];
+    public static readonly IReadOnlyList<string> All = [LogBatch, LogMetric, MetricHistory, Search, Registry, Artifacts];
 
     public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth];
 }

@@ -124,6 +124,23 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
         });
     }
 
+    /// <summary>
+    /// Any other call of the public API: a JSON body for POST, PATCH and DELETE, a query string for GET. Answers the
+    /// parsed JSON and Tracker's storage-request count for the call.
+    /// </summary>
+    public async Task<(JsonElement Json, int? StorageRequests)> CallAsync(
+        HttpMethod method, string endpoint, CancellationToken ct, string? query = null, byte[]? body = null)
+    {
+        using var request = new HttpRequestMessage(method, $"{_root}/api/2.0/mlflow/{endpoint}{(query is null ? "" : "?" + query)}");
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body) { Headers = { ContentType = JsonContentType } };
+        }
+
+        var answer = await SendAsync(request, ct);
+        return (Read(answer, endpoint, root => root.Clone()), answer.StorageRequests);
+    }
+
     private async Task<Answer> PostAsync(string endpoint, byte[] body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"{_root}/api/2.0/mlflow/{endpoint}")

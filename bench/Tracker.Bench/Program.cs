@@ -57,7 +57,12 @@ try
         await SearchWorkload.RunAsync(client, sizes, report, ct);
     }
 
-    if (server is not null && (options.Runs(BenchWorkload.LogBatch) || options.Runs(BenchWorkload.LogMetric) || options.Runs(BenchWorkload.MetricHistory) || options.Runs(BenchWorkload.Search)))
+    if (options.Runs(BenchWorkload.Registry))
+    {
+        await RegistryWorkload.RunAsync(client, sizes, report, ct);
+    }
+
+    if (server is not null && (options.Runs(BenchWorkload.LogBatch) || options.Runs(BenchWorkload.LogMetric) || options.Runs(BenchWorkload.MetricHistory) || options.Runs(BenchWorkload.Search) || options.Runs(BenchWorkload.Registry)))
     {
         report.MemoryAfterStandardWorkloads(server.ReadMemory(), server.ReadResidentBreakdown());
         // A serverless instance spends most of its life between bursts: the same figure once it has been idle a while.

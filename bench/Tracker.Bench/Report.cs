@@ -35,6 +35,11 @@ public sealed class Report(TextWriter output)
             parts.Add($"search: {sizes.SearchRuns} runs (5 params, 5 metrics, 3 tags), median of {sizes.SearchRepetitions}");
         }
 
+        if (options.Runs(BenchWorkload.Registry))
+        {
+            parts.Add($"registry: {sizes.RegisteredModels} models, {sizes.ModelVersions} versions, median of {Math.Max(5, sizes.SearchRepetitions)}");
+        }
+
         if (options.Runs(BenchWorkload.Artifacts))
         {
             parts.Add($"artifacts: {sizes.ArtifactMegabytes} MB files (proxied upload also {sizes.ArtifactMegabytes / 4.0:0.##} MB)," +

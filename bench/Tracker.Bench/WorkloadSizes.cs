@@ -16,7 +16,9 @@ public sealed record WorkloadSizes(
     int SearchRuns,
     int SearchSetupTasks,
     int SearchRepetitions,
-    int ArtifactMegabytes)
+    int ArtifactMegabytes,
+    int RegisteredModels,
+    int ModelVersions)
 {
     public static readonly WorkloadSizes Full = new(
         Mode: "full",
@@ -30,7 +32,9 @@ public sealed record WorkloadSizes(
         SearchRuns: 2_000,
         SearchSetupTasks: 8,
         SearchRepetitions: 5,
-        ArtifactMegabytes: 1024);
+        ArtifactMegabytes: 1024,
+        RegisteredModels: 1_000,
+        ModelVersions: 10_000);
 
     public static readonly WorkloadSizes Quick = Full with
     {
@@ -42,6 +46,8 @@ public sealed record WorkloadSizes(
         HistorySteps = 10_000,
         SearchRuns = 200,
         ArtifactMegabytes = 64,
+        RegisteredModels = 100,
+        ModelVersions = 1_000,
     };
 
     /// <summary>The sizes for <c>--quick</c> or not, with an explicit <c>--artifact-mb</c> over either.</summary>
