@@ -194,7 +194,8 @@ public sealed class LoggedModelApiTests(AzuriteFixture azurite) : IDisposable
         AssertError(await SendAsync(HttpMethod.Patch, Api + $"logged-models/{never}", new { status = LoggedModelStatus.Ready }), 404, "RESOURCE_DOES_NOT_EXIST");
 
         var modelId = (string)(await CreateModelAsync(experimentId, new { name = "gone" }))["info"]!["model_id"]!;
-        await OkAsync(HttpMethod.Delete, Api + $"logged-models/{modelId}");
+        // The 3.x client's delete_logged_model sends a JSON body with the DELETE (rest_store.py).
+        await OkAsync(HttpMethod.Delete, Api + $"logged-models/{modelId}", new { model_id = modelId });
         AssertError(await SendAsync(HttpMethod.Get, Api + $"logged-models/{modelId}"), 404, "RESOURCE_DOES_NOT_EXIST", $"Logged model with ID '{modelId}' not found.");
         AssertError(await SendAsync(HttpMethod.Delete, Api + $"logged-models/{modelId}"), 404, "RESOURCE_DOES_NOT_EXIST");
         AssertError(await SendAsync(HttpMethod.Patch, Api + $"logged-models/{modelId}/tags", new { tags = new[] { new { key = "k", value = "v" } } }), 404, "RESOURCE_DOES_NOT_EXIST");
