@@ -33,7 +33,7 @@ public sealed record MultipartUpload(string UploadId, int PartCount, string Sign
 }
 
 /// <summary>
-/// Run artifacts in one blob container (<see cref="ArtifactLocation"/> names them). Bytes either stream through in
+/// Run and logged-model artifacts in one blob container (<see cref="ArtifactLocation"/> names them). Bytes either stream through in
 /// fixed-size blocks, so a gigabyte never sits in memory, or bypass Tracker entirely through short-lived SAS URLs
 /// scoped to one blob. Every operation first checks the run: unknown runs and runs of deleted experiments do not
 /// exist, and a deleted run takes no writes.
@@ -95,7 +95,7 @@ public sealed class ArtifactStore
     /// <param name="length">The body's length if the client sent one.</param>
     public async Task UploadAsync(ArtifactLocation at, Stream content, long? length, CancellationToken ct)
     {
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
         await EnsureContainerAsync();
         var headers = new BlobHttpHeaders { ContentType = ArtifactContentTypes.Guess(at.FileName) };
         if (length <= StreamBlockBytes)
@@ -107,7 +107,7 @@ public sealed class ArtifactStore
             await StorageErrors.Call(() => _container.GetBlobClient(at.BlobName).UploadAsync(body, new BlobUploadOptions { HttpHeaders = headers }, ct));
             return;
         }
-        var staging = _container.GetBlobClient($"{StagingPrefix}{at.ExperimentId}/{at.RunId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}");
+        var staging = _container.GetBlobClient($"{StagingPrefix}{at.ExperimentId}/{at.OwnerId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}");
         try
         {
             var options = new BlobUploadOptions
@@ -189,7 +189,7 @@ public sealed class ArtifactStore
             var signed = await DownloadUrlAsync(at, ct);
             return new ArtifactDownload(null, 0, ArtifactContentTypes.Binary, signed.Url);
         }
-        await RequireRunAsync(at, write: false, ct);
+        await RequireOwnerAsync(at, write: false, ct);
         BlobDownloadStreamingResult result = await ReadIfExistsAsync(at, () => _container.GetBlobClient(at.BlobName).DownloadStreamingAsync(cancellationToken: ct));
         var length = result.Details.ContentLength;
         if (_options.RedirectDownloadsFromBytes > 0 && length >= _options.RedirectDownloadsFromBytes)
@@ -203,7 +203,7 @@ public sealed class ArtifactStore
     /// <summary>The directory's entries, sorted; empty for a file or a path that does not exist (MLflow's contract).</summary>
     public async Task<IReadOnlyList<ArtifactFile>> ListAsync(ArtifactLocation directory, CancellationToken ct)
     {
-        await RequireRunAsync(directory, write: false, ct);
+        await RequireOwnerAsync(directory, write: false, ct);
         var prefix = directory.BlobName + "/";
         var files = new List<ArtifactFile>();
         try
@@ -224,7 +224,7 @@ public sealed class ArtifactStore
     /// <summary>Deletes the file, or the directory and everything below it; a missing path is not an error.</summary>
     public async Task DeleteAsync(ArtifactLocation at, CancellationToken ct)
     {
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
         if (at.Path.Length > 0)
             await StorageErrors.Call(() => _container.GetBlobClient(at.BlobName).DeleteIfExistsAsync(cancellationToken: ct));
         var below = new List<string>();
@@ -249,7 +249,7 @@ public sealed class ArtifactStore
     {
         if (numParts is < 1 or > MaxParts)
             throw MlflowException.InvalidParameter($"num_parts must be between 1 and {MaxParts}, got {numParts}.");
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
         await EnsureContainerAsync();
         var uploadId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + numParts.ToString("x8", CultureInfo.InvariantCulture);
         var lifetime = _options.UploadUrlLifetime + PerPartAllowance * numParts;
@@ -263,7 +263,7 @@ public sealed class ArtifactStore
         var numParts = PartCount(uploadId);
         if (partNumbers.Count != numParts || partNumbers.Where((n, i) => n != i + 1).Any())
             throw MlflowException.InvalidParameter($"parts must list part_number 1 to {numParts} in order, each once.");
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
         var ids = Enumerable.Range(1, numParts).Select(part => BlockId(uploadId!, part)).ToList();
         var options = new CommitBlockListOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ArtifactContentTypes.Guess(at.FileName) } };
         try
@@ -287,13 +287,13 @@ public sealed class ArtifactStore
     public async Task AbortMultipartUploadAsync(ArtifactLocation at, string? uploadId, CancellationToken ct)
     {
         PartCount(uploadId);
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
     }
 
     /// <summary>A URL to PUT one file straight into Blob Storage (create and write on that blob only).</summary>
     public async Task<SignedUrl> UploadUrlAsync(ArtifactLocation at, CancellationToken ct)
     {
-        await RequireRunAsync(at, write: true, ct);
+        await RequireOwnerAsync(at, write: true, ct);
         await EnsureContainerAsync();
         var signed = await SignAsync(at, BlobSasPermissions.Create | BlobSasPermissions.Write, _options.UploadUrlLifetime, null, ct);
         return signed with { Method = "PUT", Headers = new Dictionary<string, string> { ["x-ms-blob-type"] = "BlockBlob" } };
@@ -302,7 +302,7 @@ public sealed class ArtifactStore
     /// <summary>A URL to GET one existing file straight from Blob Storage (read on that blob only).</summary>
     public async Task<SignedUrl> DownloadUrlAsync(ArtifactLocation at, CancellationToken ct)
     {
-        await RequireRunAsync(at, write: false, ct);
+        await RequireOwnerAsync(at, write: false, ct);
         await ReadIfExistsAsync(at, () => _container.GetBlobClient(at.BlobName).GetPropertiesAsync(cancellationToken: ct));
         return await SignDownloadAsync(at, ct);
     }
@@ -353,18 +353,29 @@ public sealed class ArtifactStore
         throw MlflowException.InvalidParameter($"Invalid upload_id '{Echo.Truncate(uploadId)}': use the upload_id that mpu/create returned.");
     }
 
-    /// <summary>Unknown runs and runs of deleted experiments do not exist; a deleted run is read-only.</summary>
-    private async Task RequireRunAsync(ArtifactLocation at, bool write, CancellationToken ct)
+    /// <summary>
+    /// Unknown runs and runs of deleted experiments do not exist; a deleted run is read-only. A logged model's files
+    /// exist while the model does (a deleted model's are gone, as its get answers 404), in an active experiment.
+    /// </summary>
+    private async Task RequireOwnerAsync(ArtifactLocation at, bool write, CancellationToken ct)
     {
         var experimentTask = _tracking.GetExperimentAsync(at.ExperimentId, ct); // both reads in flight at once
-        var runTask = _tracking.GetRunAsync(at.RunId, ct);
+        if (at.ModelId is { } modelId)
+        {
+            var modelTask = _tracking.GetLoggedModelAsync(modelId, ct);
+            if (await experimentTask is not { LifecycleStage: LifecycleStage.Active } || await modelTask is null)
+                throw LoggedModelIds.NotFound(modelId);
+            return;
+        }
+        var runId = at.RunId!;
+        var runTask = _tracking.GetRunAsync(runId, ct);
         var experiment = await experimentTask;
-        if (experiment is null) throw ArtifactLocation.RunNotFound(at.RunId);
+        if (experiment is null) throw ArtifactLocation.RunNotFound(runId);
         if (experiment.LifecycleStage != LifecycleStage.Active)
             throw MlflowException.NotFound($"Experiment with id={at.ExperimentId} is deleted; its runs' artifacts are not available.");
         var run = await runTask;
         if (write && run.Info.LifecycleStage != LifecycleStage.Active)
-            throw MlflowException.InvalidParameter($"The run {at.RunId} must be in the 'active' state. Current state is {run.Info.LifecycleStage}.");
+            throw MlflowException.InvalidParameter($"The run {runId} must be in the 'active' state. Current state is {run.Info.LifecycleStage}.");
     }
 
     private static async Task<T> ReadIfExistsAsync<T>(ArtifactLocation at, Func<Task<T>> read)
@@ -375,7 +386,7 @@ public sealed class ArtifactStore
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
-            throw MlflowException.NotFound($"No artifact '{at.Path}' in run {at.RunId}.");
+            throw MlflowException.NotFound($"No artifact '{at.Path}' in {at.OwnerDescription}.");
         }
     }
 

@@ -22,6 +22,7 @@ namespace Tracker.Core.Storage;
 /// (see <see cref="PointBuffer"/>). A document too large for the row lives in <c>s:{runId}:…</c> spill rows
 /// (see TrackingStore.RunSpill).</item>
 /// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
+/// <item>table <c>{prefix}loggedmodels</c>, partition = experiment id: MLflow 3 logged models (see TrackingStore.LoggedModels).</item>
 /// </list>
 /// </summary>
 public sealed partial class TrackingStore
@@ -31,6 +32,7 @@ public sealed partial class TrackingStore
     private readonly TableClient _experiments;
     private readonly TableClient _runs;
     private readonly TableClient _metrics;
+    private readonly TableClient _loggedModels;
     private readonly ILogger<TrackingStore> _logger;
     private readonly ServerKeys _keys;
     private readonly int _historyRowsPerCompaction;
@@ -50,10 +52,11 @@ public sealed partial class TrackingStore
         _experiments = tables.GetTableClient(options.Value.TablePrefix + "experiments");
         _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
+        _loggedModels = tables.GetTableClient(options.Value.TablePrefix + "loggedmodels");
         _logger = logger;
         _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
         _requestTimeout = options.Value.RequestTimeout;
-        _initialized = TableStorage.CreateTablesOnce([_experiments, _runs, _metrics], CreateDefaultExperimentAsync);
+        _initialized = TableStorage.CreateTablesOnce([_experiments, _runs, _metrics, _loggedModels], CreateDefaultExperimentAsync);
     }
 
     /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens). A caller

@@ -6,7 +6,7 @@ using Tracker.Functions.Http;
 
 namespace Tracker.Functions.Auth;
 
-/// <summary>What a permission is checked on: an experiment (runs, metrics and artifacts count as their experiment's) or a registered model.</summary>
+/// <summary>What a permission is checked on: an experiment (runs, logged models, metrics and artifacts count as their experiment's) or a registered model.</summary>
 public readonly record struct Target(TargetKind Kind, string Id);
 
 public enum TargetKind { Experiment, RegisteredModel }
@@ -55,7 +55,7 @@ public sealed class Resource(string name, Func<HttpContext, ValueTask<IReadOnlyL
             ? [RunTarget(runId)]
             : throw MlflowException.InvalidParameter("Request must specify run_uuid.")));
 
-    /// <summary>The proxy path (<c>{exp}/{run}/artifacts/…</c>) in the route, or in the <c>path</c> query parameter of the listing.</summary>
+    /// <summary>The proxy path (<c>{exp}/{run}/artifacts/…</c> or <c>{exp}/models/{model}/artifacts/…</c>) in the route, or in the <c>path</c> query parameter of the listing.</summary>
     public static readonly Resource ArtifactPath = new("artifact path's experiment", async context =>
     {
         var path = context.Request.RouteValues.TryGetValue("path", out var routed) ? routed as string : (await RequestArgs.ForRequestAsync(context)).String("path");
@@ -76,6 +76,17 @@ public sealed class Resource(string name, Func<HttpContext, ValueTask<IReadOnlyL
     public static readonly Resource ArtifactTarget = FromArgs("artifact's experiment", args => args.String("artifact_uri") is { } uri
         ? [new Target(TargetKind.Experiment, ArtifactLocation.FromUri(uri, allowRoot: true).ExperimentId)]
         : [RunTarget(args.RequiredString("run_id"))]);
+
+    /// <summary>
+    /// The <c>model_id</c> route value of a logged-model route: a model id carries its experiment, so this reads no
+    /// storage; an id Tracker never issued is the handler's own 404.
+    /// </summary>
+    public static readonly Resource LoggedModel = new("logged model's experiment", context =>
+    {
+        var modelId = context.Request.RouteValues["model_id"] as string ?? "";
+        return ValueTask.FromResult<IReadOnlyList<Target>>(
+            [new Target(TargetKind.Experiment, LoggedModelIds.ExperimentOf(modelId) ?? throw LoggedModelIds.NotFound(modelId))]);
+    });
 
     /// <summary><c>name</c> of a registered model.</summary>
     public static readonly Resource RegisteredModel = FromArgs("registered model", args => [new Target(TargetKind.RegisteredModel, args.RequiredString("name"))]);

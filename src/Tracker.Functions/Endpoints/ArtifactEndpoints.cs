@@ -43,7 +43,7 @@ public static class ArtifactEndpoints
         var files = await store.ListAsync(directory, ct);
         return MlflowJson.Object(w =>
         {
-            w.WriteString("root_uri", RunIds.ArtifactUri(directory.ExperimentId, directory.RunId));
+            w.WriteString("root_uri", RunIds.ArtifactUri(directory.ExperimentId, directory.OwnerId));
             w.WriteFiles(files, prefix: directory.Path.Length == 0 ? "" : directory.Path + "/");
         });
     }

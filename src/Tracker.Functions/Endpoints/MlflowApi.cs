@@ -20,6 +20,7 @@ public static class MlflowApi
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
             api.MapRunArtifactEndpoints();
+            api.MapLoggedModelEndpoints();
             api.MapUserEndpoints();
             api.MapPermissionEndpoints();
             if (root == AjaxRoot) api.MapAjaxOnlyEndpoints();

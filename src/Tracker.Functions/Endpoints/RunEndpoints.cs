@@ -107,7 +107,10 @@ public static class RunEndpoints
     public static async Task<IResult> LogMetric(RequestArgs args, TrackingStore store, CancellationToken ct)
     {
         var runId = args.RunId();
-        await store.LogBatchAsync(runId, [Parse.Metric(args)], [], [], ct);
+        var metric = Parse.Metric(args);
+        var forModels = ModelMetrics(runId, [args], [metric]);
+        await store.LogBatchAsync(runId, [metric], [], [], ct);
+        if (forModels.Count > 0) await store.LogLoggedModelMetricsAsync(runId, forModels, ct);
         return MlflowJson.Empty();
     }
 
@@ -141,13 +144,36 @@ public static class RunEndpoints
         var tags = args.Objects("tags");
         // Counts first, as MLflow does, so an oversized batch is refused before its items are read.
         Validation.BatchLimits(metrics.Count, @params.Count, tags.Count);
+        var parsedMetrics = metrics.Select(Parse.Metric).ToList();
+        var forModels = ModelMetrics(runId, metrics, parsedMetrics);
         await store.LogBatchAsync(
             runId,
-            metrics.Select(Parse.Metric).ToList(),
+            parsedMetrics,
             @params.Select(p => new KeyValue(p.RequiredString("key"), p.String("value") ?? "")).ToList(),
             tags.Select(t => new KeyValue(t.RequiredString("key"), t.String("value") ?? "")).ToList(),
             ct);
+        if (forModels.Count > 0) await store.LogLoggedModelMetricsAsync(runId, forModels, ct);
         return MlflowJson.Empty();
+    }
+
+    /// <summary>
+    /// The metrics that carry a <c>model_id</c> (MLflow 3), also recorded on that logged model after the run's own
+    /// write, so logged-models/get answers them as its <c>metrics</c>. A batch without any (the hot path) costs nothing
+    /// more; one with them, one write per model. Checked before anything is written.
+    /// </summary>
+    private static List<(string ModelId, LoggedModelMetric Metric)> ModelMetrics(string runId, IReadOnlyList<RequestArgs> raw, IReadOnlyList<Metric> parsed)
+    {
+        List<(string, LoggedModelMetric)>? result = null;
+        for (var i = 0; i < raw.Count; i++)
+        {
+            if (raw[i].String("model_id") is not { Length: > 0 } modelId) continue;
+            var m = parsed[i];
+            (result ??= []).Add((modelId, new LoggedModelMetric(
+                m.Key, m.Value, m.Timestamp, m.Step, runId, raw[i].String("dataset_name"), raw[i].String("dataset_digest"))));
+        }
+        if (result is null) return [];
+        TrackingStore.CheckModelMetricTargets(runId, result.Select(r => r.Item1));
+        return result;
     }
 
     public static async Task<IResult> LogModel(RequestArgs args, TrackingStore store, CancellationToken ct)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Tracker.Core.Auth;
+using Tracker.Core.Tracking;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
 using Tracker.Tests.Infrastructure;
@@ -136,6 +137,9 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
         var path = RouteParameter().Replace(pattern, m => m.Groups[1].Value switch
         {
             "path" => artifactDir + "/sample.txt",
+            // A logged model id of the experiment (one that does not exist: the handler's 404 is past the access check).
+            "model_id" => LoggedModelIds.New(experiment),
+            "tag_key" => "matrix",
             var other => throw new InvalidOperationException($"{pattern}: no sample value for route parameter '{other}'; add one here."),
         });
         var args = new Dictionary<string, string>

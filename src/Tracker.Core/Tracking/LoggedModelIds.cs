@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace Tracker.Core.Tracking;
+
+/// <summary>
+/// Logged model ids look like MLflow's (<c>m-</c> + 32 lowercase hex), but, as <see cref="RunIds"/> does for runs, the
+/// last eight hex digits carry the experiment id: a model's rows are partitioned by experiment, and a permission check
+/// learns the model's experiment from the id alone, with no storage read.
+/// </summary>
+public static class LoggedModelIds
+{
+    public const string Prefix = "m-";
+
+    public static string New(string experimentId)
+    {
+        if (RunIds.CanonicalExperimentId(experimentId) is not { } canonical)
+            throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(experimentId)}'.");
+        Span<byte> random = stackalloc byte[12];
+        RandomNumberGenerator.Fill(random);
+        return Prefix + Convert.ToHexStringLower(random) + uint.Parse(canonical, CultureInfo.InvariantCulture).ToString("x8", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The experiment a model id belongs to, or null for an id Tracker never issued (so: no such model).</summary>
+    public static string? ExperimentOf(string? modelId)
+    {
+        if (modelId is not { Length: 34 } || !modelId.StartsWith(Prefix, StringComparison.Ordinal)) return null;
+        for (var i = Prefix.Length; i < modelId.Length; i++)
+            if (!char.IsAsciiDigit(modelId[i]) && modelId[i] is < 'a' or > 'f') return null;
+        return uint.Parse(modelId.AsSpan(26), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary><c>mlflow-artifacts:/&lt;exp&gt;/models/&lt;model_id&gt;/artifacts</c>, as MLflow's proxy mode has it (spec §6.2).</summary>
+    public static string ArtifactUri(string experimentId, string modelId) =>
+        $"{RunIds.ExperimentArtifactLocation(experimentId)}/models/{modelId}/artifacts";
+
+    /// <summary>MLflow's message for a missing (or deleted) logged model; clients match on it.</summary>
+    public static MlflowException NotFound(string modelId) =>
+        MlflowException.NotFound($"Logged model with ID '{Echo.Truncate(modelId)}' not found.");
+}
