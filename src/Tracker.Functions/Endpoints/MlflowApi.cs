@@ -20,6 +20,8 @@ public static class MlflowApi
             api.MapRunEndpoints();
             api.MapMetricEndpoints();
             api.MapRunArtifactEndpoints();
+            api.MapRegisteredModelEndpoints();
+            api.MapModelVersionEndpoints();
             api.MapUserEndpoints();
             api.MapPermissionEndpoints();
             if (root == AjaxRoot) api.MapAjaxOnlyEndpoints();
