@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
 using Tracker.Core.Storage;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Auth;
 
@@ -20,7 +21,7 @@ public sealed partial class AuthStore
         var user = await RequireUserAsync(userName, ct);
         try
         {
-            await Storage(() => _users.AddEntityAsync(new TableEntity(EntraPartition, EntraRow(tenantId, objectId))
+            await StorageErrors.Call(() => _users.AddEntityAsync(new TableEntity(EntraPartition, EntraRow(tenantId, objectId))
             {
                 ["TenantId"] = tenantId, ["ObjectId"] = objectId, ["UserName"] = user.UserName, ["UserId"] = user.Id,
             }, ct));
@@ -37,7 +38,7 @@ public sealed partial class AuthStore
         await InitializedAsync(ct);
         try
         {
-            var response = await Storage(() => _users.DeleteEntityAsync(EntraPartition, EntraRow(tenantId, objectId), ETag.All, ct));
+            var response = await StorageErrors.Call(() => _users.DeleteEntityAsync(EntraPartition, EntraRow(tenantId, objectId), ETag.All, ct));
             if (response.Status == StorageErrors.NotFound)
                 throw MlflowException.NotFound($"Entra identity {tenantId:D}/{objectId:D} is not mapped to a user.");
         }
@@ -51,7 +52,7 @@ public sealed partial class AuthStore
     public async Task<AuthUser?> FindUserByEntraIdentityAsync(Guid tenantId, Guid objectId, CancellationToken ct = default)
     {
         await InitializedAsync(ct);
-        var row = await Storage(() => _users.GetEntityIfExistsAsync<TableEntity>(EntraPartition, EntraRow(tenantId, objectId), cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _users.GetEntityIfExistsAsync<TableEntity>(EntraPartition, EntraRow(tenantId, objectId), cancellationToken: ct));
         if (!row.HasValue) return null;
         var user = await GetUserAsync(row.Value!.GetString("UserName"), ct);
         return user is not null && user.Id == row.Value!.GetInt64("UserId") ? user : null;

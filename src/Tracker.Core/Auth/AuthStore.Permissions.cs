@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Auth;
 
@@ -151,7 +152,7 @@ public sealed partial class AuthStore
         };
         try
         {
-            await Storage(() => _permissions.AddEntityAsync(row, ct));
+            await StorageErrors.Call(() => _permissions.AddEntityAsync(row, ct));
             return user;
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
@@ -169,7 +170,7 @@ public sealed partial class AuthStore
     {
         if (TryCanonical(userName) is not { } name) return null;
         await InitializedAsync(ct);
-        var row = await Storage(() => _permissions.GetEntityIfExistsAsync<TableEntity>(TableKeys.Escape(name), grant.RowKey, cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _permissions.GetEntityIfExistsAsync<TableEntity>(TableKeys.Escape(name), grant.RowKey, cancellationToken: ct));
         return row.HasValue ? row.Value : null;
     }
 
@@ -179,7 +180,7 @@ public sealed partial class AuthStore
         await InitializedAsync(ct);
         try
         {
-            await Storage(() => _permissions.UpdateEntityAsync(
+            await StorageErrors.Call(() => _permissions.UpdateEntityAsync(
                 new TableEntity(TableKeys.Escape(name), grant.RowKey) { ["Permission"] = permission.Name }, ETag.All, TableUpdateMode.Merge, ct));
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
@@ -198,7 +199,7 @@ public sealed partial class AuthStore
         await InitializedAsync(ct);
         try
         {
-            var response = await Storage(() => _permissions.DeleteEntityAsync(TableKeys.Escape(name), grant.RowKey, ETag.All, ct));
+            var response = await StorageErrors.Call(() => _permissions.DeleteEntityAsync(TableKeys.Escape(name), grant.RowKey, ETag.All, ct));
             if (response.Status == StorageErrors.NotFound) throw GrantNotFound(grant, name);
         }
         finally

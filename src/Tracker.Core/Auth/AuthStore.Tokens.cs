@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Tracker.Core.Storage;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Auth;
 
@@ -38,7 +39,7 @@ public sealed partial class AuthStore
             };
             try
             {
-                await Storage(() => _tokens.AddEntityAsync(row, ct));
+                await StorageErrors.Call(() => _tokens.AddEntityAsync(row, ct));
                 return new CreatedToken(info, text);
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict && attempt < 3)
@@ -78,7 +79,7 @@ public sealed partial class AuthStore
     {
         if (string.IsNullOrEmpty(tokenId) || tokenId.Length > 64 || !tokenId.All(char.IsAsciiLetterOrDigit)) return null;
         await InitializedAsync(ct);
-        var row = await Storage(() => _tokens.GetEntityIfExistsAsync<TableEntity>(tokenId, TokenRow, cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _tokens.GetEntityIfExistsAsync<TableEntity>(tokenId, TokenRow, cancellationToken: ct));
         if (!row.HasValue) return null;
         return new TokenRecord(ToInfo(row.Value!), row.Value!.GetInt64("OwnerId") ?? 0, row.Value!.GetBinary("Hash") ?? []);
     }
@@ -92,7 +93,7 @@ public sealed partial class AuthStore
         var revokedAt = _time.GetUtcNow();
         try
         {
-            await Storage(() => _tokens.UpdateEntityAsync(new TableEntity(tokenId, TokenRow) { ["RevokedAt"] = revokedAt }, ETag.All, TableUpdateMode.Merge, ct));
+            await StorageErrors.Call(() => _tokens.UpdateEntityAsync(new TableEntity(tokenId, TokenRow) { ["RevokedAt"] = revokedAt }, ETag.All, TableUpdateMode.Merge, ct));
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tracker.Core.Storage;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Auth;
 
@@ -46,13 +47,7 @@ public sealed partial class AuthStore
         _keys = keys;
         _time = time;
         _logger = logger;
-        _initialized = new OnceUntilSuccess(async () => await StorageErrors.Call(async () =>
-        {
-            await _users.CreateIfNotExistsAsync();
-            await _tokens.CreateIfNotExistsAsync();
-            await _permissions.CreateIfNotExistsAsync();
-            return true;
-        }));
+        _initialized = CreateTablesOnce([_users, _tokens, _permissions]);
     }
 
     /// <summary>
@@ -80,16 +75,6 @@ public sealed partial class AuthStore
 
     private Task InitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
 
-    private static Task<T> Storage<T>(Func<Task<T>> call) => StorageErrors.Call(call);
-
-    private static Task Storage(Func<Task> call) => StorageErrors.Call(async () =>
-    {
-        await call();
-        return true;
-    });
-
-    private static string Filter(FormattableString filter) => TableClient.CreateQueryFilter(filter);
-
     private static string UserRow(string canonicalName) => UserRowPrefix + TableKeys.Escape(canonicalName);
 
     // ---- users ----
@@ -107,9 +92,10 @@ public sealed partial class AuthStore
         if (await ReadUserAsync(name, ct) is not null) throw UserExists(name);
         // Rows a racing delete may have left under this name go first, so the new user starts with nothing.
         await DeleteDependentsAsync(name, ct);
-        for (var attempt = 0; ; attempt++)
+        // A lost race (another user took this id first, or added the counter row first) is retried.
+        return await OptimisticAsync("the users table", MaxConflictRetries, async _ =>
         {
-            var counter = await Storage(() => _users.GetEntityIfExistsAsync<TableEntity>(UserPartition, CounterRow, cancellationToken: ct));
+            var counter = await StorageErrors.Call(() => _users.GetEntityIfExistsAsync<TableEntity>(UserPartition, CounterRow, cancellationToken: ct));
             var id = counter.HasValue ? counter.Value!.GetInt64("Next") ?? 1 : 1;
             var next = new TableEntity(UserPartition, CounterRow) { ["Next"] = id + 1 };
             var user = new TableEntity(UserPartition, UserRow(name))
@@ -118,7 +104,7 @@ public sealed partial class AuthStore
             };
             try
             {
-                await Storage(() => _users.SubmitTransactionAsync(
+                await StorageErrors.Call(() => _users.SubmitTransactionAsync(
                 [
                     counter.HasValue
                         ? new(TableTransactionActionType.UpdateReplace, next, counter.Value!.ETag)
@@ -131,13 +117,7 @@ public sealed partial class AuthStore
             {
                 throw UserExists(name);
             }
-            catch (TableTransactionFailedException e) when (e.Status is StorageErrors.Conflict or StorageErrors.PreconditionFailed)
-            {
-                // Another user took this id first.
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the users table");
-                await Task.Delay(Random.Shared.Next(1, 20 << Math.Min(attempt, 4)), ct);
-            }
-        }
+        }, ct, conflictIsLostRace: true);
     }
 
     private static MlflowException UserExists(string name) =>
@@ -158,7 +138,7 @@ public sealed partial class AuthStore
     {
         if (TryCanonical(userName) is not { } name) return null;
         await InitializedAsync(ct);
-        var row = await Storage(() => _users.GetEntityIfExistsAsync<TableEntity>(UserPartition, UserRow(name), cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _users.GetEntityIfExistsAsync<TableEntity>(UserPartition, UserRow(name), cancellationToken: ct));
         if (!row.HasValue) return null;
         var e = row.Value!;
         var hash = e.GetString("PasswordHash");
@@ -182,7 +162,7 @@ public sealed partial class AuthStore
         await InitializedAsync(ct);
         var users = new List<AuthUser>();
         await foreach (var e in _users.QueryAsync<TableEntity>(
-                           Filter($"PartitionKey eq {UserPartition} and RowKey ge {UserRowPrefix} and RowKey lt {"u;"}"),
+                           RowsWithPrefix(UserPartition, UserRowPrefix),
                            select: ["UserName", "Id", "IsAdmin", "PasswordHash"], cancellationToken: ct).WithTransientErrors())
             users.Add(new AuthUser(e.GetInt64("Id")!.Value, e.GetString("UserName"), e.GetBoolean("IsAdmin") ?? false, e.GetString("PasswordHash") is not null));
         return users;
@@ -207,7 +187,7 @@ public sealed partial class AuthStore
         change(entity);
         try
         {
-            await Storage(() => _users.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, ct));
+            await StorageErrors.Call(() => _users.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, ct));
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
@@ -232,7 +212,7 @@ public sealed partial class AuthStore
         try
         {
             await DeleteDependentsAsync(name, ct);
-            await Storage(() => _users.DeleteEntityAsync(UserPartition, UserRow(name), ETag.All, ct));
+            await StorageErrors.Call(() => _users.DeleteEntityAsync(UserPartition, UserRow(name), ETag.All, ct));
         }
         finally
         {
@@ -248,10 +228,10 @@ public sealed partial class AuthStore
             permissionRows.Add(e);
         // One by one rather than in batches: a row deleted meanwhile by someone else fails a batch, but not a delete.
         foreach (var e in permissionRows)
-            await Storage(() => _permissions.DeleteEntityAsync(partition, e.RowKey, ETag.All, ct));
+            await StorageErrors.Call(() => _permissions.DeleteEntityAsync(partition, e.RowKey, ETag.All, ct));
         foreach (var token in await ListTokensAsync(name, ct))
-            await Storage(() => _tokens.DeleteEntityAsync(token.Id, TokenRow, ETag.All, ct));
+            await StorageErrors.Call(() => _tokens.DeleteEntityAsync(token.Id, TokenRow, ETag.All, ct));
         foreach (var identity in await ListEntraIdentitiesAsync(name, ct))
-            await Storage(() => _users.DeleteEntityAsync(EntraPartition, EntraRow(identity.TenantId, identity.ObjectId), ETag.All, ct));
+            await StorageErrors.Call(() => _users.DeleteEntityAsync(EntraPartition, EntraRow(identity.TenantId, identity.ObjectId), ETag.All, ct));
     }
 }

@@ -54,6 +54,12 @@ internal static class StorageErrors
             throw Transient(e);
         }
     }
+
+    public static Task Call(Func<Task> call) => Call(async () =>
+    {
+        await call();
+        return true;
+    });
 }
 
 internal static class AsyncPageableExtensions

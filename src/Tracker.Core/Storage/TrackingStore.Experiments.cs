@@ -7,6 +7,7 @@ using Page = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Experiment>;
 using Azure.Data.Tables;
 using Tracker.Core.Search;
 using Tracker.Core.Tracking;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
@@ -56,12 +57,12 @@ public sealed partial class TrackingStore
         Deserialize(DocumentColumns.Read(entity), StorageJson.Default.ExperimentDocument);
 
     public Task<string> CreateExperimentAsync(string name, IReadOnlyList<KeyValue> tags, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             await EnsureInitializedAsync(ct);
-            for (var attempt = 0; ; attempt++)
+            return await OptimisticAsync("the experiments table", MaxConflictRetries, async _ =>
             {
-                var counter = await Storage(() => _experiments.GetEntityAsync<TableEntity>(ExperimentPartition, CounterRow, cancellationToken: ct));
+                var counter = await StorageErrors.Call(() => _experiments.GetEntityAsync<TableEntity>(ExperimentPartition, CounterRow, cancellationToken: ct));
                 var id = counter.Value.GetInt64("Next")!.Value;
                 var now = Now();
                 var doc = new ExperimentDocument
@@ -72,7 +73,7 @@ public sealed partial class TrackingStore
                 counter.Value["Next"] = id + 1;
                 try
                 {
-                    await Storage(() => _experiments.SubmitTransactionAsync(
+                    await StorageErrors.Call(() => _experiments.SubmitTransactionAsync(
                     [
                         new(TableTransactionActionType.UpdateMerge, counter.Value, counter.Value.ETag),
                         new(TableTransactionActionType.Add, NameEntity(name, doc.ExperimentId)),
@@ -84,12 +85,7 @@ public sealed partial class TrackingStore
                 {
                     throw new MlflowException(ErrorCode.ResourceAlreadyExists, $"Experiment(name={name}) already exists.");
                 }
-                catch (TableTransactionFailedException e) when (e.Status is StorageErrors.PreconditionFailed or StorageErrors.Conflict)
-                {
-                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
-                    await BackoffAsync(attempt, ct);
-                }
-            }
+            }, ct, conflictIsLostRace: true);
         }, ct);
 
     /// <summary>Last value of a key wins, as MLflow's upsert-per-tag does.</summary>
@@ -97,34 +93,34 @@ public sealed partial class TrackingStore
         tags.GroupBy(t => t.Key).Select(g => g.Last()).ToList();
 
     public Task<Experiment?> GetExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        WithinBudget(async ct => (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment(), ct);
+        WithinBudget(_requestTimeout, async ct => (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment(), ct);
 
     private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct)
     {
         if (RunIds.CanonicalExperimentId(experimentId) is not { } id) return null;
         experimentId = id;
         await EnsureInitializedAsync(ct);
-        var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
         return row.HasValue ? (ReadExperiment(row.Value!), row.Value!.ETag) : null;
     }
 
     public Task<Experiment> RequireExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        WithinBudget(async ct => await GetExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId), ct);
+        WithinBudget(_requestTimeout, async ct => await GetExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId), ct);
 
     private static MlflowException ExperimentNotFound(string id) => MlflowException.NotFound($"No Experiment with id={id} exists");
 
     public Task<Experiment?> GetExperimentByNameAsync(string name, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             await EnsureInitializedAsync(ct);
-            var row = await Storage(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
+            var row = await StorageErrors.Call(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
             return row.HasValue ? await GetExperimentAsync(row.Value!.GetString("ExperimentId"), ct) : null;
         }, ct);
 
     public Task<Page> SearchExperimentsAsync(
         ViewType view, int maxResults, string? filter, IReadOnlyList<string> orderBy, string? pageToken, CancellationToken ct = default,
         Func<string, bool>? visible = null) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             if (maxResults is < 1 or > SearchMaxResults)
                 throw MlflowException.InvalidParameter(
@@ -133,7 +129,7 @@ public sealed partial class TrackingStore
             var ordering = ExperimentOrdering.Parse(orderBy);
             // The result set is chosen by the view and filter and ordered by order_by; max_results may change between pages.
             var query = PageQuery.Of("experiments/search", [view.ToString()], [filter ?? ""], orderBy);
-            var offset = (await ReadPageTokenAsync(pageToken, query, ct)).Offset;
+            var offset = (await ReadPageTokenAsync(_keys, pageToken, query, ct)).Offset;
             await EnsureInitializedAsync(ct);
 
             var matches = new List<ExperimentDocument>();
@@ -145,7 +141,7 @@ public sealed partial class TrackingStore
             }
             matches.Sort(ordering);
             var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToExperiment()).ToList();
-            return new Page(page, await NextPageTokenAsync(offset, maxResults, matches.Count, query, ct));
+            return new Page(page, await NextPageTokenAsync(_keys, offset, maxResults, matches.Count, query, ct));
         }, ct);
 
     private static string ExperimentRangeFilter(ViewType view) => view switch
@@ -156,9 +152,9 @@ public sealed partial class TrackingStore
     };
 
     public Task RenameExperimentAsync(string experimentId, string newName, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
-            for (var attempt = 0; ; attempt++)
+            await OptimisticAsync("the experiments table", MaxConflictRetries, async _ =>
             {
                 var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
                 if (doc.Lifecycle != LifecycleStage.Active)
@@ -171,7 +167,7 @@ public sealed partial class TrackingStore
                 doc.LastUpdateTime = Now();
                 try
                 {
-                    await Storage(() => _experiments.SubmitTransactionAsync(
+                    await StorageErrors.Call(() => _experiments.SubmitTransactionAsync(
                     [
                         new(TableTransactionActionType.UpdateReplace, ExperimentEntity(doc), etag),
                         new(TableTransactionActionType.Add, NameEntity(newName, experimentId)),
@@ -183,16 +179,11 @@ public sealed partial class TrackingStore
                 {
                     throw new MlflowException(ErrorCode.BadRequest, $"Experiment(name={newName}) already exists.");
                 }
-                catch (TableTransactionFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-                {
-                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
-                    await BackoffAsync(attempt, ct);
-                }
-            }
+            }, ct);
         }, ct);
 
     public Task SetExperimentTagAsync(string experimentId, string key, string value, CancellationToken ct = default) =>
-        WithinBudget(async ct => await UpdateExperimentAsync(experimentId, doc =>
+        WithinBudget(_requestTimeout, async ct => await UpdateExperimentAsync(experimentId, doc =>
             {
                 RequireActive(doc);
                 var i = doc.Tags.FindIndex(t => t.Key == key);
@@ -201,7 +192,7 @@ public sealed partial class TrackingStore
             }, ct), ct);
 
     public Task DeleteExperimentTagAsync(string experimentId, string key, CancellationToken ct = default) =>
-        WithinBudget(async ct => await UpdateExperimentAsync(experimentId, doc =>
+        WithinBudget(_requestTimeout, async ct => await UpdateExperimentAsync(experimentId, doc =>
             {
                 RequireActive(doc);
                 if (doc.Tags.RemoveAll(t => t.Key == key) == 0)
@@ -217,7 +208,7 @@ public sealed partial class TrackingStore
 
     /// <summary>Deletes the experiment and, as MLflow does, marks every one of its runs deleted.</summary>
     public Task DeleteExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
             if (doc.Lifecycle != LifecycleStage.Active)
@@ -234,7 +225,7 @@ public sealed partial class TrackingStore
         }, ct);
 
     public Task RestoreExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             var (doc, _) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
             if (doc.Lifecycle != LifecycleStage.Deleted)
@@ -248,22 +239,11 @@ public sealed partial class TrackingStore
             }, ct);
         }, ct);
 
-    private async Task UpdateExperimentAsync(string experimentId, Action<ExperimentDocument> change, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
+    private Task UpdateExperimentAsync(string experimentId, Action<ExperimentDocument> change, CancellationToken ct) =>
+        OptimisticAsync("the experiments table", MaxConflictRetries, async _ =>
         {
             var (doc, etag) = await ReadExperimentAsync(experimentId, ct) ?? throw ExperimentNotFound(experimentId);
             change(doc);
-            try
-            {
-                await Storage(() => _experiments.UpdateEntityAsync(ExperimentEntity(doc), etag, TableUpdateMode.Replace, ct));
-                return;
-            }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-            {
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention("the experiments table");
-                await BackoffAsync(attempt, ct);
-            }
-        }
-    }
+            await StorageErrors.Call(() => _experiments.UpdateEntityAsync(ExperimentEntity(doc), etag, TableUpdateMode.Replace, ct));
+        }, ct);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Tracker.Core.Tracking;
 using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
@@ -23,7 +24,7 @@ public sealed partial class TrackingStore
     public Task LogBatchAsync(
         string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValue> @params, IReadOnlyList<KeyValue> tags,
         CancellationToken ct = default, bool singleParamCall = false) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             Validation.RunId(runId);
             Validation.BatchLimits(metrics.Count, @params.Count, tags.Count);
@@ -182,7 +183,7 @@ public sealed partial class TrackingStore
     }
 
     private async Task WriteHistoryRowsAsync(List<TableEntity> rows, CancellationToken ct) =>
-        await Task.WhenAll(rows.Select(row => Storage(() => _metrics.AddEntityAsync(row, ct))));
+        await Task.WhenAll(rows.Select(row => StorageErrors.Call(() => _metrics.AddEntityAsync(row, ct))));
 
     /// <summary>
     /// Folds the run's batch rows into a few compacted rows of the same shape, then deletes them: a handful of
@@ -209,7 +210,7 @@ public sealed partial class TrackingStore
                 }
         await WriteHistoryRowsAsync(BatchRows(runId, byKey, MetricPoints.CompactedRowPrefix), ct);
         foreach (var deletes in batchRows.Chunk(100))
-            await Storage(() => _metrics.SubmitTransactionAsync(
+            await StorageErrors.Call(() => _metrics.SubmitTransactionAsync(
                 deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
     }
 
@@ -258,7 +259,7 @@ public sealed partial class TrackingStore
     private async Task<List<MetricPoint>> ReadBufferedAsync(string runId, string key, CancellationToken ct)
     {
         var points = new List<MetricPoint>();
-        var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(RunIds.ExperimentOf(runId)!, RunRow(runId), cancellationToken: ct));
+        var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(RunIds.ExperimentOf(runId)!, RunRow(runId), cancellationToken: ct));
         if (row.HasValue) PointBuffer.From(row.Value!).CollectPoints(key, points);
         return points;
     }
@@ -270,12 +271,12 @@ public sealed partial class TrackingStore
     /// </summary>
     public Task<HistoryPage> GetMetricHistoryAsync(
         string runId, string key, int? maxResults, string? pageToken, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             if (maxResults is < 0)
                 throw MlflowException.InvalidParameter($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be a positive integer.");
             var query = PageQuery.Of("metrics/get-history", [runId], [key]);
-            var (offset, snapshot) = await ReadPageTokenAsync(pageToken, query, ct);
+            var (offset, snapshot) = await ReadPageTokenAsync(_keys, pageToken, query, ct);
             if (snapshot is null || !_historySnapshots.TryGetValue(snapshot, out HistorySnapshot? cached) || cached is null ||
                 cached.RunId != runId || cached.Key != key)
             {
@@ -295,7 +296,7 @@ public sealed partial class TrackingStore
                     SlidingExpiration = TimeSpan.FromMinutes(2),
                 });
             }
-            return new HistoryPage(page, await NextPageTokenAsync(offset, size, points.Count, query, ct, snapshot));
+            return new HistoryPage(page, await NextPageTokenAsync(_keys, offset, size, points.Count, query, ct, snapshot));
         }, ct);
 
     private sealed record HistorySnapshot(string RunId, string Key, List<MetricPoint> Points);
@@ -306,7 +307,7 @@ public sealed partial class TrackingStore
     /// </summary>
     public Task<IReadOnlyList<RunMetric>> GetMetricHistoryBulkIntervalAsync(
         IReadOnlyList<string> runIds, string key, long? startStep, long? endStep, int maxResults, CancellationToken ct = default) =>
-        WithinBudget<IReadOnlyList<RunMetric>>(async ct =>
+        WithinBudget<IReadOnlyList<RunMetric>>(_requestTimeout, async ct =>
         {
             if (runIds.Count == 0) throw MlflowException.MissingParameter("run_ids");
             if (runIds.Count > MaxBulkRunIds)

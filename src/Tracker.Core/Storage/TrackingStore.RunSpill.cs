@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
@@ -51,7 +52,7 @@ public sealed partial class TrackingStore
             var row = new TableEntity(doc.ExperimentId, SpillRows(doc.RunId, generation) + i.ToString("D4", CultureInfo.InvariantCulture));
             var offset = i * DocumentColumns.MaxDocumentBytes;
             DocumentColumns.Write(row, json.AsSpan(offset, Math.Min(DocumentColumns.MaxDocumentBytes, json.Length - offset)));
-            return Storage(() => _runs.AddEntityAsync(row, ct));
+            return StorageErrors.Call(() => _runs.AddEntityAsync(row, ct));
         }));
         return $"{generation}:{rows.ToString(CultureInfo.InvariantCulture)}";
     }

@@ -6,6 +6,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Tracking;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
@@ -53,7 +54,7 @@ public sealed partial class TrackingStore
 
     public Task<Run> CreateRunAsync(
         string? experimentId, string? userId, string? runName, long startTime, IReadOnlyList<KeyValue> tags, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             foreach (var tag in tags) Validation.RunTag(tag.Key, tag.Value);
             var requested = string.IsNullOrEmpty(experimentId) ? DefaultExperimentId : experimentId;
@@ -80,7 +81,7 @@ public sealed partial class TrackingStore
                 var spill = await SpillAsync(doc, json, ct);
                 try
                 {
-                    var response = await Storage(() => _runs.AddEntityAsync(RunEntity(doc, json, spill), ct));
+                    var response = await StorageErrors.Call(() => _runs.AddEntityAsync(RunEntity(doc, json, spill), ct));
                     doc.Spill = spill;
                     CacheRunRow(doc.RunId, json, doc.Buffer, spill, response.Headers.ETag);
                     return doc.ToRun();
@@ -94,7 +95,7 @@ public sealed partial class TrackingStore
         }, ct);
 
     public Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
-        WithinBudget(async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
+        WithinBudget(_requestTimeout, async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
 
     /// <summary>A small run is one point read; a spilled one adds one range query for its spill rows.</summary>
     private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
@@ -105,7 +106,7 @@ public sealed partial class TrackingStore
         await EnsureInitializedAsync(ct);
         for (var attempt = 0; ; attempt++)
         {
-            var row = await Storage(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
+            var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
             if (!row.HasValue) return null;
             var spill = SpillOf(row.Value!);
             var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct);
@@ -182,7 +183,7 @@ public sealed partial class TrackingStore
                 var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
                 try
                 {
-                    var response = await Storage(() => _runs.UpdateEntityAsync(RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
+                    var response = await StorageErrors.Call(() => _runs.UpdateEntityAsync(RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
                     CacheRunRow(runId, json, doc.Buffer, spill, response.Headers.ETag);
                     if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
                     doc.Spill = spill;
@@ -213,7 +214,7 @@ public sealed partial class TrackingStore
     }
 
     public Task<RunInfo> UpdateRunAsync(string runId, string? status, long? endTime, string? runName, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             var doc = await MutateRunAsync(runId, doc =>
             {
@@ -227,7 +228,7 @@ public sealed partial class TrackingStore
         }, ct);
 
     public Task DeleteRunAsync(string runId, CancellationToken ct = default) =>
-        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+        WithinBudget(_requestTimeout, async ct => await MutateRunAsync(runId, doc =>
             {
                 if (doc.Lifecycle == LifecycleStage.Deleted) return false;
                 doc.Lifecycle = LifecycleStage.Deleted;
@@ -236,7 +237,7 @@ public sealed partial class TrackingStore
             }, ct), ct);
 
     public Task RestoreRunAsync(string runId, CancellationToken ct = default) =>
-        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+        WithinBudget(_requestTimeout, async ct => await MutateRunAsync(runId, doc =>
             {
                 if (doc.Lifecycle == LifecycleStage.Active) return false;
                 doc.Lifecycle = LifecycleStage.Active;
@@ -245,7 +246,7 @@ public sealed partial class TrackingStore
             }, ct), ct);
 
     public Task DeleteTagAsync(string runId, string key, CancellationToken ct = default) =>
-        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+        WithinBudget(_requestTimeout, async ct => await MutateRunAsync(runId, doc =>
             {
                 RequireActive(doc);
                 if (!doc.RemoveTag(key))
@@ -254,7 +255,7 @@ public sealed partial class TrackingStore
             }, ct), ct);
 
     public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<string> modelIds, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             Validation.RunId(runId);
             foreach (var input in datasets) Validation.DatasetInput(input);
@@ -278,7 +279,7 @@ public sealed partial class TrackingStore
         }, ct);
 
     public Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             Validation.RunId(runId);
             await MutateRunAsync(runId, doc =>
@@ -292,7 +293,7 @@ public sealed partial class TrackingStore
 
     /// <summary>MLflow 2.x <c>runs/log-model</c>: appends the model's dict to the JSON list in tag mlflow.log-model.history.</summary>
     public Task LogModelAsync(string runId, JsonObject model, CancellationToken ct = default) =>
-        WithinBudget(async ct => await MutateRunAsync(runId, doc =>
+        WithinBudget(_requestTimeout, async ct => await MutateRunAsync(runId, doc =>
             {
                 RequireActive(doc);
                 var existing = doc.Tags.Find(t => t.Key == MlflowTags.LogModelHistory)?.Value;
@@ -330,7 +331,7 @@ public sealed partial class TrackingStore
             try
             {
                 foreach (var batch in pending.Chunk(100))
-                    await Storage(() => _runs.SubmitTransactionAsync(batch, ct));
+                    await StorageErrors.Call(() => _runs.SubmitTransactionAsync(batch, ct));
                 // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
                 foreach (var runId in large)
                     await MutateRunAsync(runId, doc =>

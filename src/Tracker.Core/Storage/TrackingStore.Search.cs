@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Search;
 using Tracker.Core.Tracking;
+using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
@@ -21,7 +22,7 @@ public sealed partial class TrackingStore
     public Task<Page<Run>> SearchRunsAsync(
         IReadOnlyList<string> experimentIds, string? filter, ViewType view, int maxResults, IReadOnlyList<string> orderBy,
         string? pageToken, CancellationToken ct = default) =>
-        WithinBudget(async ct =>
+        WithinBudget(_requestTimeout, async ct =>
         {
             if (maxResults is < 1 or > SearchRunsMaxResults)
                 throw MlflowException.InvalidParameter(
@@ -36,7 +37,7 @@ public sealed partial class TrackingStore
             // The result set is chosen by the experiments, filter and view and ordered by order_by. max_results is left
             // out: MLflow's client asks for fewer on its last page, and an offset means the same at any page size.
             var query = PageQuery.Of("runs/search", canonicalIds, [filter ?? ""], [view.ToString()], orderBy);
-            var offset = (await ReadPageTokenAsync(pageToken, query, ct)).Offset;
+            var offset = (await ReadPageTokenAsync(_keys, pageToken, query, ct)).Offset;
             await EnsureInitializedAsync(ct);
 
             using var parallel = new SemaphoreSlim(ParallelExperimentReads);
@@ -55,7 +56,7 @@ public sealed partial class TrackingStore
             var matches = perExperiment.SelectMany(runs => runs).ToList();
             matches.Sort(ordering);
             var page = matches.Skip(offset).Take(maxResults).Select(d => d.ToRun(includeModelInputs: false)).ToList();
-            return new Page<Run>(page, await NextPageTokenAsync(offset, maxResults, matches.Count, query, ct));
+            return new Page<Run>(page, await NextPageTokenAsync(_keys, offset, maxResults, matches.Count, query, ct));
         }, ct);
 
     private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)

@@ -34,7 +34,7 @@ public sealed partial class TrackingStore
     private readonly ILogger<TrackingStore> _logger;
     private readonly ServerKeys _keys;
     private readonly int _historyRowsPerCompaction;
-    private readonly TimeSpan _requestTimeout;
+    private readonly TimeSpan _requestTimeout;  // each call's budget (TableStorage.WithinBudget)
     private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
@@ -53,54 +53,12 @@ public sealed partial class TrackingStore
         _logger = logger;
         _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
         _requestTimeout = options.Value.RequestTimeout;
-        _initialized = new OnceUntilSuccess(InitializeAsync);
+        _initialized = TableStorage.CreateTablesOnce([_experiments, _runs, _metrics], CreateDefaultExperimentAsync);
     }
 
     /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens). A caller
     /// stops waiting when its budget runs out; the shared set-up goes on, bounded by the SDK's own timeouts.</summary>
     private Task EnsureInitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
-
-    /// <summary>
-    /// Bounds one call's whole storage work (its turn behind other writers, the SDK's retries, backoffs) by
-    /// <see cref="StorageOptions.RequestTimeout"/>: a stalled storage answers a retryable 503 well before the MLflow
-    /// client's own 120 s timeout, instead of holding the request for as long as the stall lasts. The caller's own
-    /// cancellation (a client that went away) stays a cancellation.
-    /// </summary>
-    private async Task<T> WithinBudget<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
-    {
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        budget.CancelAfter(_requestTimeout);
-        try
-        {
-            return await work(budget.Token);
-        }
-        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
-        {
-            throw StorageErrors.Transient(e); // logged with its cause where the 503 is written
-        }
-    }
-
-    private Task WithinBudget(Func<CancellationToken, Task> work, CancellationToken ct) =>
-        WithinBudget(async t =>
-        {
-            await work(t);
-            return true;
-        }, ct);
-
-    private async Task InitializeAsync()
-    {
-        await Storage(async () =>
-        {
-            await _experiments.CreateIfNotExistsAsync();
-            await _runs.CreateIfNotExistsAsync();
-            await _metrics.CreateIfNotExistsAsync();
-            await CreateDefaultExperimentAsync();
-            return true;
-        });
-    }
-
-    /// <summary>Runs a storage call, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
-    private static Task<T> Storage<T>(Func<Task<T>> call) => StorageErrors.Call(call);
 
     /// <summary>One cheap point read (the id counter, keys only) that tells whether storage answers at all. A
     /// missing table still counts as answering: the tables are created by the first real request, never by a probe.</summary>
@@ -115,32 +73,8 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>Where a page starts: 0 without a token, else the token's offset once it verifies for this query.</summary>
-    private async Task<PageToken> ReadPageTokenAsync(string? token, PageQuery query, CancellationToken ct) =>
-        PageToken.IsGiven(token) ? PageToken.Parse(token, await _keys.GetAsync(PageToken.KeyPurpose, ct), query) : new PageToken(0);
-
-    /// <summary>The signed token for the page after [offset, offset + pageSize), or null when that was the last page.</summary>
-    private async Task<string?> NextPageTokenAsync(int offset, int pageSize, int total, PageQuery query, CancellationToken ct, Guid? snapshot = null) =>
-        offset + pageSize < total ? PageToken.Next(offset, pageSize, total, await _keys.GetAsync(PageToken.KeyPurpose, ct), query, snapshot) : null;
-
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-    private static string Filter(FormattableString filter) => TableClient.CreateQueryFilter(filter);
-
-    /// <summary>
-    /// The rows of one partition whose row key starts with <paramref name="prefix"/> (which ends in ':'), a range scan,
-    /// optionally narrowed by a further clause. Every value goes through <see cref="Filter"/>.
-    /// </summary>
-    private static string RowsWithPrefix(string partition, string prefix, FormattableString? narrowedBy = null)
-    {
-        var range = Filter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {MetricPoints.PrefixEnd(prefix)}");
-        return narrowedBy is null ? range : $"{range} and {Filter(narrowedBy)}";
-    }
 
     private static T Deserialize<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(json, type) ?? throw new InvalidDataException("Stored document is null.");
-
-    /// <summary>Exponential backoff with full jitter, capped at 100 ms, between optimistic-concurrency retries.</summary>
-    private static async Task BackoffAsync(int attempt, CancellationToken ct) =>
-        await Task.Delay(Random.Shared.Next(1, 2 + Math.Min(100, 2 << Math.Min(attempt, 6))), ct);
 }
