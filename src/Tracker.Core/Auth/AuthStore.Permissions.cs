@@ -88,8 +88,8 @@ public sealed partial class AuthStore
                     [to.Column] = to.Value, ["UserId"] = row.GetInt64("UserId") ?? 0, ["Permission"] = row.GetString("Permission"),
                 };
                 // Written before the old row goes, so a failure in between leaves the grant on both names, never on neither.
-                await Storage(() => _permissions.UpsertEntityAsync(moved, TableUpdateMode.Replace, ct));
-                await Storage(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
+                await StorageErrors.Call(() => _permissions.UpsertEntityAsync(moved, TableUpdateMode.Replace, ct));
+                await StorageErrors.Call(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
             }
         }
         finally
@@ -106,7 +106,7 @@ public sealed partial class AuthStore
         try
         {
             foreach (var row in await GrantRowsAsync(grant, ct))
-                await Storage(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
+                await StorageErrors.Call(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
         }
         finally
         {
