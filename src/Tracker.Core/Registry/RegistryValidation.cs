@@ -23,6 +23,24 @@ public static partial class RegistryValidation
     [GeneratedRegex(@"^[vV]\d+$")]
     private static partial Regex VersionAlias();
 
+    [GeneratedRegex("%[0-9A-Fa-f]{2}")]
+    private static partial Regex PercentEscape();
+
+    /// <summary>
+    /// A name for a new model (create, rename): its canonical form (<see cref="RegistryNames"/>), and no percent-escape,
+    /// which a URL, the web UI's routes and MLflow's file store read as another name (<c>fo%6F</c> is <c>foo</c>;
+    /// CVE-2024-3099). MLflow's SQL store accepts such names; Tracker refuses them, so no two models can be reached as
+    /// one. Existing names are only looked up, never refused here.
+    /// </summary>
+    public static string NewModelName(string? name, string parameter = "name")
+    {
+        var canonical = RegistryNames.Canonical(name, parameter);
+        if (PercentEscape().Match(canonical) is { Success: true } escape)
+            throw MlflowException.InvalidParameter(
+                $"Invalid registered model name '{Echo.Truncate(canonical)}': it has the percent-escape '{escape.Value}', which a URL reads as another name.");
+        return canonical;
+    }
+
     /// <summary>A version number as the wire sends it (a string): MLflow's <c>_validate_model_version</c>.</summary>
     public static long Version(string? version)
     {

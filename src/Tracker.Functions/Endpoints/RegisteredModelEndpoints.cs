@@ -34,7 +34,7 @@ public static class RegisteredModelEndpoints
 
     public static async Task<IResult> CreateRegisteredModel(RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, CancellationToken ct)
     {
-        var name = RegistryNames.Canonical(args.RequiredString("name"));
+        var name = RegistryValidation.NewModelName(args.RequiredString("name"));
         var tags = Parse.KeyValues(args, "tags");
         foreach (var tag in tags) RegistryValidation.ModelTag(tag.Key, tag.Value);
         var model = await registry.CreateRegisteredModelAsync(name, tags, args.String("description"), args.String("deployment_job_id"), ct);
@@ -48,7 +48,7 @@ public static class RegisteredModelEndpoints
     public static async Task<IResult> RenameRegisteredModel(RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
-        var newName = RegistryNames.Canonical(args.RequiredString("new_name"));
+        var newName = RegistryValidation.NewModelName(args.RequiredString("new_name"), "new_name");
         var model = await registry.RenameRegisteredModelAsync(name, newName, ct);
         // Grants follow the model (MLflow's auth app renames them after the request): a model never loses its owners,
         // and whoever later takes the old name starts with none of them.

@@ -89,3 +89,25 @@ public class RegistryValidationTests
         Assert.Equal(ErrorCode.InvalidParameterValue, Assert.Throws<MlflowException>(() => RegistryValidation.ArchiveExisting(stage, true)).Code);
     }
 }
+
+public class RegistryNewModelNameTests
+{
+    [Theory]
+    [InlineData("churn")]
+    [InlineData("team/churn:v2")]
+    [InlineData("100% sure")] // a percent sign that escapes nothing reads the same everywhere
+    public void PlainNamesAreKept(string name) => Assert.Equal(name, RegistryValidation.NewModelName(name));
+
+    [Theory]
+    [InlineData("fo%6F")]
+    [InlineData("a%2Fb")]
+    [InlineData("%20foo")]
+    public void NamesWithPercentEscapesAreRefused(string name) =>
+        Assert.Contains("percent-escape", Assert.Throws<MlflowException>(() => RegistryValidation.NewModelName(name)).Message);
+
+    [Theory]
+    [InlineData("foo ")]
+    [InlineData("Jose\u0301")] // NFD
+    public void LookAlikesAreRefused(string name) =>
+        Assert.Equal(ErrorCode.InvalidParameterValue, Assert.Throws<MlflowException>(() => RegistryValidation.NewModelName(name)).Code);
+}
