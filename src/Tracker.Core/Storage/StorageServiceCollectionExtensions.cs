@@ -51,6 +51,7 @@ public static class StorageServiceCollectionExtensions
             ? new AccountKeySasSigner()
             : new UserDelegationSasSigner(sp.GetRequiredService<BlobServiceClient>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<TrackingStore>();
+        services.AddSingleton<Registry.RegistryStore>(); // creates its table on first use, like the tracking store
         services.AddSingleton<StorageHealthCheck>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
