@@ -55,7 +55,6 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<StorageHealthCheck>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
-        services.AddSingleton<RegistryStore>();
         services.AddSingleton<ModelVersionSources>();
         return services;
     }
