@@ -279,7 +279,8 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
     private string MapArtifactUri(string uri)
     {
         var m = Regex.Match(uri, "^mlflow-artifacts:/(\\d+)(/.*)?$");
-        return m.Success ? $"mlflow-artifacts:/{MapExperiment(m.Groups[1].Value)}{MapText(m.Groups[2].Value)}" : uri;
+        // A model version's runs:/ location (get-download-uri) names a run of the recording.
+        return m.Success ? $"mlflow-artifacts:/{MapExperiment(m.Groups[1].Value)}{MapText(m.Groups[2].Value)}" : MapText(uri);
     }
 
     private static void SameKind(JsonNode? expected, JsonNode? actual, string at, string where, List<string> mismatches)
