@@ -1,9 +1,26 @@
+using System.Globalization;
+
 namespace Tracker.Core.Search;
 
 /// <summary>The entity table for <c>experiments/search</c> (spec §5.3; MLflow's <c>SearchExperimentsUtils</c>).</summary>
 internal sealed class ExperimentSearchGrammar : SearchGrammar
 {
     public static readonly ExperimentSearchGrammar Instance = new();
+
+    /// <summary>
+    /// The experiment fields. Experiment ids compare as integers, as in MLflow's SQL store where the column is an
+    /// integer ("10" after "9"). MLflow does not reject a repeated order key here (unlike runs); neither do we.
+    /// </summary>
+    public static readonly SearchSchema<ISearchableExperiment> Schema = new SearchSchema<ISearchableExperiment>(Instance)
+        .Text("name", e => e.Name)
+        .Text("experiment_id", e => e.ExperimentId, ExperimentIdOrder.Instance)
+        .Number("creation_time", e => e.CreationTime)
+        .Number("last_update_time", e => e.LastUpdateTime)
+        .KeyedText(SearchEntityType.Tag, (e, key) => e.Tags.TryGetValue(key, out var value) ? value : null)
+        .OrderByDefault(
+            new SearchOrderKey(SearchEntityType.Attribute, "creation_time", Ascending: false),
+            new SearchOrderKey(SearchEntityType.Attribute, "experiment_id", Ascending: true))
+        .ThenBy(new SearchOrderKey(SearchEntityType.Attribute, "experiment_id", Ascending: false));
 
     private static readonly string[] FilterAttributeKeys = ["name", "creation_time", "last_update_time"];
     private static readonly string[] OrderByAttributeKeys = ["name", "experiment_id", "creation_time", "last_update_time"];
@@ -66,5 +83,24 @@ internal sealed class ExperimentSearchGrammar : SearchGrammar
     {
         Require(key.Entity == SearchEntityType.Attribute, $"Invalid order_by entity: {EntityName(key.Entity)}");
         return key;
+    }
+}
+
+/// <summary>Numerically; a non-numeric id (never issued by Tracker) sorts after numeric ones, ordinally.</summary>
+internal sealed class ExperimentIdOrder : IComparer<string>
+{
+    public static readonly ExperimentIdOrder Instance = new();
+
+    public int Compare(string? x, string? y)
+    {
+        var xIsNumber = long.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out var nx);
+        var yIsNumber = long.TryParse(y, NumberStyles.None, CultureInfo.InvariantCulture, out var ny);
+        return (xIsNumber, yIsNumber) switch
+        {
+            (true, true) => nx.CompareTo(ny),
+            (true, false) => -1,
+            (false, true) => 1,
+            _ => string.CompareOrdinal(x, y),
+        };
     }
 }

@@ -5,6 +5,33 @@ internal sealed class RunSearchGrammar : SearchGrammar
 {
     public static readonly RunSearchGrammar Instance = new();
 
+    // Static fields initialise in order: these come before the schema that uses them.
+    private static readonly SearchOrderKey StartTimeDescending = new(SearchEntityType.Attribute, "start_time", Ascending: false);
+    private static readonly SearchOrderKey RunIdAscending = new(SearchEntityType.Attribute, "run_id", Ascending: true);
+
+    /// <summary>The run fields; <c>attributes.run_name</c> is the run's name, which MLflow keeps as the <c>mlflow.runName</c> tag.</summary>
+    public static readonly SearchSchema<ISearchableRun> Schema = new SearchSchema<ISearchableRun>(Instance)
+        .Text("run_id", r => r.RunId)
+        .Text("run_name", r => r.RunName)
+        .Text("status", r => r.Status)
+        .Text("user_id", r => r.UserId)
+        .Text("artifact_uri", r => r.ArtifactUri)
+        .Number("start_time", r => r.StartTime)
+        .Number("end_time", r => r.EndTime)
+        .KeyedNumber(SearchEntityType.Metric, (r, key) => r.LatestMetrics.TryGetValue(key, out var value) ? value : null)
+        .KeyedText(SearchEntityType.Param, (r, key) => r.Params.TryGetValue(key, out var value) ? value : null)
+        .KeyedText(SearchEntityType.Tag, (r, key) => r.Tags.TryGetValue(key, out var value) ? value : null)
+        .KeyedAnyOf(SearchEntityType.Dataset, r => r.Datasets, key => key switch
+        {
+            "name" => d => d.Name,
+            "digest" => d => d.Digest,
+            _ => d => d.Context,
+        })
+        .OrderByDefault(StartTimeDescending, RunIdAscending)
+        .ThenBy(StartTimeDescending)
+        .ThenBy(RunIdAscending, always: true)
+        .RejectingRepeatedOrderKeys();
+
     private static readonly Dictionary<string, SearchEntityType> Entities = new(StringComparer.Ordinal)
     {
         ["metric"] = SearchEntityType.Metric,

@@ -79,6 +79,9 @@ internal abstract class SearchGrammar
 
     protected virtual SearchOrderKey ValidateOrderKey(SearchOrderKey key) => key;
 
+    /// <summary>Last step of a clause, after its comparator is known good: a value the store would convert (MLflow's int()).</summary>
+    protected virtual SearchValue ConvertValue(SearchEntityType entity, string key, SearchValue value) => value;
+
     protected static string EntityName(SearchEntityType entity) => entity switch
     {
         SearchEntityType.Metric => "metric",
@@ -110,10 +113,11 @@ internal abstract class SearchGrammar
         var isListComparator = comparator is SearchComparator.In or SearchComparator.NotIn;
         Require(isListComparator == (value.Kind == SearchValueKind.List),
             $"Invalid comparator '{clause.Comparator}' for a list of values: use IN or NOT IN.");
-        return new SearchClause(entity, key, comparator, value);
+        return new SearchClause(entity, key, comparator, ConvertValue(entity, key, value));
     }
 
-    private SearchValue ResolveValue(SearchEntityType entity, string key, SyntaxValue value)
+    /// <summary>A clause's value typed for its (not yet canonical) key; throws with MLflow's message when the type is wrong.</summary>
+    protected virtual SearchValue ResolveValue(SearchEntityType entity, string key, SyntaxValue value)
     {
         switch (entity)
         {
@@ -154,10 +158,10 @@ internal abstract class SearchGrammar
         }
     }
 
-    private static SearchValue Number(SyntaxValue value) =>
+    protected static SearchValue Number(SyntaxValue value) =>
         SearchValue.OfNumber(double.Parse(value.Content, NumberStyles.Float, CultureInfo.InvariantCulture), value.Content);
 
-    private static SearchValue QuotedString(SyntaxValue value)
+    protected static SearchValue QuotedString(SyntaxValue value)
     {
         Require(value.Kind == SyntaxValueKind.String,
             $"Parameter value is either not quoted or unidentified quote types used for string value {value.Text}. Use either single or double quotes.");
@@ -169,7 +173,7 @@ internal abstract class SearchGrammar
     /// one trailing comma is fine). Values that are not all-lowercase are dropped: MLflow does so because
     /// run ids are lowercase hex and MySQL's IN ignores case; it applies the same parser to dataset lists.
     /// </summary>
-    private static SearchValue List(SyntaxValue value)
+    protected static SearchValue List(SyntaxValue value)
     {
         var tokens = value.ListTokens;
         Require(tokens.Count > 0,

@@ -59,7 +59,7 @@ public sealed partial class TrackingStore
             return new Page<Run>(page, await NextPageTokenAsync(_keys, offset, maxResults, matches.Count, query, ct));
         }, ct);
 
-    private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, RunFilter filter, CancellationToken ct)
+    private async Task<List<RunDocument>> ReadRunsAsync(string experimentId, ViewType view, SearchFilter<ISearchableRun> filter, CancellationToken ct)
     {
         var runs = new List<RunDocument>();
         foreach (var doc in await CurrentRunsAsync(experimentId, ct))
