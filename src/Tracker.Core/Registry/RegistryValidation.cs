@@ -106,6 +106,6 @@ public static partial class RegistryValidation
         if (archiveExistingVersions && stage is not (ModelStages.Staging or ModelStages.Production))
             throw MlflowException.InvalidParameter(
                 $"Model version transition cannot archive existing model versions because '{stage}' is not an Active stage. " +
-                "Valid stages are Staging, Production");
+                "Valid stages are ['Staging', 'Production']");
     }
 }

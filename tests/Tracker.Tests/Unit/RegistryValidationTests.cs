@@ -86,7 +86,9 @@ public class RegistryValidationTests
     {
         RegistryValidation.ArchiveExisting(stage, archiveExistingVersions: false);
         RegistryValidation.ArchiveExisting(ModelStages.Production, archiveExistingVersions: true);
-        Assert.Equal(ErrorCode.InvalidParameterValue, Assert.Throws<MlflowException>(() => RegistryValidation.ArchiveExisting(stage, true)).Code);
+        var e = Assert.Throws<MlflowException>(() => RegistryValidation.ArchiveExisting(stage, true));
+        Assert.Equal(ErrorCode.InvalidParameterValue, e.Code);
+        Assert.Equal($"Model version transition cannot archive existing model versions because '{stage}' is not an Active stage. Valid stages are ['Staging', 'Production']", e.Message);
     }
 }
 
