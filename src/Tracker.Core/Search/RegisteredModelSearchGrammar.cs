@@ -57,7 +57,7 @@ internal sealed class RegisteredModelSearchGrammar : RegistrySearchGrammar
         }
 
         Require(value.Kind != SyntaxValueKind.Number,
-            $"Expected a quoted string value or a list of quoted string values for attributes. Got value {value.Text}");
+            $"Expected a quoted string value or a list of quoted string values for attributes. Got value {Echo.Truncate(value.Text)}");
         return QuotedString(value);
     }
 
