@@ -192,4 +192,37 @@ public sealed class RegistryApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(400, (int)answer.StatusCode);
         Assert.Equal(404, (await SendAsync(HttpMethod.Get, "registered-models/get?name=rebound")).Status);
     }
+
+    /// <summary>MLflow's request checks over HTTP: version numbers, reserved aliases, stages, and get-latest-versions by GET too.</summary>
+    [Fact]
+    public async Task VersionsAliasesAndStagesAreCheckedAsMlflowDoes()
+    {
+        using var artifacts = new ArtifactClient(_app);
+        var (_, run) = await artifacts.CreateRunAsync(await artifacts.CreateExperimentAsync("checks-" + Guid.NewGuid().ToString("N")));
+        const string name = "checked";
+        await OkAsync(HttpMethod.Post, "registered-models/create", new { name });
+        for (var i = 0; i < 2; i++) await OkAsync(HttpMethod.Post, "model-versions/create", new { name, source = $"runs:/{run}/model" });
+
+        var (status, body) = await SendAsync(HttpMethod.Get, $"model-versions/get?name={name}&version=x");
+        Assert.Equal(400, status);
+        Assert.Equal("Parameter 'version' must be an integer, got 'x'.", (string)body!["message"]!);
+        foreach (var (alias, message) in new[] { ("latest", "'latest' alias name (case insensitive) is reserved."), ("v2", "Version alias name 'v2' is reserved.") })
+        {
+            (status, body) = await SendAsync(HttpMethod.Post, "registered-models/alias", new { name, alias, version = "1" });
+            Assert.Equal((400, message), (status, (string)body!["message"]!));
+        }
+        // "latest" is the newest version, resolved by the server.
+        Assert.Equal("2", (string)(await OkAsync(HttpMethod.Get, $"registered-models/alias?name={name}&alias=latest"))["model_version"]!["version"]!);
+        (status, body) = await SendAsync(HttpMethod.Get, $"registered-models/alias?name={name}&alias=nobody");
+        Assert.Equal((400, "INVALID_PARAMETER_VALUE"), (status, (string)body!["error_code"]!));
+
+        (status, body) = await SendAsync(HttpMethod.Post, "model-versions/transition-stage", new { name, version = "1", stage = "Archived", archive_existing_versions = true });
+        Assert.Equal(400, status); // MLflow answers 500 here, which the client would retry
+        await OkAsync(HttpMethod.Post, "model-versions/transition-stage", new { name, version = "1", stage = "STAGING", archive_existing_versions = false });
+        // The client's fallback: get-latest-versions by GET, stages repeated in the query.
+        var latest = await OkAsync(HttpMethod.Get, $"registered-models/get-latest-versions?name={name}&stages=staging&stages=None");
+        Assert.Equal([("1", "Staging"), ("2", "None")], latest["model_versions"]!.AsArray().Select(v => ((string)v!["version"]!, (string)v["current_stage"]!)));
+        Assert.Equal(400, (await SendAsync(HttpMethod.Get, $"registered-models/get-latest-versions?name={name}&stages=Live")).Status);
+        Assert.Equal(400, (await SendAsync(HttpMethod.Get, "registered-models/search?max_results=1001")).Status);
+    }
 }
