@@ -91,12 +91,13 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
     {
         var parsed = Parse(source);
         runId = string.IsNullOrEmpty(runId) ? null : runId;
-        if (runId is not null) await tracking.GetRunAsync(runId, ct); // a run Tracker holds, or its 404
+        // A run Tracker holds, or its 404 (MLflow stores any string; its UI and the regression gate then follow a dead link).
+        if (runId is not null) await tracking.GetRunAsync(runId, ct);
         if (!string.IsNullOrEmpty(modelId)) await RequireLoggedModelAsync(modelId, ct);
         switch (parsed)
         {
             case ModelVersionSource.RunArtifacts(var location):
-                await tracking.GetRunAsync(location.RunId, ct);
+                if (location.RunId != runId) await tracking.GetRunAsync(location.RunId, ct);
                 // MLflow keeps a runs:/ source as the location too, and the client resolves it through runs/get.
                 return new ResolvedSource(source!, source!.TrimEnd('/'), runId, parsed);
             case ModelVersionSource.RegisteredVersion(var name, var version):
