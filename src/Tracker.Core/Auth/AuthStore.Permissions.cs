@@ -69,6 +69,59 @@ public sealed partial class AuthStore
     public Task DeleteRegisteredModelPermissionAsync(string name, string userName, CancellationToken ct = default) =>
         DeleteGrantAsync(ModelGrant(name), userName, ct);
 
+    /// <summary>
+    /// After a registered model is renamed, every user's grant on it moves to the new name, as MLflow's auth app does
+    /// after <c>registered-models/rename</c> (<c>rename_registered_model_permissions</c>). Grants live in their user's
+    /// partition, so this is one query over the table for the model's row key; renames are rare.
+    /// </summary>
+    public async Task RenameRegisteredModelPermissionsAsync(string oldName, string newName, CancellationToken ct = default)
+    {
+        var from = ModelGrant(oldName);
+        var to = ModelGrant(newName);
+        await InitializedAsync(ct);
+        try
+        {
+            foreach (var row in await GrantRowsAsync(from, ct))
+            {
+                var moved = new TableEntity(row.PartitionKey, to.RowKey)
+                {
+                    [to.Column] = to.Value, ["UserId"] = row.GetInt64("UserId") ?? 0, ["Permission"] = row.GetString("Permission"),
+                };
+                // Written before the old row goes, so a failure in between leaves the grant on both names, never on neither.
+                await StorageErrors.Call(() => _permissions.UpsertEntityAsync(moved, TableUpdateMode.Replace, ct));
+                await StorageErrors.Call(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
+            }
+        }
+        finally
+        {
+            InvalidatePermissions();
+        }
+    }
+
+    /// <summary>After a registered model is deleted, no grant on its name outlives it (else a new model of that name would inherit them).</summary>
+    public async Task DeleteRegisteredModelPermissionsAsync(string name, CancellationToken ct = default)
+    {
+        var grant = ModelGrant(name);
+        await InitializedAsync(ct);
+        try
+        {
+            foreach (var row in await GrantRowsAsync(grant, ct))
+                await StorageErrors.Call(() => _permissions.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, ct));
+        }
+        finally
+        {
+            InvalidatePermissions();
+        }
+    }
+
+    private async Task<List<TableEntity>> GrantRowsAsync(Grant grant, CancellationToken ct)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in _permissions.QueryAsync<TableEntity>(Filter($"RowKey eq {grant.RowKey}"), cancellationToken: ct).WithTransientErrors())
+            rows.Add(row);
+        return rows;
+    }
+
     /// <summary>Every permission row of one user: one partition query.</summary>
     public async Task<UserPermissions> ListPermissionsAsync(string userName, CancellationToken ct = default)
     {

@@ -42,6 +42,14 @@ public sealed class PermissionLookup : IDisposable
         return experimentId => grants.TryGetValue(experimentId, out var p) ? p.CanRead : byDefault;
     }
 
+    /// <summary>Whether the user may read a registered model (by canonical name), for filtering search results before they are paged.</summary>
+    public async ValueTask<Func<string, bool>> RegisteredModelReaderAsync(string userName, CancellationToken ct = default)
+    {
+        var grants = (await GrantsAsync(userName, ct)).Models;
+        var byDefault = _default.CanRead;
+        return name => grants.TryGetValue(name, out var p) ? p.CanRead : byDefault;
+    }
+
     private async ValueTask<Grants> GrantsAsync(string userName, CancellationToken ct)
     {
         if (_cache.TryGetValue(userName, out Grants? hit) && hit!.Generation == _store.PermissionsGeneration) return hit;

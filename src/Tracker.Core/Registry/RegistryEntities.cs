@@ -13,7 +13,7 @@ public static class ModelStages
     public const string Production = "Production";
     public const string Archived = "Archived";
 
-    /// <summary>In MLflow's order: the order get-latest-versions answers in when no stages are asked for.</summary>
+    /// <summary>In MLflow's order (its ALL_STAGES). Latest versions are NOT answered in this order but MLflow's: each stage where its lowest live version is.</summary>
     public static readonly IReadOnlyList<string> All = [None, Staging, Production, Archived];
 
     /// <summary>The canonical spelling of a stage, or a 400 with MLflow's message.</summary>
@@ -55,7 +55,7 @@ public sealed record ModelVersion(
 
 /// <summary>
 /// A registered model with what MLflow returns with it: its tags, its aliases and, per stage, the highest-numbered
-/// version in that stage (<see cref="LatestVersions"/>, in stage order).
+/// version in that stage (<see cref="LatestVersions"/>, in the order of each stage's lowest live version, as MLflow).
 /// </summary>
 public sealed record RegisteredModel(
     string Name,

@@ -103,7 +103,7 @@ public sealed partial class RegistryStore
         return WithinBudget<IReadOnlyList<ModelVersion>>(_requestTimeout, async ct =>
         {
             var (doc, _) = await RequireModelAsync(name, ct);
-            return wanted.SelectMany(stage => doc.Latest.Where(v => v.CurrentStage == stage)).Select(v => ToVersion(doc, v)).ToList();
+            return doc.Latest.Where(v => wanted.Contains(v.CurrentStage)).Select(v => ToVersion(doc, v)).ToList(); // in the model's order, as MLflow
         }, ct);
     }
 

@@ -171,7 +171,9 @@ public sealed partial class RegistryStore
     private async Task RecomputeLatestAsync(ModelDocument model, IReadOnlyCollection<VersionDocument> changed, CancellationToken ct)
     {
         var latest = new List<VersionDocument>();
-        foreach (var stage in ModelStages.All)
+        // MLflow's order (SqlRegisteredModel.to_mlflow_entity fills a dict walking versions upwards): each stage where
+        // its lowest live version is, as the recorded traffic shows (Archived v1 before Production v2).
+        foreach (var stage in model.Stages.Values.Distinct().ToList())
         {
             var highest = model.Stages.Where(s => s.Value == stage).Select(s => s.Key).DefaultIfEmpty(0).Max();
             if (highest == 0) continue;
@@ -269,7 +271,7 @@ internal sealed class ModelDocument
     public long NextVersion { get; set; } = 1;
     /// <summary>Version → stage, for every live version.</summary>
     public SortedDictionary<long, string> Stages { get; set; } = [];
-    /// <summary>Per stage (in <see cref="ModelStages.All"/> order), the full document of the highest live version.</summary>
+    /// <summary>Per stage (in the order of its lowest live version, as MLflow), the full document of the highest live version.</summary>
     public List<VersionDocument> Latest { get; set; } = [];
 }
 

@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -54,6 +55,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<StorageHealthCheck>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
+        services.AddSingleton<ModelVersionSources>();
         return services;
     }
 

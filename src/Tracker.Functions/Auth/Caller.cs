@@ -23,19 +23,29 @@ public sealed record Caller(string UserName, bool IsAdmin, bool SignedIn = true)
         principal.Identity is { IsAuthenticated: true, Name: { } name } ? new Caller(name, principal.HasClaim(AdminClaim, "true")) : null;
 
     /// <summary>
-    /// The creator of an experiment (or registered model) manages it, as in MLflow's auth app, which also grants after
+    /// The creator of an experiment or registered model manages it, as in MLflow's auth app, which also grants after
     /// the create succeeded. Idempotent, so a client retrying the create is granted once.
     /// </summary>
-    public async Task GrantCreatorAsync(AuthStore store, string experimentId, CancellationToken ct)
+    public Task GrantCreatorAsync(AuthStore store, string experimentId, CancellationToken ct) =>
+        GrantManageAsync(
+            () => store.CreateExperimentPermissionAsync(experimentId, UserName, Permission.Manage, ct),
+            () => store.UpdateExperimentPermissionAsync(experimentId, UserName, Permission.Manage, ct));
+
+    public Task GrantModelCreatorAsync(AuthStore store, string name, CancellationToken ct) =>
+        GrantManageAsync(
+            () => store.CreateRegisteredModelPermissionAsync(name, UserName, Permission.Manage, ct),
+            () => store.UpdateRegisteredModelPermissionAsync(name, UserName, Permission.Manage, ct));
+
+    private async Task GrantManageAsync(Func<Task> create, Func<Task> update)
     {
         if (!SignedIn) return;
         try
         {
-            await store.CreateExperimentPermissionAsync(experimentId, UserName, Permission.Manage, ct);
+            await create();
         }
         catch (MlflowException e) when (e.Code == ErrorCode.ResourceAlreadyExists)
         {
-            await store.UpdateExperimentPermissionAsync(experimentId, UserName, Permission.Manage, ct);
+            await update();
         }
     }
 }

@@ -1,5 +1,6 @@
 using Tracker.Core;
 using Tracker.Core.Artifacts;
+using Tracker.Core.Registry;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Http;
@@ -88,8 +89,12 @@ public sealed class Resource(string name, Func<HttpContext, ValueTask<IReadOnlyL
             [new Target(TargetKind.Experiment, LoggedModelIds.ExperimentOf(modelId) ?? throw LoggedModelIds.NotFound(modelId))]);
     });
 
-    /// <summary><c>name</c> of a registered model.</summary>
-    public static readonly Resource RegisteredModel = FromArgs("registered model", args => [new Target(TargetKind.RegisteredModel, args.RequiredString("name"))]);
+    /// <summary>
+    /// <c>name</c> of a registered model (model versions are checked against their model), in the one spelling the
+    /// registry stores (<see cref="RegistryNames"/>), so the name checked is the name the handler acts on.
+    /// </summary>
+    public static readonly Resource RegisteredModel = FromArgs("registered model", args =>
+        [new Target(TargetKind.RegisteredModel, RegistryNames.Canonical(args.RequiredString("name")))]);
 
     private static Resource FromArgs(string name, Func<RequestArgs, IReadOnlyList<Target>> resolve) =>
         new(name, async context => resolve(await RequestArgs.ForRequestAsync(context)));

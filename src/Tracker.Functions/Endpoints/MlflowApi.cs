@@ -21,6 +21,8 @@ public static class MlflowApi
             api.MapMetricEndpoints();
             api.MapRunArtifactEndpoints();
             api.MapLoggedModelEndpoints();
+            api.MapRegisteredModelEndpoints();
+            api.MapModelVersionEndpoints();
             api.MapUserEndpoints();
             api.MapPermissionEndpoints();
             if (root == AjaxRoot) api.MapAjaxOnlyEndpoints();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Tracker.Core;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Auth;
+using Tracker.Core.Registry;
 using Tracker.Core.Tracking;
 
 namespace Tracker.Functions.Http;
@@ -214,6 +215,68 @@ public static class MlflowJson
             w.WriteEndArray();
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// MLflow's ModelVersion message. <c>description</c> and <c>run_link</c> are always sent (MLflow stores "" for
+    /// them); <c>aliases</c> only where MLflow looks them up (model-versions/get and get-by-alias), never in searches or
+    /// a model's latest versions, as the recorded traffic shows.
+    /// </summary>
+    public static void WriteModelVersion(this Utf8JsonWriter w, ModelVersion v, bool withAliases)
+    {
+        w.WriteString("name", v.Name);
+        w.WriteString("version", v.Version.ToString(CultureInfo.InvariantCulture));
+        w.WriteNumber("creation_timestamp", v.CreationTimestamp);
+        w.WriteNumber("last_updated_timestamp", v.LastUpdatedTimestamp);
+        if (v.UserId is not null) w.WriteString("user_id", v.UserId);
+        w.WriteString("current_stage", v.CurrentStage);
+        w.WriteString("description", v.Description);
+        w.WriteString("source", v.Source);
+        if (v.RunId is not null) w.WriteString("run_id", v.RunId);
+        w.WriteString("status", v.Status);
+        w.WriteString("run_link", v.RunLink);
+        w.WriteKeyValues("tags", v.Tags);
+        if (withAliases && v.Aliases.Count > 0)
+        {
+            w.WriteStartArray("aliases");
+            foreach (var alias in v.Aliases) w.WriteStringValue(alias);
+            w.WriteEndArray();
+        }
+        if (v.ModelId is not null) w.WriteString("model_id", v.ModelId);
+    }
+
+    /// <summary>MLflow's RegisteredModel message: its tags, aliases and latest version per stage, each omitted when empty.</summary>
+    public static void WriteRegisteredModel(this Utf8JsonWriter w, RegisteredModel m)
+    {
+        w.WriteString("name", m.Name);
+        w.WriteNumber("creation_timestamp", m.CreationTimestamp);
+        w.WriteNumber("last_updated_timestamp", m.LastUpdatedTimestamp);
+        w.WriteString("description", m.Description);
+        if (m.LatestVersions.Count > 0)
+        {
+            w.WriteStartArray("latest_versions");
+            foreach (var v in m.LatestVersions)
+            {
+                w.WriteStartObject();
+                w.WriteModelVersion(v, withAliases: false);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteKeyValues("tags", m.Tags);
+        if (m.Aliases.Count > 0)
+        {
+            w.WriteStartArray("aliases");
+            foreach (var a in m.Aliases)
+            {
+                w.WriteStartObject();
+                w.WriteString("alias", a.Alias);
+                w.WriteString("version", a.Version);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (m.DeploymentJobId is not null) w.WriteString("deployment_job_id", m.DeploymentJobId);
     }
 
     // MLflow's auth app answers with Flask's jsonify of its entities' to_json, not proto-JSON: empty lists are sent.

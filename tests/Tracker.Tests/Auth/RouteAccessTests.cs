@@ -75,8 +75,27 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             var user = "matrix-" + caller.Name.ToLowerInvariant().Replace('_', '-');
             caller.Authorization = await app.UserAsync(user);
             await app.Store.CreateExperimentPermissionAsync(experiment, user, caller.Level);
-            await app.Store.CreateRegisteredModelPermissionAsync(SampleModel, user, caller.Level);
         }
+        // The sample model exists (an admin's, with version 1 from the sample run), so a create by anyone else is a
+        // duplicate, not a model of their own to manage.
+        async Task RestoreSampleModelAsync()
+        {
+            if ((await app.StatusAsync(HttpMethod.Get, $"{AuthedApp.Api}registered-models/get?name={SampleModel}", admin)).Status == 404)
+            {
+                await app.PostAsync(admin, "registered-models/create", new JsonObject { ["name"] = SampleModel });
+                await app.PostAsync(admin, "model-versions/create", new JsonObject { ["name"] = SampleModel, ["source"] = $"runs:/{run}/model" });
+            }
+            foreach (var caller in callers.Where(c => c.Kind == Kind.User))
+            {
+                var user = "matrix-" + caller.Name.ToLowerInvariant().Replace('_', '-');
+                if (await app.Store.GetRegisteredModelPermissionAsync(SampleModel, user) is null)
+                    await app.Store.CreateRegisteredModelPermissionAsync(SampleModel, user, caller.Level);
+                else
+                    await app.Store.UpdateRegisteredModelPermissionAsync(SampleModel, user, caller.Level);
+            }
+        }
+        await RestoreSampleModelAsync();
+        var sampleMayBeGone = false;
         await app.Store.CreateUserAsync(OtherUser, password: null);
 
         var failures = new List<string>();
@@ -87,6 +106,9 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             if (endpoint.Metadata.GetMetadata<RouteAccess>() is not { } access) continue;
             foreach (var caller in callers)
             {
+                // A rename or delete that passed took the sample model (and its grants, which follow it) away.
+                if (sampleMayBeGone) await RestoreSampleModelAsync();
+                sampleMayBeGone = MovesTheSampleModel(endpoint);
                 var marker = "m" + Guid.NewGuid().ToString("N");
                 var (path, body) = SampleRequest(method, endpoint.RoutePattern.RawText!, experiment, experimentName, run, marker);
                 var (status, text, challenged) = await app.StatusAsync(new HttpMethod(method), path, caller.Authorization, body);
@@ -147,7 +169,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             ["experiment_id"] = experiment, ["experiment_ids"] = experiment, ["experiment_name"] = experimentName,
             ["run_id"] = run, ["run_ids"] = run, ["run_uuid"] = run,
             ["path"] = pattern.StartsWith(ArtifactEndpoints.Root, StringComparison.Ordinal) ? artifactDir : "sample.txt",
-            ["name"] = SampleModel, ["username"] = OtherUser, ["metric_key"] = "m", ["key"] = "matrix", ["value"] = marker, ["new_name"] = marker,
+            ["name"] = SampleModel, ["version"] = "1", ["alias"] = "matrix", ["stage"] = "Staging", ["source"] = $"runs:/{run}/model", ["username"] = OtherUser, ["metric_key"] = "m", ["key"] = "matrix", ["value"] = marker, ["new_name"] = marker,
         };
         var query = QueryHelpers.AddQueryString(path, args.Where(a => method is "GET" or "DELETE" || a.Key is "run_uuid" or "path").Select(a => KeyValuePair.Create(a.Key, (string?)a.Value)));
         if (method is "GET" or "DELETE" or "PUT" || pattern.EndsWith("/upload-artifact", StringComparison.Ordinal)) return (query, null);
@@ -163,7 +185,11 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
 
     private static bool IsDestructive(string method, RouteEndpoint endpoint) =>
         method == "DELETE" || endpoint.RoutePattern.RawText!.Contains("delete", StringComparison.Ordinal) ||
-        endpoint.RoutePattern.RawText!.EndsWith("/experiments/update", StringComparison.Ordinal);
+        endpoint.RoutePattern.RawText!.EndsWith("/experiments/update", StringComparison.Ordinal) || MovesTheSampleModel(endpoint);
+
+    private static bool MovesTheSampleModel(RouteEndpoint endpoint) =>
+        endpoint.RoutePattern.RawText!.EndsWith("/registered-models/rename", StringComparison.Ordinal) ||
+        endpoint.RoutePattern.RawText!.EndsWith("/registered-models/delete", StringComparison.Ordinal);
 
     /// <summary>A well-formed Tracker token that was never issued.</summary>
     public static string UnknownToken() =>

@@ -162,9 +162,10 @@ public sealed class RegistryStoreTests(AzuriteFixture azurite)
         await Store.TransitionModelVersionStageAsync("m", 3, "staging", false);
 
         var latest = await Store.GetLatestVersionsAsync("m", []);
-        Assert.Equal([(4L, "None"), (3L, "Staging"), (2L, "Production")], latest.Select(v => (v.Version, v.CurrentStage)));
+        // MLflow's order (SqlRegisteredModel.to_mlflow_entity; the recorded registry traffic): each stage where its lowest live version is.
+        Assert.Equal([(2L, "Production"), (3L, "Staging"), (4L, "None")], latest.Select(v => (v.Version, v.CurrentStage)));
         Assert.Equal([2L], (await Store.GetLatestVersionsAsync("m", ["PRODUCTION"])).Select(v => v.Version));
-        Assert.Equal([3L, 2L], (await Store.GetLatestVersionsAsync("m", ["staging", "production"])).Select(v => v.Version));
+        Assert.Equal([2L, 3L], (await Store.GetLatestVersionsAsync("m", ["staging", "production"])).Select(v => v.Version));
         Assert.Empty(await Store.GetLatestVersionsAsync("m", ["Archived"]));
         Assert.Equal(ErrorCode.InvalidParameterValue, (await Fails(() => Store.GetLatestVersionsAsync("m", ["Live"]))).Code);
 
@@ -177,14 +178,14 @@ public sealed class RegistryStoreTests(AzuriteFixture azurite)
         Assert.Equal(ModelStages.Staging, (await Store.GetModelVersionAsync("m", 3)).CurrentStage);
         var after = await Store.GetRegisteredModelAsync("m");
         Assert.True(after.LastUpdatedTimestamp > before.LastUpdatedTimestamp);
-        Assert.Equal([(3L, "Staging"), (4L, "Production"), (2L, "Archived")], after.LatestVersions.Select(v => (v.Version, v.CurrentStage)));
+        Assert.Equal([(2L, "Archived"), (3L, "Staging"), (4L, "Production")], after.LatestVersions.Select(v => (v.Version, v.CurrentStage)));
 
         // Deleting the latest Production version makes no other one latest there: none is left in that stage.
         await Store.DeleteModelVersionAsync("m", 4);
-        Assert.Equal([3L, 2L], (await Store.GetRegisteredModelAsync("m")).LatestVersions.Select(v => v.Version));
+        Assert.Equal([2L, 3L], (await Store.GetRegisteredModelAsync("m")).LatestVersions.Select(v => v.Version));
         // Moving version 2 out of Archived makes the older version 1 the latest there, read from its own row.
         await Store.TransitionModelVersionStageAsync("m", 2, "None", false);
-        Assert.Equal([(2L, "None"), (3L, "Staging"), (1L, "Archived")],
+        Assert.Equal([(1L, "Archived"), (2L, "None"), (3L, "Staging")],
             (await Store.GetLatestVersionsAsync("m", [])).Select(v => (v.Version, v.CurrentStage)));
 
         var notActive = await Fails(() => Store.TransitionModelVersionStageAsync("m", 1, "Archived", archiveExistingVersions: true));
@@ -321,8 +322,8 @@ public sealed class RegistryStoreTests(AzuriteFixture azurite)
         var counter = StorageRequestCounter.Begin();
         var model = await Store.GetRegisteredModelAsync("m");
         Assert.Equal(1, counter.Count);
-        Assert.Equal([(3L, "None"), (1L, "Production")], model.LatestVersions.Select(v => (v.Version, v.CurrentStage)));
-        Assert.Equal(["champion"], model.LatestVersions[1].Aliases);
+        Assert.Equal([(1L, "Production"), (3L, "None")], model.LatestVersions.Select(v => (v.Version, v.CurrentStage)));
+        Assert.Equal(["champion"], model.LatestVersions[0].Aliases);
 
         counter = StorageRequestCounter.Begin();
         await Store.GetLatestVersionsAsync("m", ["Production"]);
