@@ -77,11 +77,12 @@ public sealed class LoggedModelApiTests(AzuriteFixture azurite) : IDisposable
     /// <summary>
     /// The 3.x <c>mlflow.sklearn.log_model(model, name="model", registered_model_name=...)</c> sequence inside an active
     /// run (spec §7, from mlflow/models/model.py Model.log and mlflow/tracking/fluent.py), up to the model READY with its
-    /// files downloadable. The registration tail (registered-models/create, model-versions/create with source
-    /// models:/m-… and model_id) needs the registry other helpers build: the lead adds it after merging.
+    /// files downloadable, then registered (<c>registered_model_name</c>: registered-models/create, model-versions/create
+    /// with source <c>models:/m-…</c> and <c>model_id</c>, the READY poll) and loaded back as
+    /// <c>models:/name@champion</c> would be: the alias, then the version's download URI, then the files.
     /// </summary>
     [Fact]
-    public async Task A3xLogModelSequenceEndsWithAReadyModelWhoseFilesDownload()
+    public async Task A3xLogModelSequenceEndsWithAReadyRegisteredModelWhoseFilesDownload()
     {
         // mlflow.set_experiment + start_run + log_params + log_metric, as the script does before log_model.
         var experimentId = await ExperimentAsync();
@@ -165,6 +166,49 @@ public sealed class LoggedModelApiTests(AzuriteFixture azurite) : IDisposable
             Assert.Equal(200, status);
             Assert.Equal(content, bytes);
         }
+
+        // 7. registered_model_name: create the model (RESOURCE_ALREADY_EXISTS is what a second log_model meets and
+        // tolerates), then the version from the logged model, polled until READY.
+        var registered = "lm-registered-" + Guid.NewGuid().ToString("N");
+        await OkAsync(HttpMethod.Post, Api + "registered-models/create", new { name = registered });
+        AssertError(await SendAsync(HttpMethod.Post, Api + "registered-models/create", new { name = registered }), 400, "RESOURCE_ALREADY_EXISTS");
+        var version = (await OkAsync(HttpMethod.Post, Api + "model-versions/create", new { name = registered, source = $"models:/{modelId}", model_id = modelId }))["model_version"]!;
+        Assert.Equal(("1", "READY", runId, modelId), ((string?)version["version"], (string?)version["status"], (string?)version["run_id"], (string?)version["model_id"]));
+        var polled = (await OkAsync(HttpMethod.Get, Api + $"model-versions/get?name={registered}&version=1"))["model_version"]!;
+        Assert.Equal("READY", (string?)polled["status"]);
+        // MLflow records the registration on the logged model's mlflow.modelVersions tag.
+        var recorded = (string?)(await GetModelAsync(modelId))["info"]!["tags"]!.AsArray().Single(t => (string?)t!["key"] == "mlflow.modelVersions")!["value"];
+        var entry = Assert.Single(JsonNode.Parse(recorded!)!.AsArray())!;
+        Assert.Equal((registered, "1"), ((string?)entry["name"], entry["version"]!.ToString()));
+
+        // models:/<name>@champion: the alias, then the download URI (the logged model's files), then list + GET.
+        await OkAsync(HttpMethod.Post, Api + "registered-models/alias", new { name = registered, alias = "champion", version = "1" });
+        var byAlias = (await OkAsync(HttpMethod.Get, Api + $"registered-models/alias?name={registered}&alias=champion"))["model_version"]!;
+        Assert.Equal("1", (string?)byAlias["version"]);
+        var downloadUri = (string)(await OkAsync(HttpMethod.Get, Api + $"model-versions/get-download-uri?name={registered}&version=1"))["artifact_uri"]!;
+        Assert.Equal(artifactUri, downloadUri);
+        var (pklStatus, pkl) = await GetFileAsync($"{downloadUri["mlflow-artifacts:/".Length..]}/model.pkl");
+        Assert.Equal(200, pklStatus);
+        Assert.Equal(files["model.pkl"], pkl);
+    }
+
+    [Fact]
+    public async Task RegisteringFromAMissingLoggedModelStoresNoVersion()
+    {
+        var experimentId = await ExperimentAsync();
+        var never = LoggedModelIds.New(experimentId);
+        var registered = "lm-missing-" + Guid.NewGuid().ToString("N");
+        await OkAsync(HttpMethod.Post, Api + "registered-models/create", new { name = registered });
+        AssertError(await SendAsync(HttpMethod.Post, Api + "model-versions/create", new { name = registered, source = $"models:/{never}", model_id = never }),
+            404, "RESOURCE_DOES_NOT_EXIST", $"Logged model with ID '{never}' not found.");
+        AssertError(await SendAsync(HttpMethod.Get, Api + $"model-versions/get?name={registered}&version=1"), 404, "RESOURCE_DOES_NOT_EXIST");
+        // Tracker's own URI of a logged model's files names that model too: it must exist.
+        AssertError(await SendAsync(HttpMethod.Post, Api + "model-versions/create",
+            new { name = registered, source = $"mlflow-artifacts:/{experimentId}/models/{never}/artifacts" }), 404, "RESOURCE_DOES_NOT_EXIST");
+        var existing = (string)(await CreateModelAsync(experimentId, new { name = "m" }))["info"]!["model_id"]!;
+        var version = (await OkAsync(HttpMethod.Post, Api + "model-versions/create",
+            new { name = registered, source = $"mlflow-artifacts:/{experimentId}/models/{existing}/artifacts" }))["model_version"]!;
+        Assert.Equal("1", (string?)version["version"]);
     }
 
     [Fact]
