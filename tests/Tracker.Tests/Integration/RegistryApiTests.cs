@@ -43,6 +43,39 @@ public sealed class RegistryApiTests(AzuriteFixture azurite) : IDisposable
         (await OkAsync(HttpMethod.Get, $"model-versions/search?filter={Uri.EscapeDataString($"name = '{name}'")}"))["model_versions"]?.AsArray().Count ?? 0;
 
     /// <summary>
+    /// Issue 9's concurrency case over HTTP: 16 parallel <c>model-versions/create</c> calls on one model, alternating
+    /// between two app instances on the same storage (two Functions instances), get versions 1..16 — no gap, no
+    /// duplicate — and both instances' searches then list all sixteen.
+    /// </summary>
+    [Fact]
+    public async Task SixteenParallelCreatesThroughTwoInstancesGetVersionsOneToSixteen()
+    {
+        using var second = new TrackerApp(azurite, _app.TablePrefix);
+        var name = "concurrent-" + Guid.NewGuid().ToString("N");
+        await OkAsync(HttpMethod.Post, "registered-models/create", new { name });
+        using var artifacts = new ArtifactClient(_app);
+        var (_, run) = await artifacts.CreateRunAsync(await artifacts.CreateExperimentAsync("concurrent-" + Guid.NewGuid().ToString("N")));
+        var instances = new[] { _app, second };
+        var created = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            using var client = instances[i % 2].CreateClient();
+            using var response = await client.PostAsync(Api + "model-versions/create",
+                ArtifactClient.Json(new { name, source = $"runs:/{run}/model", run_id = run }));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"create {i}: {(int)response.StatusCode} {text}");
+            return long.Parse((string)JsonNode.Parse(text)!["model_version"]!["version"]!, System.Globalization.CultureInfo.InvariantCulture);
+        }));
+        Assert.Equal(Enumerable.Range(1, 16).Select(v => (long)v), created.Order());
+        foreach (var instance in instances)
+        {
+            using var client = instance.CreateClient();
+            var listed = JsonNode.Parse(await client.GetStringAsync(Api + $"model-versions/search?filter={Uri.EscapeDataString($"name = '{name}'")}"))!;
+            Assert.Equal(Enumerable.Range(1, 16).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                listed["model_versions"]!.AsArray().Select(v => (string)v!["version"]!).OrderBy(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+    }
+
+    /// <summary>
     /// <c>mlflow.pyfunc.load_model("models:/name/Production")</c> and <c>"models:/name@champion"</c>: the stage or alias
     /// lookup, get-download-uri (a runs:/ URI, as MLflow answers), runs/get for the run's artifact root, the proxy
     /// listing and one GET per file — ending in exactly the bytes logged, as an attachment.
