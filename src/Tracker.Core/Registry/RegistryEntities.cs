@@ -70,5 +70,8 @@ public sealed record RegisteredModel(
     /// <summary>The MLflow 3 prompt registry keeps prompts as registered models with this tag (spec §6.8).</summary>
     public const string PromptTag = "mlflow.prompt.is_prompt";
 
-    public bool IsPrompt => Tags.Any(t => t.Key == PromptTag && string.Equals(t.Value, "true", StringComparison.OrdinalIgnoreCase));
+    public bool IsPrompt => HasPromptTag(Tags);
+
+    public static bool HasPromptTag(IReadOnlyList<KeyValue> tags) =>
+        tags.Any(t => t.Key == PromptTag && string.Equals(t.Value, "true", StringComparison.OrdinalIgnoreCase));
 }

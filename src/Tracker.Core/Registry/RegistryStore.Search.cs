@@ -59,7 +59,7 @@ public sealed partial class RegistryStore
         return WithinBudget(_requestTimeout, async ct =>
         {
             var (models, versions) = await CurrentAsync(ct);
-            var byId = models.Where(m => visible is null || visible(m.Name)).ToDictionary(m => m.Id, m => (Doc: m, Prompt: ToModel(m).IsPrompt), StringComparer.Ordinal);
+            var byId = models.Where(m => visible is null || visible(m.Name)).ToDictionary(m => m.Id, m => (Doc: m, Prompt: RegisteredModel.HasPromptTag(m.Tags)), StringComparer.Ordinal);
             var matches = versions
                 .Where(v => byId.TryGetValue(v.ModelId, out var m) && (!m.Prompt || query.IncludesPrompts))
                 .Select(v => ToVersion(byId[v.ModelId].Doc, v.Doc))

@@ -39,13 +39,9 @@ public sealed class ModelVersionQuery
     public bool Matches(ModelVersion version)
     {
         ArgumentNullException.ThrowIfNull(version);
-        return (IncludesPrompts || !IsPromptVersion(version)) && filter.Matches(version);
+        return (IncludesPrompts || !RegisteredModel.HasPromptTag(version.Tags)) && filter.Matches(version);
     }
 
     /// <summary>Default: last_updated_timestamp DESC, name ASC, version_number DESC; an explicit order gets the last two as tie-breakers.</summary>
     public IComparer<ModelVersion> Order { get; }
-
-    // The same test as RegisteredModel.IsPrompt, on the version's own tags.
-    private static bool IsPromptVersion(ModelVersion version) =>
-        string.Equals(RegistrySearchGrammar.TagValue(version.Tags, RegisteredModel.PromptTag), "true", StringComparison.OrdinalIgnoreCase);
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
-
 namespace Tracker.Core.Tracking;
 
 /// <summary>
@@ -12,23 +9,12 @@ public static class LoggedModelIds
 {
     public const string Prefix = "m-";
 
-    public static string New(string experimentId)
-    {
-        if (RunIds.CanonicalExperimentId(experimentId) is not { } canonical)
-            throw MlflowException.InvalidParameter($"Invalid experiment id '{Echo.Truncate(experimentId)}'.");
-        Span<byte> random = stackalloc byte[12];
-        RandomNumberGenerator.Fill(random);
-        return Prefix + Convert.ToHexStringLower(random) + uint.Parse(canonical, CultureInfo.InvariantCulture).ToString("x8", CultureInfo.InvariantCulture);
-    }
+    /// <summary>A run id's scheme (random hex, then the experiment in the last eight digits) behind <c>m-</c>.</summary>
+    public static string New(string experimentId) => Prefix + RunIds.New(experimentId);
 
     /// <summary>The experiment a model id belongs to, or null for an id Tracker never issued (so: no such model).</summary>
-    public static string? ExperimentOf(string? modelId)
-    {
-        if (modelId is not { Length: 34 } || !modelId.StartsWith(Prefix, StringComparison.Ordinal)) return null;
-        for (var i = Prefix.Length; i < modelId.Length; i++)
-            if (!char.IsAsciiDigit(modelId[i]) && modelId[i] is < 'a' or > 'f') return null;
-        return uint.Parse(modelId.AsSpan(26), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
-    }
+    public static string? ExperimentOf(string? modelId) =>
+        modelId is not null && modelId.StartsWith(Prefix, StringComparison.Ordinal) ? RunIds.ExperimentOf(modelId[Prefix.Length..]) : null;
 
     /// <summary><c>mlflow-artifacts:/&lt;exp&gt;/models/&lt;model_id&gt;/artifacts</c>, as MLflow's proxy mode has it (spec §6.2).</summary>
     public static string ArtifactUri(string experimentId, string modelId) =>
