@@ -41,7 +41,7 @@ public sealed partial class RegistryStore
             if (doc.Name == canonicalNew) return (null, ToModel(doc));
             var oldName = doc.Name;
             doc.Name = canonicalNew;
-            doc.LastUpdatedTimestamp = Now();
+            doc.LastUpdatedTimestamp = doc.RenamedAt = Now();
             List<TableTransactionAction> actions =
             [
                 new(TableTransactionActionType.Delete, new TableEntity(Partition, ModelRow(oldName)), etag),

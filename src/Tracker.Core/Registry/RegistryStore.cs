@@ -129,7 +129,7 @@ public sealed partial class RegistryStore
         m.Latest.Select(v => ToVersion(m, v)).ToList(), m.DeploymentJobId);
 
     private static ModelVersion ToVersion(ModelDocument m, VersionDocument v) => new(
-        m.Name, v.Version, v.CreationTimestamp, v.LastUpdatedTimestamp, v.UserId, v.CurrentStage, v.Description, v.Source, v.RunId,
+        m.Name, v.Version, v.CreationTimestamp, Math.Max(v.LastUpdatedTimestamp, m.RenamedAt), v.UserId, v.CurrentStage, v.Description, v.Source, v.RunId,
         ModelVersionStatus.Ready, v.RunLink, v.Tags, m.Aliases.Where(a => a.Value == v.Version).Select(a => a.Key).ToList(), v.ModelId,
         v.StorageLocation);
 
@@ -273,6 +273,9 @@ internal sealed class ModelDocument
     public SortedDictionary<long, string> Stages { get; set; } = [];
     /// <summary>Per stage (in the order of its lowest live version, as MLflow), the full document of the highest live version.</summary>
     public List<VersionDocument> Latest { get; set; } = [];
+    /// <summary>When the model was last renamed. MLflow's rename writes every version's last_updated_timestamp; Tracker
+    /// leaves the version rows alone (a rename stays one transaction) and shows the later of the two instead.</summary>
+    public long RenamedAt { get; set; }
 }
 
 /// <summary>A version row's document; the name comes from the model row, so a rename leaves version rows alone.</summary>

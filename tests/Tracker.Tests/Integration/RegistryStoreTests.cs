@@ -250,6 +250,9 @@ public sealed class RegistryStoreTests(AzuriteFixture azurite)
         Assert.Equal([new KeyValue("t", "1")], model.Tags);
         Assert.Equal([new RegisteredModelAlias("champion", "1")], model.Aliases);
         Assert.All(model.LatestVersions, v => Assert.Equal("new", v.Name));
+        // MLflow's rename writes every version's last_updated_timestamp too (the recorded rename shows it).
+        Assert.All(model.LatestVersions, v => Assert.Equal(renamed.LastUpdatedTimestamp, v.LastUpdatedTimestamp));
+        Assert.Equal(renamed.LastUpdatedTimestamp, (await Store.GetModelVersionAsync("new", 2)).LastUpdatedTimestamp);
         var v1 = await Store.GetModelVersionByAliasAsync("new", "champion");
         Assert.Equal(("new", 1L, "Production"), (v1.Name, v1.Version, v1.CurrentStage));
         Assert.Equal(3, (await Store.CreateModelVersionAsync(Version("new"))).Version);
