@@ -4,7 +4,8 @@ namespace Tracker.Core.Search;
 /// One searchable entity's field table for the generic <see cref="SearchFilter{T}"/> and <see cref="SearchOrdering{T}"/>:
 /// its grammar, how each attribute and each keyed entity (tags, params, metrics, ...) is read off an item, its default
 /// order, the tie-breakers MLflow appends to an explicit order, and whether a repeated order key is an error. Runs,
-/// experiments, registered models and model versions each declare one; none has a matcher or comparer of its own.
+/// experiments, registered models, model versions and logged models each declare one; none has a matcher or comparer
+/// of its own.
 /// </summary>
 internal sealed class SearchSchema<T>
     where T : class
