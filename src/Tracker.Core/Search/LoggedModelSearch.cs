@@ -23,10 +23,19 @@ public sealed record LoggedModelDataset(string Name, string? Digest);
 /// <summary>A structured <c>order_by</c> entry of logged-models/search (not a string, unlike the other searches).</summary>
 public sealed record LoggedModelOrderBy(string FieldName, bool Ascending, string? DatasetName, string? DatasetDigest);
 
-/// <summary>The entity table for <c>logged-models/search</c> (spec §2.4 #31; MLflow's <c>SearchLoggedModelsUtils</c>).</summary>
+/// <summary>
+/// The entity table for <c>logged-models/search</c> (spec §2.4 #31; MLflow's <c>SearchLoggedModelsUtils</c> and
+/// SQL store): text attributes, which sort as a plain SQLite ORDER BY does (a missing one lowest); creation and update
+/// times; tags and params by key; and metrics by key, each the model's latest point of it (largest step, then
+/// timestamp) among the datasets the request gives for it, taken as logged. Default order, and tie-breakers after an
+/// explicit one: creation time descending, then model id.
+/// </summary>
 internal sealed class LoggedModelSearchGrammar : SearchGrammar
 {
     public static readonly LoggedModelSearchGrammar Instance = new();
+
+    private static readonly SearchOrderKey CreationDescending = new(SearchEntityType.Attribute, "creation_timestamp", Ascending: false);
+    private static readonly SearchOrderKey ModelIdAscending = new(SearchEntityType.Attribute, "model_id", Ascending: true);
 
     internal static readonly string[] AttributeKeys =
     [
@@ -37,6 +46,51 @@ internal sealed class LoggedModelSearchGrammar : SearchGrammar
     private LoggedModelSearchGrammar()
     {
     }
+
+    /// <summary>
+    /// The field table for one request: which datasets a metric is read among depends on the request (its
+    /// <c>datasets</c> for the filter, each order key's own dataset for the order), so it is built per request; it is a
+    /// handful of delegates.
+    /// </summary>
+    public static SearchSchema<ISearchableLoggedModel> Schema(Func<string, IReadOnlyList<LoggedModelDataset>> datasetsOfMetric) =>
+        new SearchSchema<ISearchableLoggedModel>(Instance)
+            .Text("name", m => m.Name, nullsLowest: true)
+            .Text("model_id", m => m.ModelId, nullsLowest: true)
+            .Text("model_type", m => m.ModelType, nullsLowest: true)
+            .Text("status", m => m.Status, nullsLowest: true)
+            .Text("source_run_id", m => m.SourceRunId, nullsLowest: true)
+            .Number("creation_timestamp", m => m.CreationTimestamp)
+            .Number("last_updated_timestamp", m => m.LastUpdatedTimestamp)
+            .KeyedText(SearchEntityType.Tag, (m, key) => Last(m.Tags, key))
+            .KeyedText(SearchEntityType.Param, (m, key) => Last(m.Params, key))
+            .KeyedNumber(SearchEntityType.Metric, (m, key) => LatestMetric(m, key, datasetsOfMetric(key))?.Value, asLogged: true)
+            .OrderByDefault(CreationDescending, ModelIdAscending)
+            .ThenBy(CreationDescending)
+            .ThenBy(ModelIdAscending);
+
+    /// <summary>
+    /// Resolves a structured order_by to order keys (attributes canonical, <c>metrics.&lt;name&gt;</c> as metric keys);
+    /// throws <see cref="MlflowException"/> (INVALID_PARAMETER_VALUE) for an unknown field or one named twice.
+    /// </summary>
+    public static IReadOnlyList<SearchOrderKey> ResolveOrderBy(IReadOnlyList<LoggedModelOrderBy> orderBy)
+    {
+        foreach (var key in orderBy)
+        {
+            if (IsMetricField(key.FieldName)) continue;
+            if (!AttributeKeys.Contains(key.FieldName, StringComparer.Ordinal))
+                throw MlflowException.InvalidParameter(
+                    $"Invalid order by field name: {Echo.Truncate(key.FieldName)}. Expected one of {string.Join(", ", AttributeKeys)} or 'metrics.<name>'.");
+        }
+        var keys = orderBy.Select(k => IsMetricField(k.FieldName)
+            ? new SearchOrderKey(SearchEntityType.Metric, k.FieldName["metrics.".Length..], k.Ascending)
+            : new SearchOrderKey(SearchEntityType.Attribute, Instance.CanonicalKey(SearchEntityType.Attribute, k.FieldName), k.Ascending)).ToList();
+        if (keys.GroupBy(k => (k.Entity, k.Key)).Any(g => g.Count() > 1))
+            throw MlflowException.InvalidParameter("order_by contains a field more than once.");
+        return keys;
+    }
+
+    private static bool IsMetricField(string fieldName) =>
+        fieldName.StartsWith("metrics.", StringComparison.Ordinal) && fieldName.Length > "metrics.".Length;
 
     protected override (SearchEntityType Entity, string Key) ResolveIdentifier(SyntaxIdentifier identifier, bool forOrderBy)
     {
@@ -83,132 +137,49 @@ internal sealed class LoggedModelSearchGrammar : SearchGrammar
         else
             Require(IsOneOf(comparator, StringComparators), $"Invalid comparator '{Echo.Truncate(comparator)}' not one of '{ParamComparatorSet}'");
     }
-}
-
-/// <summary>
-/// A parsed logged-models filter: AND-ed clauses over attributes, params, tags and metrics. A metric clause looks at
-/// the model's latest value of that metric (largest step, then timestamp), among the given datasets when any are.
-/// </summary>
-public sealed class LoggedModelFilter
-{
-    private readonly ClauseMatcher[] _matchers;
-    private readonly IReadOnlyList<LoggedModelDataset> _datasets;
-
-    private LoggedModelFilter(IReadOnlyList<SearchClause> clauses, IReadOnlyList<LoggedModelDataset> datasets)
-    {
-        _matchers = clauses.Select(c => new ClauseMatcher(c)).ToArray();
-        _datasets = datasets;
-    }
-
-    public static LoggedModelFilter Parse(string? filter, IReadOnlyList<LoggedModelDataset> datasets) =>
-        new(LoggedModelSearchGrammar.Instance.ParseFilter(filter), datasets);
-
-    public bool Matches(ISearchableLoggedModel model)
-    {
-        foreach (var matcher in _matchers)
-        {
-            var clause = matcher.Clause;
-            var matched = clause.Entity switch
-            {
-                SearchEntityType.Tag => matcher.Matches(Last(model.Tags, clause.Key)),
-                SearchEntityType.Param => matcher.Matches(Last(model.Params, clause.Key)),
-                SearchEntityType.Metric => matcher.Matches(LatestMetric(model, clause.Key, _datasets)?.Value),
-                _ => clause.Key switch
-                {
-                    "creation_timestamp" => matcher.Matches(model.CreationTimestamp),
-                    "last_updated_timestamp" => matcher.Matches(model.LastUpdatedTimestamp),
-                    "name" => matcher.Matches(model.Name),
-                    "model_id" => matcher.Matches(model.ModelId),
-                    "model_type" => matcher.Matches(model.ModelType),
-                    "status" => matcher.Matches(model.Status),
-                    _ => matcher.Matches(model.SourceRunId),
-                },
-            };
-            if (!matched) return false;
-        }
-        return true;
-    }
 
     private static string? Last(IReadOnlyList<KeyValue> items, string key) => items.LastOrDefault(i => i.Key == key)?.Value;
 
     /// <summary>The latest point of a metric (MLflow's rule: largest step, then timestamp), limited to the datasets when given.</summary>
-    internal static LoggedModelMetric? LatestMetric(ISearchableLoggedModel model, string key, IReadOnlyList<LoggedModelDataset> datasets)
+    private static LoggedModelMetric? LatestMetric(ISearchableLoggedModel model, string key, IReadOnlyList<LoggedModelDataset> datasets)
     {
         LoggedModelMetric? latest = null;
         foreach (var m in model.Metrics)
         {
             if (m.Key != key) continue;
             if (datasets.Count > 0 && !datasets.Any(d => d.Name == m.DatasetName && (d.Digest is null || d.Digest == m.DatasetDigest))) continue;
-            if (latest is null || (m.Step, m.Timestamp) .CompareTo((latest.Step, latest.Timestamp)) > 0) latest = m;
+            if (latest is null || (m.Step, m.Timestamp).CompareTo((latest.Step, latest.Timestamp)) > 0) latest = m;
         }
         return latest;
     }
 }
 
+/// <summary>A parsed logged-models filter: the generic filter over the logged-model table, metrics read among the request's datasets.</summary>
+public static class LoggedModelFilter
+{
+    /// <summary>Throws <see cref="MlflowException"/> (INVALID_PARAMETER_VALUE) when the filter is not valid.</summary>
+    public static SearchFilter<ISearchableLoggedModel> Parse(string? filter, IReadOnlyList<LoggedModelDataset> datasets) =>
+        LoggedModelSearchGrammar.Schema(_ => datasets).ParseFilter(filter);
+}
+
 /// <summary>
-/// The order of logged-models/search: the given keys (an attribute or <c>metrics.&lt;name&gt;</c>, optionally for one
-/// dataset), then creation time descending, then model id; a model without the ordering metric sorts last either way.
+/// The order of logged-models/search: the generic ordering over the logged-model table for a structured order_by, each
+/// metric key read among its own dataset when it names one; a model without the ordering metric sorts last either way.
 /// </summary>
 public sealed class LoggedModelOrdering : IComparer<ISearchableLoggedModel>
 {
-    private readonly IReadOnlyList<LoggedModelOrderBy> _keys;
+    private readonly SearchOrdering<ISearchableLoggedModel> order;
 
-    public LoggedModelOrdering(IReadOnlyList<LoggedModelOrderBy> keys)
+    /// <summary>Throws <see cref="MlflowException"/> (INVALID_PARAMETER_VALUE) for an unknown field or one named twice.</summary>
+    public LoggedModelOrdering(IReadOnlyList<LoggedModelOrderBy> orderBy)
     {
-        foreach (var key in keys)
-        {
-            if (key.FieldName.StartsWith("metrics.", StringComparison.Ordinal) && key.FieldName.Length > "metrics.".Length) continue;
-            if (!LoggedModelSearchGrammar.AttributeKeys.Contains(key.FieldName, StringComparer.Ordinal))
-                throw MlflowException.InvalidParameter(
-                    $"Invalid order by field name: {Echo.Truncate(key.FieldName)}. Expected one of {string.Join(", ", LoggedModelSearchGrammar.AttributeKeys)} or 'metrics.<name>'.");
-        }
-        if (keys.GroupBy(k => Canonical(k.FieldName)).Any(g => g.Count() > 1))
-            throw MlflowException.InvalidParameter("order_by contains a field more than once.");
-        _keys = keys;
+        var keys = LoggedModelSearchGrammar.ResolveOrderBy(orderBy);
+        // A metric appears at most once in the order, so its name tells which dataset its key reads.
+        var datasetsOfMetric = keys.Zip(orderBy)
+            .Where(k => k.First.Entity == SearchEntityType.Metric && k.Second.DatasetName is not null)
+            .ToDictionary(k => k.First.Key, IReadOnlyList<LoggedModelDataset> (k) => [new LoggedModelDataset(k.Second.DatasetName!, k.Second.DatasetDigest)]);
+        order = LoggedModelSearchGrammar.Schema(metric => datasetsOfMetric.GetValueOrDefault(metric, [])).Ordering(keys);
     }
 
-    public int Compare(ISearchableLoggedModel? x, ISearchableLoggedModel? y)
-    {
-        if (ReferenceEquals(x, y)) return 0;
-        if (x is null) return 1;
-        if (y is null) return -1;
-        foreach (var key in _keys)
-        {
-            var c = CompareBy(key, x, y);
-            if (c != 0) return c;
-        }
-        var byCreation = y.CreationTimestamp.CompareTo(x.CreationTimestamp);
-        return byCreation != 0 ? byCreation : string.CompareOrdinal(x.ModelId, y.ModelId);
-    }
-
-    private static int CompareBy(LoggedModelOrderBy key, ISearchableLoggedModel x, ISearchableLoggedModel y)
-    {
-        if (key.FieldName.StartsWith("metrics.", StringComparison.Ordinal))
-        {
-            IReadOnlyList<LoggedModelDataset> datasets = key.DatasetName is { } name ? [new LoggedModelDataset(name, key.DatasetDigest)] : [];
-            var metric = key.FieldName["metrics.".Length..];
-            var a = LoggedModelFilter.LatestMetric(x, metric, datasets)?.Value;
-            var b = LoggedModelFilter.LatestMetric(y, metric, datasets)?.Value;
-            if (a is null || b is null) return a is null == b is null ? 0 : a is null ? 1 : -1; // nulls last
-            return key.Ascending ? a.Value.CompareTo(b.Value) : b.Value.CompareTo(a.Value);
-        }
-        var c = Canonical(key.FieldName) switch
-        {
-            "creation_timestamp" => x.CreationTimestamp.CompareTo(y.CreationTimestamp),
-            "last_updated_timestamp" => x.LastUpdatedTimestamp.CompareTo(y.LastUpdatedTimestamp),
-            "name" => string.CompareOrdinal(x.Name, y.Name),
-            "model_id" => string.CompareOrdinal(x.ModelId, y.ModelId),
-            "model_type" => string.CompareOrdinal(x.ModelType, y.ModelType),
-            "status" => string.CompareOrdinal(x.Status, y.Status),
-            _ => string.CompareOrdinal(x.SourceRunId, y.SourceRunId),
-        };
-        return key.Ascending ? c : -c;
-    }
-
-    private static string Canonical(string field) => field switch
-    {
-        "creation_time" => "creation_timestamp",
-        "last_updated_time" => "last_updated_timestamp",
-        _ => field,
-    };
+    public int Compare(ISearchableLoggedModel? x, ISearchableLoggedModel? y) => order.Compare(x, y);
 }

@@ -15,8 +15,12 @@ internal abstract class SearchField<T>
     protected static int Directed(bool ascending, int comparison) => ascending ? Math.Sign(comparison) : -Math.Sign(comparison);
 }
 
-/// <summary>A string field, compared ordinally unless the entity gives its own order (experiment ids sort as integers).</summary>
-internal sealed class TextField<T>(Func<T, string?> read, IComparer<string>? order = null) : SearchField<T>
+/// <summary>
+/// A string field, compared ordinally unless the entity gives its own order (experiment ids sort as integers). A
+/// missing value sorts last either way, unless <paramref name="nullsLowest"/>: then it sorts as the lowest value, first
+/// ascending and last descending, as a plain SQLite ORDER BY puts NULL (MLflow's logged-model attributes).
+/// </summary>
+internal sealed class TextField<T>(Func<T, string?> read, IComparer<string>? order = null, bool nullsLowest = false) : SearchField<T>
 {
     private readonly IComparer<string> order = order ?? StringComparer.Ordinal;
 
@@ -25,8 +29,8 @@ internal sealed class TextField<T>(Func<T, string?> read, IComparer<string>? ord
     public override Comparison<T> Comparison(bool ascending) => (x, y) => (read(x), read(y)) switch
     {
         (null, null) => 0,
-        (null, _) => 1,
-        (_, null) => -1,
+        (null, _) => nullsLowest ? Directed(ascending, -1) : 1,
+        (_, null) => nullsLowest ? Directed(ascending, 1) : -1,
         var (a, b) => Directed(ascending, order.Compare(a, b)),
     };
 }
@@ -34,11 +38,15 @@ internal sealed class TextField<T>(Func<T, string?> read, IComparer<string>? ord
 /// <summary>
 /// A numeric field. Only metrics hold NaN or infinities; MLflow's SQL store keeps a NaN as 0 (with an is_nan flag it
 /// does not filter on) and ±infinity as ±double.MaxValue, so filters see those values, while ordering puts NaN after
-/// every real value and before rows missing the field, in both directions.
+/// every real value and before rows missing the field, in both directions. With <paramref name="asLogged"/> the values
+/// are taken as logged (MLflow's logged-model metrics table has no such mapping): filters see NaN and infinities as
+/// they are, and ordering sorts NaN below every number, so first ascending and last-but-missing descending.
 /// </summary>
-internal sealed class NumberField<T>(Func<T, double?> read) : SearchField<T>
+internal sealed class NumberField<T>(Func<T, double?> read, bool asLogged = false) : SearchField<T>
 {
-    public override Func<T, bool> Predicate(ClauseMatcher matcher) => item => matcher.Matches(AsStoredByMlflow(read(item)));
+    public override Func<T, bool> Predicate(ClauseMatcher matcher) => asLogged
+        ? item => matcher.Matches(read(item))
+        : item => matcher.Matches(AsStoredByMlflow(read(item)));
 
     public override Comparison<T> Comparison(bool ascending) => (x, y) =>
     {
@@ -49,8 +57,8 @@ internal sealed class NumberField<T>(Func<T, double?> read) : SearchField<T>
         return rankA != rankB || rankA != 0 ? rankA.CompareTo(rankB) : Directed(ascending, a!.Value.CompareTo(b!.Value));
     };
 
-    /// <summary>0 for a real value, 1 for NaN, 2 for missing: placement that ignores the direction.</summary>
-    private static int Rank(double? value) => value is not { } v ? 2 : double.IsNaN(v) ? 1 : 0;
+    /// <summary>0 for a real value (NaN too when as logged), 1 for NaN, 2 for missing: placement that ignores the direction.</summary>
+    private int Rank(double? value) => value is not { } v ? 2 : double.IsNaN(v) && !asLogged ? 1 : 0;
 
     private static double? AsStoredByMlflow(double? value) => value switch
     {

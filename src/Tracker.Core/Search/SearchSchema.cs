@@ -4,7 +4,8 @@ namespace Tracker.Core.Search;
 /// One searchable entity's field table for the generic <see cref="SearchFilter{T}"/> and <see cref="SearchOrdering{T}"/>:
 /// its grammar, how each attribute and each keyed entity (tags, params, metrics, ...) is read off an item, its default
 /// order, the tie-breakers MLflow appends to an explicit order, and whether a repeated order key is an error. Runs,
-/// experiments, registered models and model versions each declare one; none has a matcher or comparer of its own.
+/// experiments, registered models, model versions and logged models each declare one; none has a matcher or comparer
+/// of its own.
 /// </summary>
 internal sealed class SearchSchema<T>
     where T : class
@@ -27,8 +28,9 @@ internal sealed class SearchSchema<T>
     /// <summary>The order when the request gives none.</summary>
     public SearchOrdering<T> DefaultOrder { get; private set; } = null!;
 
-    public SearchSchema<T> Text(string key, Func<T, string?> read, IComparer<string>? order = null) =>
-        Attribute(key, new TextField<T>(read, order));
+    /// <summary>A string attribute; <paramref name="nullsLowest"/>: a missing value sorts as the lowest, not last either way.</summary>
+    public SearchSchema<T> Text(string key, Func<T, string?> read, IComparer<string>? order = null, bool nullsLowest = false) =>
+        Attribute(key, new TextField<T>(read, order, nullsLowest));
 
     public SearchSchema<T> Number(string key, Func<T, double?> read) => Attribute(key, new NumberField<T>(read));
 
@@ -39,10 +41,13 @@ internal sealed class SearchSchema<T>
         return this;
     }
 
-    /// <summary>An entity whose keys are the item's own and whose values are numbers (<c>metrics.x</c>).</summary>
-    public SearchSchema<T> KeyedNumber(SearchEntityType entity, Func<T, string, double?> read)
+    /// <summary>
+    /// An entity whose keys are the item's own and whose values are numbers (<c>metrics.x</c>); <paramref name="asLogged"/>:
+    /// NaN and infinities are seen as logged, not as MLflow's runs table stores them (see <see cref="NumberField{T}"/>).
+    /// </summary>
+    public SearchSchema<T> KeyedNumber(SearchEntityType entity, Func<T, string, double?> read, bool asLogged = false)
     {
-        keyed[entity] = key => new NumberField<T>(item => read(item, key));
+        keyed[entity] = key => new NumberField<T>(item => read(item, key), asLogged);
         return this;
     }
 
@@ -56,7 +61,7 @@ internal sealed class SearchSchema<T>
 
     public SearchSchema<T> OrderByDefault(params SearchOrderKey[] keys)
     {
-        DefaultOrder = Ordering(keys);
+        DefaultOrder = Build(keys);
         return this;
     }
 
@@ -110,18 +115,33 @@ internal sealed class SearchSchema<T>
             keys.Add(key);
         }
 
-        foreach (var (key, always) in tieBreakers)
-        {
-            if (always || !keys.Any(k => SameField(k, key)))
-            {
-                keys.Add(key);
-            }
-        }
-
         return Ordering(keys);
     }
 
-    private SearchOrdering<T> Ordering(IReadOnlyList<SearchOrderKey> keys) =>
+    /// <summary>
+    /// The order of keys the caller has already parsed and validated (logged-models/search takes a structured order_by,
+    /// not strings), followed by the tie-breakers; no keys is the default order.
+    /// </summary>
+    public SearchOrdering<T> Ordering(IReadOnlyList<SearchOrderKey> keys)
+    {
+        if (keys.Count == 0)
+        {
+            return DefaultOrder;
+        }
+
+        var all = keys.ToList();
+        foreach (var (key, always) in tieBreakers)
+        {
+            if (always || !all.Any(k => SameField(k, key)))
+            {
+                all.Add(key);
+            }
+        }
+
+        return Build(all);
+    }
+
+    private SearchOrdering<T> Build(IReadOnlyList<SearchOrderKey> keys) =>
         new(keys, keys.Select(k => Field(k.Entity, k.Key).Comparison(k.Ascending)).ToArray());
 
     private SearchField<T> Field(SearchEntityType entity, string key)

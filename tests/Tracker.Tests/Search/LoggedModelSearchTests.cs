@@ -132,4 +132,48 @@ public class LoggedModelSearchTests
     [Fact]
     public void AFieldOrderedTwiceIsA400() =>
         MlflowAssert.Throws(() => new LoggedModelOrdering([new("creation_time", true, null, null), new("creation_timestamp", false, null, null)]));
+
+    [Fact]
+    public void AMissingTextAttributeSortsFirstAscendingAndLastDescending()
+    {
+        // MLflow's SQL store orders attribute columns plainly (SQLite: NULL lowest), unlike metrics.
+        Model[] models = [M("m-a", "x", 1, type: "sklearn"), M("m-b", "x", 2), M("m-c", "x", 3, type: "pytorch")];
+        Assert.Equal(["m-b", "m-c", "m-a"], Sorted([new("model_type", true, null, null)], models));
+        Assert.Equal(["m-a", "m-c", "m-b"], Sorted([new("model_type", false, null, null)], models));
+    }
+
+    [Fact]
+    public void AnOrderKeyOnAnotherDatasetThanTheFilterSeesItsOwnDataset()
+    {
+        Model[] models =
+        [
+            new("m-a", "x", null, LoggedModelStatus.Ready, null, 1, 1, [], [],
+                [new LoggedModelMetric("acc", 0.9, 1, 1, null, "eval", "d1"), new LoggedModelMetric("loss", 0.2, 1, 1, null, "train", "d1")]),
+            new("m-b", "x", null, LoggedModelStatus.Ready, null, 2, 2, [], [],
+                [new LoggedModelMetric("acc", 0.8, 1, 1, null, "eval", "d1"), new LoggedModelMetric("loss", 0.1, 1, 1, null, "train", "d1")]),
+        ];
+        Assert.Equal(["m-b", "m-a"], Sorted([new("metrics.loss", true, "train", "d1"), new("metrics.acc", true, "eval", null)], models));
+        Assert.Equal(["m-b", "m-a"], Sorted([new("metrics.acc", true, "eval", null)], models));
+        Assert.Equal(["m-b", "m-a"], Sorted([new("metrics.acc", true, "eval", "d1"), new("metrics.loss", true, "eval", null)], models));
+        Assert.Equal(["m-b", "m-a"], Sorted([new("metrics.loss", false, "eval", null)], models)); // no loss on eval: ties, newest first
+    }
+
+    [Fact]
+    public void ANaNMetricIsSeenAsLoggedByFiltersAndSortsBelowEveryNumber()
+    {
+        Model[] models = [M("m-a", "x", 1, accuracy: 0.5), M("m-b", "x", 2, accuracy: double.NaN), M("m-c", "x", 3)];
+        Assert.False(Matches("metrics.accuracy = 0", models[1]));
+        Assert.True(Matches("metrics.accuracy != 0", models[1]));
+        Assert.Equal(["m-b", "m-a", "m-c"], Sorted([new("metrics.accuracy", true, null, null)], models));
+        Assert.Equal(["m-a", "m-b", "m-c"], Sorted([new("metrics.accuracy", false, null, null)], models));
+    }
+
+    [Fact]
+    public void AnOrderFieldErrorNamesTheField()
+    {
+        var e = MlflowAssert.Throws(() => new LoggedModelOrdering([new("bogus", true, null, null)]));
+        Assert.StartsWith("Invalid order by field name: bogus. Expected one of name, model_id,", e.Message, StringComparison.Ordinal);
+        e = MlflowAssert.Throws(() => new LoggedModelOrdering([new("metrics.a", true, null, null), new("metrics.a", false, "eval", null)]));
+        Assert.Equal("order_by contains a field more than once.", e.Message);
+    }
 }
