@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -126,9 +127,10 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
 
     /// <summary>
     /// Any other call of the public API: a JSON body for POST, PATCH and DELETE, a query string for GET. Answers the
-    /// parsed JSON and Tracker's storage-request count for the call.
+    /// parsed JSON, Tracker's storage-request count for the call, and how long the exchange took until the whole body
+    /// was in (parsing it, the client's own work, not included: for a 3 MB answer it takes longer than the server).
     /// </summary>
-    public async Task<(JsonElement Json, int? StorageRequests)> CallAsync(
+    public async Task<(JsonElement Json, int? StorageRequests, TimeSpan Exchange)> CallAsync(
         HttpMethod method, string endpoint, CancellationToken ct, string? query = null, byte[]? body = null)
     {
         using var request = new HttpRequestMessage(method, $"{_root}/api/2.0/mlflow/{endpoint}{(query is null ? "" : "?" + query)}");
@@ -137,8 +139,10 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
             request.Content = new ByteArrayContent(body) { Headers = { ContentType = JsonContentType } };
         }
 
+        var started = Stopwatch.GetTimestamp();
         var answer = await SendAsync(request, ct);
-        return (Read(answer, endpoint, root => root.Clone()), answer.StorageRequests);
+        var exchange = Stopwatch.GetElapsedTime(started);
+        return (Read(answer, endpoint, root => root.Clone()), answer.StorageRequests, exchange);
     }
 
     private async Task<Answer> PostAsync(string endpoint, byte[] body, CancellationToken ct)

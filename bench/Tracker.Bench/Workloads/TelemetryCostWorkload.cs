@@ -16,12 +16,17 @@ public static class TelemetryCostWorkload
 {
     private const string Key = "telemetry_probe";
     private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(3);
+    /// <summary>When the second timed window starts: by then the runtime has finished re-compiling the hot paths of both
+    /// Tracker and the telemetry SDK (tiered JIT promotes a method after 30 calls, and the exporters run once a second),
+    /// so that window is the cost an instance pays for as long as it lives.</summary>
+    private static readonly TimeSpan SteadyAfter = TimeSpan.FromSeconds(20);
 
     public static async Task RunAsync(LaunchedServer server, HttpClient http, string? bearerToken, bool quick, Report report, CancellationToken ct)
     {
-        var rounds = quick ? 2 : 10;
+        var rounds = quick ? 2 : 8;
         var warmup = quick ? 10 : 50;
         var calls = quick ? 50 : 300;
+        var steadyAfter = quick ? WarmupTime : SteadyAfter;
         using var sink = OtlpSink.Start();
         IReadOnlyList<KeyValuePair<string, string>> on =
         [
@@ -38,55 +43,78 @@ public static class TelemetryCostWorkload
             new("Tracker__Telemetry__Console", "false"),
         ];
 
-        Report.Progress($"telemetry cost: {rounds} rounds of (start, {warmup} + {calls} log-metric calls) with telemetry off and on");
+        Report.Progress($"telemetry cost: {rounds} rounds of (start, {warmup} + {calls} log-metric calls after {WarmupTime.TotalSeconds:0} s, " +
+                        $"{calls} more after {steadyAfter.TotalSeconds:0} s) with telemetry off and on");
         var startup = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
-        var latency = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
         var early = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
-        var cpuPerCall = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        var warm = new Window();
+        var steady = new Window();
         for (var round = 0; round < rounds; round++)
         {
             // Alternate which goes first, so neither always gets the warmer page cache.
             foreach (var telemetry in round % 2 == 0 ? new[] { false, true } : [true, false])
             {
                 using var instance = await server.StartSiblingAsync(telemetry ? on : off, http, ct);
+                var started = Stopwatch.GetTimestamp();
                 startup[telemetry].Add(instance.StartupToFirstResponse!.Value.TotalMilliseconds);
                 var client = new MlflowClient(http, instance.BaseUrl, bearerToken);
                 var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment($"telemetry-{round}-{(telemetry ? "on" : "off")}"), ct);
                 var runId = await client.CreateRunAsync(experimentId, "telemetry-cost", ct);
-                // Warm-up lasts at least WarmupTime: Tracker builds its telemetry pipeline after the first response,
-                // so the first calls of "on" share the machine with that build (reported apart, as the early calls),
-                // and the timed calls measure what telemetry costs each request from then on.
-                var warmupStarted = Stopwatch.GetTimestamp();
                 var step = 0;
-                for (; step < warmup || Stopwatch.GetElapsedTime(warmupStarted) < WarmupTime; step++)
+
+                async Task<double> CallAsync()
                 {
-                    var started = Stopwatch.GetTimestamp();
+                    var callStarted = Stopwatch.GetTimestamp();
                     await client.LogMetricAsync(runId, new MetricPoint(Key, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), step), ct);
-                    if (step < warmup) early[telemetry].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                }
-                var cpuBefore = instance.ReadCpuTime();
-                for (var timed = 0; timed < calls; timed++, step++)
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    await client.LogMetricAsync(runId, new MetricPoint(Key, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), step), ct);
-                    latency[telemetry].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    step++;
+                    return Stopwatch.GetElapsedTime(callStarted).TotalMilliseconds;
                 }
 
-                cpuPerCall[telemetry].Add((instance.ReadCpuTime() - cpuBefore).TotalMilliseconds / calls);
+                // Tracker builds its telemetry pipeline after the first response, so the first calls of "on" share the
+                // machine with that build (reported apart, as the early calls); calls go on until the window starts.
+                while (step < warmup || Stopwatch.GetElapsedTime(started) < WarmupTime)
+                {
+                    var milliseconds = await CallAsync();
+                    if (step <= warmup) early[telemetry].Add(milliseconds);
+                }
+
+                await warm.TimeAsync(instance, telemetry, calls, CallAsync);
+                while (Stopwatch.GetElapsedTime(started) < steadyAfter) await CallAsync();
+                await steady.TimeAsync(instance, telemetry, calls, CallAsync);
             }
         }
 
         Compare(report, "telemetry_startup", Stats.Median(startup[false]), Stats.Median(startup[true]));
-        Compare(report, "telemetry_log_metric_median", Stats.Median(latency[false]), Stats.Median(latency[true]));
-        Compare(report, "telemetry_log_metric_p95", Stats.Percentile(latency[false], 95), Stats.Percentile(latency[true], 95));
         Compare(report, "telemetry_early_log_metric_median", Stats.Median(early[false]), Stats.Median(early[true]));
-        // Server CPU per timed call (user + system, the export thread included), median over rounds: less exposed than
-        // latency to how the two cores happen to be shared between server, storage emulator and bench in each process.
-        Compare(report, "telemetry_server_cpu_per_call", Stats.Median(cpuPerCall[false]), Stats.Median(cpuPerCall[true]));
+        warm.Report(report, "telemetry_log_metric");
+        steady.Report(report, "telemetry_steady_log_metric");
         report.Count("telemetry_otlp_exports_received", sink.Requests, "requests");
         if (sink.Requests == 0)
         {
             throw new BenchException("telemetry: the OTLP sink received nothing, so 'on' did not export and its figures mean nothing");
+        }
+    }
+
+    /// <summary>One timed window of each instance: the calls' latencies, and the server's CPU per call.</summary>
+    private sealed class Window
+    {
+        private readonly Dictionary<bool, List<double>> _latency = new() { [false] = [], [true] = [] };
+        private readonly Dictionary<bool, List<double>> _cpuPerCall = new() { [false] = [], [true] = [] };
+
+        public async Task TimeAsync(LaunchedServer instance, bool telemetry, int calls, Func<Task<double>> call)
+        {
+            var cpuBefore = instance.ReadCpuTime();
+            for (var i = 0; i < calls; i++) _latency[telemetry].Add(await call());
+            _cpuPerCall[telemetry].Add((instance.ReadCpuTime() - cpuBefore).TotalMilliseconds / calls);
+        }
+
+        public void Report(Report report, string name)
+        {
+            Compare(report, name + "_median", Stats.Median(_latency[false]), Stats.Median(_latency[true]));
+            Compare(report, name + "_p95", Stats.Percentile(_latency[false], 95), Stats.Percentile(_latency[true], 95));
+            // Server CPU per timed call (user + system, the export thread included), median over rounds: less exposed
+            // than latency to how the two cores are shared between server, storage emulator and bench in each process.
+            Compare(report, name + "_server_cpu_per_call", Stats.Median(_cpuPerCall[false]), Stats.Median(_cpuPerCall[true]));
         }
     }
 

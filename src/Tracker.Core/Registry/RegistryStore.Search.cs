@@ -28,7 +28,30 @@ public sealed partial class RegistryStore
         /// <summary>The seq whose change (and every earlier one) the rows below include; -1 before the first scan.</summary>
         public long Applied = -1;
         public readonly Dictionary<string, ModelDocument> Models = new(StringComparer.Ordinal);
-        public readonly Dictionary<string, (string ModelId, VersionDocument Doc)> Versions = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, SnapshotVersion> Versions = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// A version row in the snapshot, with the entity last built from it: a search of 10,000 versions would otherwise
+    /// allocate 10,000 entities each time (most of its cost, in garbage collections). The entity is rebuilt only when
+    /// the row or its model row changed, which replaces the documents it was built from.
+    /// </summary>
+    private sealed class SnapshotVersion(string modelId, VersionDocument doc)
+    {
+        private Built? _built;
+
+        public string ModelId { get; } = modelId;
+
+        public ModelVersion For(ModelDocument model)
+        {
+            // Searches run side by side: each may build, and the last one's entity stays; both are the same values.
+            var built = _built;
+            if (built is null || !ReferenceEquals(built.Model, model))
+                _built = built = new Built(model, ToVersion(model, doc));
+            return built.Version;
+        }
+
+        private sealed record Built(ModelDocument Model, ModelVersion Version);
     }
 
     public Task<Page<RegisteredModel>> SearchRegisteredModelsAsync(
@@ -62,7 +85,7 @@ public sealed partial class RegistryStore
             var byId = models.Where(m => visible is null || visible(m.Name)).ToDictionary(m => m.Id, m => (Doc: m, Prompt: RegisteredModel.HasPromptTag(m.Tags)), StringComparer.Ordinal);
             var matches = versions
                 .Where(v => byId.TryGetValue(v.ModelId, out var m) && (!m.Prompt || query.IncludesPrompts))
-                .Select(v => ToVersion(byId[v.ModelId].Doc, v.Doc))
+                .Select(v => v.For(byId[v.ModelId].Doc))
                 .Where(query.Matches)
                 .Order(query.Order)
                 .ToList();
@@ -89,7 +112,7 @@ public sealed partial class RegistryStore
     }
 
     /// <summary>Every live model and version, as of now (see the class comment).</summary>
-    private async Task<(List<ModelDocument> Models, List<(string ModelId, VersionDocument Doc)> Versions)> CurrentAsync(CancellationToken ct)
+    private async Task<(List<ModelDocument> Models, List<SnapshotVersion> Versions)> CurrentAsync(CancellationToken ct)
     {
         await EnsureInitializedAsync(ct);
         await _snapshotTurn.WaitAsync(ct);
@@ -153,7 +176,7 @@ public sealed partial class RegistryStore
         else if (rowKey.StartsWith(VersionRowPrefix, StringComparison.Ordinal))
         {
             if (row is null) _snapshot.Versions.Remove(rowKey);
-            else _snapshot.Versions[rowKey] = (rowKey.Split(':')[1], ReadVersion(row));
+            else _snapshot.Versions[rowKey] = new SnapshotVersion(rowKey.Split(':')[1], ReadVersion(row));
         }
     }
 }

@@ -130,8 +130,11 @@ public sealed partial class RegistryStore
 
     private static ModelVersion ToVersion(ModelDocument m, VersionDocument v) => new(
         m.Name, v.Version, v.CreationTimestamp, Math.Max(v.LastUpdatedTimestamp, m.RenamedAt), v.UserId, v.CurrentStage, v.Description, v.Source, v.RunId,
-        ModelVersionStatus.Ready, v.RunLink, v.Tags, m.Aliases.Where(a => a.Value == v.Version).Select(a => a.Key).ToList(), v.ModelId,
+        ModelVersionStatus.Ready, v.RunLink, v.Tags, AliasesOf(m, v.Version), v.ModelId,
         v.StorageLocation);
+
+    private static IReadOnlyList<string> AliasesOf(ModelDocument m, long version) =>
+        m.Aliases.ContainsValue(version) ? m.Aliases.Where(a => a.Value == version).Select(a => a.Key).ToList() : [];
 
     /// <summary>Last value of a key wins, as MLflow's upsert-per-tag does.</summary>
     private static List<KeyValue> Dedupe(IReadOnlyList<KeyValue> tags) =>

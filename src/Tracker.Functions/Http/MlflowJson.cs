@@ -30,17 +30,30 @@ public static class MlflowJson
 
     public static IResult Empty() => Object(_ => { });
 
-    /// <summary>A page of a listing: the items under <paramref name="field"/> (omitted when empty) and the token of the next page.</summary>
-    public static IResult Page<T>(string field, Page<T> page, Action<Utf8JsonWriter, T> writeItem) => Object(w =>
+    /// <summary>
+    /// A page of a listing: the items under <paramref name="field"/> (omitted when empty) and the token of the next page.
+    /// A big page (model-versions/search may ask for 200,000 versions, about 60 MB) goes out in pieces of about
+    /// <see cref="PageFlushBytes"/> as it is written, so the response never holds more than that.
+    /// </summary>
+    public static IResult Page<T>(string field, Page<T> page, Action<Utf8JsonWriter, T> writeItem) => Streamed(async (w, flush) =>
     {
         if (page.Items.Count > 0)
         {
             w.WriteStartArray(field);
-            foreach (var item in page.Items) writeItem(w, item);
+            var flushedAt = 0L;
+            foreach (var item in page.Items)
+            {
+                writeItem(w, item);
+                if (w.BytesCommitted + w.BytesPending - flushedAt < PageFlushBytes) continue;
+                await flush();
+                flushedAt = w.BytesCommitted;
+            }
             w.WriteEndArray();
         }
         if (page.NextPageToken is not null) w.WriteString("next_page_token", page.NextPageToken);
     });
+
+    private const int PageFlushBytes = 64 * 1024;
 
     public static IResult Error(ErrorCode code, string message) => Object(w =>
     {
