@@ -43,6 +43,8 @@ const env = {
   Tracker__Storage__ConnectionString: connectionString,
   Tracker__Diagnostics__StorageRequestHeader: "true",
   Tracker__Auth__Disabled: authOn ? "false" : "true",
+  // No Functions host locally: Tracker polls its trigger queues itself (Triggers/LocalQueuePoller).
+  Tracker__Triggers__LocalPolling: "true",
 };
 if (authOn) {
   // The admin command of the same build prints only the token on stdout (dotnet run's build notes may come first).

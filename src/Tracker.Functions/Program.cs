@@ -4,6 +4,7 @@ using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
 using Tracker.Functions.Http;
 using Tracker.Functions.Telemetry;
+using Tracker.Functions.Triggers;
 
 if (args is ["admin", .. var adminArgs]) return await AdminCommand.RunAsync(adminArgs);
 
@@ -14,6 +15,7 @@ builder.AddTrackerTelemetry();
 builder.Services.AddTrackerStorage();
 builder.AddTrackerAuthentication();
 builder.Services.AddTrackerHttp();
+builder.Services.AddTrackerTriggers();
 
 var app = builder.Build();
 app.UseTrackerPipeline();
@@ -23,6 +25,7 @@ app.MapMlflowApi();
 app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();
 app.MapTokenEndpoints();
+app.MapTriggerEndpoints();
 app.Run();
 return 0;
 

@@ -18,11 +18,19 @@ public sealed class StorageOptions
     public string ArtifactsContainer { get; set; } = "artifacts";
     /// <summary>Prefix of every table name, so several Trackers (or test classes) can share one account.</summary>
     public string TablePrefix { get; set; } = "tracker";
+    /// <summary>
+    /// Put before every queue name (<see cref="QueueName"/>), so test classes sharing one Azurite do not consume each
+    /// other's messages. Empty in Azure: the host reads the queue names from function.json as they are.
+    /// </summary>
+    public string QueuePrefix { get; set; } = "";
     /// <summary>History rows a run accumulates before they are folded into per-key compacted rows.</summary>
     public int HistoryRowsPerCompaction { get; set; } = 64;
     /// <summary>How long one tracking call may wait on storage in all (retries included) before it answers 503; well
     /// below the MLflow client's 120 s request timeout, so the client's own retries get their turn.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The storage queue that carries the logical queue <paramref name="name"/> (e.g. <c>model-promotions</c>).</summary>
+    public string QueueName(string name) => QueuePrefix + name;
 
     public bool IsValid(out string error)
     {
@@ -50,6 +58,11 @@ public sealed class StorageOptions
         if (TablePrefix.Length is 0 or > 40 || !char.IsAsciiLetter(TablePrefix[0]) || !TablePrefix.All(char.IsAsciiLetterOrDigit))
         {
             error = $"{Section}:TablePrefix must be 1-40 ASCII letters or digits starting with a letter.";
+            return false;
+        }
+        if (QueuePrefix.Length > 20 || !QueuePrefix.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        {
+            error = $"{Section}:QueuePrefix must be at most 20 lowercase letters, digits or hyphens.";
             return false;
         }
         return true;

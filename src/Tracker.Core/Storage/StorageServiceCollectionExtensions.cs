@@ -3,6 +3,7 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,6 +46,16 @@ public static class StorageServiceCollectionExtensions
             return UsesConnectionString(options)
                 ? new BlobServiceClient(options.ConnectionString, clientOptions)
                 : new BlobServiceClient(options.BlobServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);
+        });
+        // Base64, the host's default messageEncoding (host.json): what a producer enqueues is what a trigger reads.
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+            Configure(clientOptions, TimeSpan.FromSeconds(10));
+            if (UsesConnectionString(options)) return new QueueServiceClient(options.ConnectionString, clientOptions);
+            return new QueueServiceClient(options.QueueServiceUri ?? throw new InvalidOperationException(
+                $"Set {StorageOptions.Section}:QueueServiceUri: queues are used."), sp.GetRequiredService<TokenCredential>(), clientOptions);
         });
         // The one swappable piece of SAS: the account key against Azurite, a user delegation key in Azure.
         services.AddSingleton<IBlobSasSigner>(sp => UsesConnectionString(sp.GetRequiredService<IOptions<StorageOptions>>().Value)

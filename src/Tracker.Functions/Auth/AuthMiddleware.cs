@@ -28,6 +28,9 @@ public static partial class AuthMiddleware
         return app;
     }
 
+    private static bool IsFunctionsHostRoute(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<RouteAccess>()?.Rule == AccessRule.FunctionsHost;
+
     public static MlflowException Denied() => new(ErrorCode.PermissionDenied, "Permission denied.");
 
     private static async Task CheckAccessAsync(HttpContext context, RequestDelegate next)
@@ -40,6 +43,11 @@ public static partial class AuthMiddleware
         }
         var access = endpoint.Metadata.GetMetadata<RouteAccess>()
                      ?? throw new MlflowException(ErrorCode.PermissionDenied, "This route declares no permission, so nobody may call it.");
+        if (access.Rule == AccessRule.FunctionsHost)
+        {
+            await next(context);
+            return;
+        }
         var disabled = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled;
         if (access.Rule == AccessRule.Public)
         {
@@ -60,7 +68,8 @@ public static partial class AuthMiddleware
 
     private static async Task RefuseThrottledClientsAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.RequestServices.GetRequiredService<SignInThrottle>().IsRefused(ClientAddress(context), out var retryAfter))
+        // Under the host, failures of requests without X-Forwarded-For count against loopback, the host's own address.
+        if (!IsFunctionsHostRoute(context) && context.RequestServices.GetRequiredService<SignInThrottle>().IsRefused(ClientAddress(context), out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             await MlflowJson.Error(ErrorCode.RequestLimitExceeded, "Too many failed sign-ins from this client. Retry later.").ExecuteAsync(context);

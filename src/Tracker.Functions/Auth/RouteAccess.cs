@@ -13,6 +13,11 @@ public enum AccessRule
     Admin,
     /// <summary>A permission on the experiment or registered model the request names (<see cref="RouteAccess.On"/>).</summary>
     Permission,
+    /// <summary>
+    /// Only the Functions host, invoking a queue or timer function (<c>POST /&lt;FunctionName&gt;</c>): no user sign-in,
+    /// no sign-in throttle. The trigger endpoint checks the caller itself (Triggers/TriggerEndpoints).
+    /// </summary>
+    FunctionsHost,
 }
 
 /// <summary>
