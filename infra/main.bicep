@@ -88,7 +88,12 @@ var tags = {
 var functionAppName = 'func-tracker-${resourceToken}'
 var deploymentContainerName = 'deployments'
 var artifactsContainerName = 'artifacts'
-var promotionQueueName = 'model-promotions'
+// Every queue Tracker's functions read (function.json queueName), with the poison queue the host moves a message to
+// after maxDequeueCount failures; a test checks this list against the code and the function folders.
+var queueNames = [
+  'model-promotions'
+  'model-promotions-poison'
+]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -115,7 +120,7 @@ module storage './app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     artifactsContainerName: artifactsContainerName
-    promotionQueueName: promotionQueueName
+    queueNames: queueNames
   }
 }
 

@@ -19,8 +19,8 @@ param deploymentContainerName string
 @description('Blob container that holds MLflow run and model artifacts.')
 param artifactsContainerName string
 
-@description('Queue that carries model promotion work to the PromoteModel trigger.')
-param promotionQueueName string
+@description('Queues of the queue-triggered functions (model-promotions for PromoteModel) and their poison queues.')
+param queueNames string[]
 
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -97,9 +97,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   resource queueService 'queueServices' = {
     name: 'default'
 
-    resource promotionQueue 'queues' = {
-      name: promotionQueueName
-    }
+    resource queues 'queues' = [for queueName in queueNames: {
+      name: queueName
+    }]
   }
 }
 

@@ -39,6 +39,16 @@ public class HostJsonTests
     [Fact]
     public void ReadsQueueMessagesAsBase64() => Assert.Equal("base64", Text("extensions", "queues", "messageEncoding"));
 
+    /// <summary>The local poller copies the host's queue semantics; its defaults are host.json's values.</summary>
+    [Fact]
+    public void TheLocalPollerDefaultsAreTheHostsQueueSettings()
+    {
+        var defaults = new Tracker.Functions.Triggers.TriggerOptions();
+        Assert.Equal((int?)Node("extensions", "queues", "maxDequeueCount"), defaults.MaxDequeueCount);
+        Assert.Equal(TimeSpan.Parse(Text("extensions", "queues", "visibilityTimeout")!, System.Globalization.CultureInfo.InvariantCulture), defaults.VisibilityTimeout);
+        Assert.Equal(TimeSpan.Parse(Text("functionTimeout")!, System.Globalization.CultureInfo.InvariantCulture), defaults.Lease);
+    }
+
     private static JsonNode? Node(params string[] path)
     {
         JsonNode? node = HostJson;

@@ -401,7 +401,39 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
 
         Assert.Equal("deployments", (string?)variables?["deploymentContainerName"]);
         Assert.Equal("artifacts", (string?)variables?["artifactsContainerName"]);
-        Assert.Equal("model-promotions", (string?)variables?["promotionQueueName"]);
+        Assert.Contains("model-promotions", variables!["queueNames"]!.AsArray().Select(q => (string?)q));
+    }
+
+    // The host polls the queue a function.json names and moves failures to <queue>-poison; the local poller does the
+    // same for the queues in code. Every one of them must be provisioned, or a trigger listens on nothing.
+    [Fact]
+    public void EveryQueueNamedInCodeOrFunctionJsonIsProvisioned()
+    {
+        var provisioned = ProvisionedQueues();
+        var inCode = Tracker.Functions.Triggers.QueueTrigger.All
+            .SelectMany(t => t.Queue.EndsWith("-poison", StringComparison.Ordinal) ? [t.Queue] : new[] { t.Queue, Tracker.Functions.Triggers.QueueTrigger.PoisonQueueOf(t.Queue) });
+        var inFunctionJson = Host.FunctionDefinition.LoadFrom(Tracker.Tests.Infrastructure.RepoPaths.FunctionsProject)
+            .SelectMany(f => f.Bindings.Where(b => Host.FunctionDefinition.IsType(b, "queueTrigger")))
+            .Select(b => Host.FunctionDefinition.Text(b, "queueName") ?? "(no queueName)")
+            .ToList();
+        Assert.NotEmpty(inFunctionJson);
+
+        var missing = inCode.Concat(inFunctionJson).Distinct().Where(q => !provisioned.Contains(q)).ToList();
+        Assert.True(missing.Count == 0, $"queues not in the template: {string.Join(", ", missing)} (provisioned: {string.Join(", ", provisioned)})");
+    }
+
+    /// <summary>
+    /// main.bicep's literal queueNames, once it is certain the storage module creates a queue per entry: the module
+    /// gets that list and its queues resource loops over it.
+    /// </summary>
+    private List<string> ProvisionedQueues()
+    {
+        var queueLoop = Assert.Single(ResourcesOfType("Microsoft.Storage/storageAccounts/queueServices/queues"));
+        Assert.Equal("[length(parameters('queueNames'))]", (string?)queueLoop["copy"]?["count"]);
+        Assert.Contains("parameters('queueNames')[copyIndex()]", (string?)queueLoop["name"], StringComparison.Ordinal);
+        var storageModule = Assert.Single(ResourcesOfType("Microsoft.Resources/deployments"), d => (string?)d["name"] == "storage");
+        Assert.Equal("[variables('queueNames')]", (string?)storageModule["properties"]?["parameters"]?["queueNames"]?["value"]);
+        return Template()["variables"]!["queueNames"]!.AsArray().Select(q => (string)q!).ToList();
     }
 
     // A proxied upload is staged below this prefix and deleted once copied; the lifecycle rule sweeps abandoned ones.
