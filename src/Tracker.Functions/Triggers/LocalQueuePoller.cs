@@ -41,7 +41,16 @@ public sealed partial class LocalQueuePoller(
                 var received = (await queue.ReceiveMessagesAsync(16, o.Lease, ct)).Value;
                 foreach (var message in received)
                 {
-                    await DeliverAsync(trigger, queue, poison, message, ct);
+                    try
+                    {
+                        await DeliverAsync(trigger, queue, poison, message, ct);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                    {
+                        // Releasing or deleting failed: the lease runs out and the message comes back, as under the
+                        // host; the rest of the batch is still delivered.
+                        LogPollFailed(logger, e, trigger.Queue);
+                    }
                 }
                 delay = received.Length > 0 ? TimeSpan.Zero : Next(delay, o.MaxPollingInterval);
             }
