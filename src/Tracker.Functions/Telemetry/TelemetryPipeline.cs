@@ -90,6 +90,7 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithTracing(tracing => tracing
                 .AddSource(AspNetCoreSource)
+                .AddSource(Tracker.Core.Storage.QueueTrace.SourceName)
                 .AddSource(AzureSources))
             .WithMetrics(metrics => metrics.AddMeter(Meters))
             .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeFormattedMessage = true);

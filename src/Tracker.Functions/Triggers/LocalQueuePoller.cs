@@ -93,6 +93,7 @@ public sealed partial class LocalQueuePoller(
             await using var scope = services.CreateAsyncScope();
             var handler = scope.ServiceProvider.GetKeyedService<IQueueHandler>(trigger.Queue)
                           ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
+            using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
             await handler.HandleAsync(message, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

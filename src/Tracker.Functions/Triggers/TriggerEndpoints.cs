@@ -66,6 +66,7 @@ public static partial class TriggerEndpoints
         {
             var handler = context.RequestServices.GetKeyedService<IQueueHandler>(trigger.Queue)
                           ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
+            using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
             await handler.HandleAsync(message, context.RequestAborted);
         }
         catch (Exception e)
