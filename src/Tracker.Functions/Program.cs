@@ -23,6 +23,7 @@ app.MapMlflowApi();
 app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();
 app.MapTokenEndpoints();
+app.MapPromotionEndpoints();
 app.Run();
 return 0;
 

@@ -3,6 +3,9 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Tracker.Core.Promotions;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,6 +59,19 @@ public static class StorageServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<ModelVersionSources>();
+        // Queue messages are base64, as host.json's queues.messageEncoding has them.
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+            Configure(clientOptions, TimeSpan.FromSeconds(10));
+            return UsesConnectionString(options)
+                ? new QueueServiceClient(options.ConnectionString, clientOptions)
+                : new QueueServiceClient(options.QueueServiceUri ?? throw new InvalidOperationException($"Set {StorageOptions.Section}:QueueServiceUri."),
+                    sp.GetRequiredService<TokenCredential>(), clientOptions);
+        });
+        services.AddSingleton<PromotionStore>();
+        services.AddSingleton<PromotionService>();
         return services;
     }
 
