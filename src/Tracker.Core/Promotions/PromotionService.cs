@@ -38,13 +38,21 @@ public sealed class PromotionService
     public PromotionService(
         PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
         QueueServiceClient queues, TimeProvider time, ILogger<PromotionService> logger)
+        : this(promotions, registry, tracking, auth, authOptions, queues.GetQueueClient(QueueName), time, logger)
+    {
+    }
+
+    /// <summary>With a queue of its own: tests use a unique queue per class, as they do tables.</summary>
+    internal PromotionService(
+        PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
+        QueueClient queue, TimeProvider time, ILogger<PromotionService> logger)
     {
         _promotions = promotions;
         _registry = registry;
         _tracking = tracking;
         _auth = auth;
         _authOptions = authOptions.Value;
-        _queue = queues.GetQueueClient(QueueName);
+        _queue = queue;
         _time = time;
         _logger = logger;
         _queueCreated = new OnceUntilSuccess(() => StorageErrors.Call(() => _queue.CreateIfNotExistsAsync()));

@@ -88,7 +88,7 @@ public sealed class PromotionStore
             var query = PageQuery.Of("promotions/search", [canonicalName], [maxResults.ToString(CultureInfo.InvariantCulture)]);
             var start = await ReadPageTokenAsync(_keys, pageToken, query, ct);
             await EnsureInitializedAsync(ct);
-            var filter = Filter($"PartitionKey eq {Partition} and {ModelColumn} eq {canonicalName}");
+            var filter = Filter($"PartitionKey eq {Partition} and Model eq {canonicalName}"); // Model: ModelColumn (a column name is no value)
             var all = new List<Promotion>();
             await foreach (var row in _table.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
                 all.Add(FromEntity(row));
