@@ -73,8 +73,19 @@ public sealed class PromotionService
             ["promotion_id"] = promotion.Id,
             ["traceparent"] = Activity.Current?.Id,
         });
-        await _queueCreated.RunAsync().WaitAsync(ct);
-        await StorageErrors.Call(() => _queue.SendMessageAsync(message, ct));
+        try
+        {
+            await _queueCreated.RunAsync().WaitAsync(ct);
+            await StorageErrors.Call(() => _queue.SendMessageAsync(message, ct));
+        }
+        catch (Exception e) when (e is MlflowException or OperationCanceledException)
+        {
+            // Never left pending with no message to decide it: the caller sees the error and may ask again.
+            var failed = Decided(promotion, PromotionStatus.Failed, null, "The promotion could not be queued: " + e.Message);
+            if (await _promotions.GetAsync(promotion.Id, CancellationToken.None) is var (_, etag))
+                await _promotions.TryReplaceAsync(failed, etag, CancellationToken.None);
+            throw;
+        }
         _logger.LogInformation("Promotion {PromotionId} of {Model} version {Version} to {Target} requested by {Requester}",
             promotion.Id, promotion.Name, promotion.Version, promotion.Target, requester);
         return promotion;
@@ -272,7 +283,9 @@ public sealed class PromotionService
         return null;
     }
 
-    private static readonly ActivitySource Source = new("Tracker.Promotions");
+    /// <summary>The consumer's spans continue the request's trace (the message carries its traceparent).</summary>
+    public const string ActivitySourceName = "Tracker.Promotions";
+    private static readonly ActivitySource Source = new(ActivitySourceName);
 
     /// <summary>Continues the request's trace, so a promotion is one trace from request to outcome.</summary>
     private static Activity? StartActivity(QueueMessage message, string id)

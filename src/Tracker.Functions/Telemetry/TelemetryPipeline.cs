@@ -90,7 +90,8 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
             .ConfigureResource(r => r.AddService(ServiceName))
             .WithTracing(tracing => tracing
                 .AddSource(AspNetCoreSource)
-                .AddSource(AzureSources))
+                .AddSource(AzureSources)
+                .AddSource(Tracker.Core.Promotions.PromotionService.ActivitySourceName))
             .WithMetrics(metrics => metrics.AddMeter(Meters))
             .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeFormattedMessage = true);
 
