@@ -114,7 +114,19 @@ public sealed class PromotionService
                 return;
             }
             if (!promotion.IsPending) return; // a redelivery: decided already
-            var outcome = await DecideAsync(promotion, ct);
+            Promotion outcome;
+            try
+            {
+                outcome = await DecideAsync(promotion, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // Kept on the pending promotion, so the poison consumer can say why it failed; the queue retries.
+                _logger.LogWarning(e, "Promotion {PromotionId}: delivery {DequeueCount} failed", id, message.DequeueCount);
+                var attempt = promotion with { Reason = $"Delivery {message.DequeueCount} failed: {Echo.Truncate(e.Message)}" };
+                await _promotions.TryReplaceAsync(attempt, etag, CancellationToken.None);
+                throw;
+            }
             if (await _promotions.TryReplaceAsync(outcome, etag, ct))
             {
                 _logger.LogInformation("Promotion {PromotionId} {Status}: {Reason}", id, outcome.Status, outcome.Reason);
@@ -132,7 +144,8 @@ public sealed class PromotionService
         {
             if (await _promotions.GetAsync(id, ct) is not var (promotion, etag) || !promotion.IsPending) return;
             var failed = Decided(promotion, PromotionStatus.Failed, promotion.Figures,
-                "Processing the promotion failed repeatedly; its message was moved to the poison queue.");
+                "Processing the promotion failed repeatedly; its message was moved to the poison queue." +
+                (promotion.Reason is { } last ? " " + last : ""));
             if (await _promotions.TryReplaceAsync(failed, etag, ct)) return;
             if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the promotion");
         }

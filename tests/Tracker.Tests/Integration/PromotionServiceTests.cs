@@ -259,6 +259,37 @@ public sealed class PromotionServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailingDeliveryIsRetriedByTheQueueAndItsErrorIsThePoisonReason()
+    {
+        var name = await ModelWithProductionAsync(1.0);
+        var v2 = await VersionAsync(name, 0.9);
+        var pending = await _service.RequestAsync("ci", ToProduction(name, v2, ValLossGate()), default);
+        var message = await TakeMessageAsync();
+        // An instance whose tracking storage cannot be reached: the metrics cannot be read.
+        var unreachable = new TableClientOptions();
+        unreachable.Retry.MaxRetries = 0;
+        var deadTables = new TableServiceClient(new Uri($"http://127.0.0.1:{AzuriteFixture.FreePort()}/devstoreaccount1"),
+            new TableSharedKeyCredential("devstoreaccount1", Convert.ToBase64String(new byte[64])), unreachable);
+        var storage = Options.Create(new StorageOptions { ConnectionString = "unused", TablePrefix = _prefix });
+        var broken = new PromotionService(_promotions, _registry,
+            new TrackingStore(deadTables, storage, new ServerKeys(deadTables, storage, Options.Create(new AuthOptions())), NullLogger<TrackingStore>.Instance),
+            _auth, Options.Create(new AuthOptions { DefaultPermission = "READ" }), _queue, TimeProvider.System, NullLogger<PromotionService>.Instance);
+
+        var error = await Assert.ThrowsAsync<MlflowException>(() => broken.ProcessAsync(message, default));
+        Assert.Equal(ErrorCode.TemporarilyUnavailable, error.Code);
+        var stillPending = await _service.GetAsync(pending.Id, default);
+        Assert.Equal(PromotionStatus.Pending, stillPending.Status);
+        Assert.StartsWith("Delivery 1 failed", stillPending.Reason);
+
+        await _service.RecordPoisonAsync(message with { Queue = PromotionService.PoisonQueueName }, default);
+        var failed = await _service.GetAsync(pending.Id, default);
+        Assert.Equal(PromotionStatus.Failed, failed.Status);
+        Assert.Contains("poison queue", failed.Reason);
+        Assert.Contains("Delivery 1 failed", failed.Reason);
+        Assert.Equal(ModelStages.None, (await _registry.GetModelVersionAsync(name, v2)).CurrentStage);
+    }
+
+    [Fact]
     public async Task ARequesterWhoLostEditIsRejectedWhateverTheMessageClaims()
     {
         var name = await ModelWithProductionAsync(1.0);
