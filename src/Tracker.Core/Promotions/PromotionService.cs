@@ -114,22 +114,25 @@ public sealed class PromotionService
                 return;
             }
             if (!promotion.IsPending) return; // a redelivery: decided already
-            Promotion outcome;
+            Promotion? outcome;
             try
             {
-                outcome = await DecideAsync(promotion, ct);
+                (outcome, etag) = await DecideAsync(promotion, etag, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 // Kept on the pending promotion, so the poison consumer can say why it failed; the queue retries.
                 _logger.LogWarning(e, "Promotion {PromotionId}: delivery {DequeueCount} failed", id, message.DequeueCount);
-                var attempt = promotion with { Reason = $"Delivery {message.DequeueCount} failed: {Echo.Truncate(e.Message)}" };
-                await _promotions.TryReplaceAsync(attempt, etag, CancellationToken.None);
+                if (await _promotions.GetAsync(id, CancellationToken.None) is var (current, currentETag) && current.IsPending)
+                {
+                    var attempt = current with { Reason = $"Delivery {message.DequeueCount} failed: {Echo.Truncate(e.Message)}" };
+                    await _promotions.TryReplaceAsync(attempt, currentETag, CancellationToken.None);
+                }
                 throw;
             }
-            if (await _promotions.TryReplaceAsync(outcome, etag, ct))
+            if (outcome is not null && await _promotions.TryReplaceAsync(outcome, etag, ct) is not null)
             {
-                _logger.LogInformation("Promotion {PromotionId} {Status}: {Reason}", id, outcome.Status, outcome.Reason);
+                _logger.LogInformation("Promotion {PromotionId} {Status}: {Reason}", id, outcome!.Status, outcome.Reason);
                 return;
             }
             if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the promotion");
@@ -146,13 +149,16 @@ public sealed class PromotionService
             var failed = Decided(promotion, PromotionStatus.Failed, promotion.Figures,
                 "Processing the promotion failed repeatedly; its message was moved to the poison queue." +
                 (promotion.Reason is { } last ? " " + last : ""));
-            if (await _promotions.TryReplaceAsync(failed, etag, ct)) return;
+            if (await _promotions.TryReplaceAsync(failed, etag, ct) is not null) return;
             if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the promotion");
         }
     }
 
-    /// <summary>What becomes of a pending promotion: applied and succeeded, or rejected or failed with the reason.</summary>
-    private async Task<Promotion> DecideAsync(Promotion promotion, CancellationToken ct)
+    /// <summary>
+    /// What becomes of a pending promotion: applied and succeeded, or rejected or failed with the reason; with the ETag
+    /// to record it under. Null when another delivery changed the promotion meanwhile (read it again).
+    /// </summary>
+    private async Task<(Promotion? Outcome, Azure.ETag ETag)> DecideAsync(Promotion promotion, Azure.ETag etag, CancellationToken ct)
     {
         PromotionRequest request;
         try
@@ -162,11 +168,11 @@ public sealed class PromotionService
         }
         catch (MlflowException e)
         {
-            return Decided(promotion, PromotionStatus.Failed, null, "The stored request is not valid: " + e.Message);
+            return (Decided(promotion, PromotionStatus.Failed, null, "The stored request is not valid: " + e.Message), etag);
         }
         if (await RequesterMayEditAsync(promotion.Requester, promotion.Name, ct) is false)
-            return Decided(promotion, PromotionStatus.Rejected, null,
-                $"The requester '{promotion.Requester}' no longer holds EDIT on registered model '{promotion.Name}'.");
+            return (Decided(promotion, PromotionStatus.Rejected, null,
+                $"The requester '{promotion.Requester}' no longer holds EDIT on registered model '{promotion.Name}'."), etag);
         try
         {
             for (var race = 0; ; race++)
@@ -174,19 +180,26 @@ public sealed class PromotionService
                 var candidate = await _registry.GetModelVersionAsync(request.Name, request.Version, ct);
                 // Applied by an earlier delivery that stopped before recording it: record it now, never apply twice.
                 if (candidate.Tags.Any(t => t.Key == RegistryStore.PromotionTag && t.Value == promotion.Id) && Holds(candidate, request.Target))
-                    return Decided(promotion, PromotionStatus.Succeeded, promotion.Figures, null);
+                    return (Decided(promotion, PromotionStatus.Succeeded, promotion.Figures, null), etag);
                 var (figures, refusal, baseline) = await EvaluateGateAsync(request, candidate, ct);
-                if (refusal is not null) return Decided(promotion, PromotionStatus.Rejected, figures, refusal);
+                if (refusal is not null) return (Decided(promotion, PromotionStatus.Rejected, figures, refusal), etag);
+                // The figures are recorded before the registry changes, so a delivery that finds the promotion applied
+                // (the version's tag) records them too; and only one of two concurrent deliveries gets past here.
+                if (figures is not null)
+                {
+                    if (await _promotions.TryReplaceAsync(promotion with { Figures = figures }, etag, ct) is not { } recorded) return (null, etag);
+                    (promotion, etag) = (promotion with { Figures = figures }, recorded);
+                }
                 if (await _registry.ApplyPromotionAsync(request.Name, request.Version, request.Target.Stage, request.Target.Alias,
                         request.ArchiveExisting, baseline, promotion.Id, ct))
-                    return Decided(promotion, PromotionStatus.Succeeded, figures, null);
+                    return (Decided(promotion, PromotionStatus.Succeeded, figures, null), etag);
                 // The target changed holder since the gate read it: compare against the new holder.
                 if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the registry");
             }
         }
         catch (MlflowException e) when (e.Code == ErrorCode.ResourceDoesNotExist || e.Code == ErrorCode.InvalidParameterValue)
         {
-            return Decided(promotion, PromotionStatus.Failed, null, e.Message);
+            return (Decided(promotion, PromotionStatus.Failed, null, e.Message), etag);
         }
     }
 

@@ -65,19 +65,20 @@ public sealed class PromotionStore
             return row.HasValue ? (FromEntity(row.Value!), row.Value!.ETag) : null;
         }, ct);
 
-    /// <summary>Replaces the promotion if it is unchanged since <paramref name="etag"/>; false when another writer got there first.</summary>
-    public Task<bool> TryReplaceAsync(Promotion promotion, ETag etag, CancellationToken ct = default) =>
+    /// <summary>Replaces the promotion if it is unchanged since <paramref name="etag"/>: its new ETag, or null when
+    /// another writer got there first.</summary>
+    public Task<ETag?> TryReplaceAsync(Promotion promotion, ETag etag, CancellationToken ct = default) =>
         WithinBudget(_requestTimeout, async ct =>
         {
             await EnsureInitializedAsync(ct);
             try
             {
-                await StorageErrors.Call(() => _table.UpdateEntityAsync(ToEntity(promotion), etag, TableUpdateMode.Replace, ct));
-                return true;
+                var response = await StorageErrors.Call(() => _table.UpdateEntityAsync(ToEntity(promotion), etag, TableUpdateMode.Replace, ct));
+                return (ETag?)response.Headers.ETag;
             }
             catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
             {
-                return false;
+                return null;
             }
         }, ct);
 

@@ -223,6 +223,24 @@ public sealed class PromotionServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoDeliveriesAtOnceDecideOnceAndApplyOnce()
+    {
+        var name = await ModelWithProductionAsync(1.0);
+        var v2 = await VersionAsync(name, 0.9);
+        var pending = await _service.RequestAsync("ci", ToProduction(name, v2, ValLossGate()), default);
+        var message = await TakeMessageAsync();
+
+        await Task.WhenAll(_service.ProcessAsync(message, default), _service.ProcessAsync(message with { DequeueCount = 2 }, default));
+
+        var decided = await _service.GetAsync(pending.Id, default);
+        Assert.Equal(PromotionStatus.Succeeded, decided.Status);
+        Assert.Equal(new GateFigures(0.9, 1.0, 1, 1.05), decided.Figures);
+        var model = await _registry.GetRegisteredModelAsync(name);
+        Assert.Equal([(1L, ModelStages.Archived), (v2, ModelStages.Production)],
+            model.LatestVersions.Select(v => (v.Version, v.CurrentStage)).OrderBy(v => v.Version));
+    }
+
+    [Fact]
     public async Task ADeliveryThatAppliedButDidNotRecordIsRecordedWithoutApplyingAgain()
     {
         var name = await ModelWithProductionAsync(1.0);
