@@ -26,6 +26,7 @@ app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();
 app.MapTokenEndpoints();
 app.MapTriggerEndpoints();
+app.MapPromotionEndpoints();
 app.Run();
 return 0;
 

@@ -107,22 +107,7 @@ public sealed partial class RegistryStore
             var doc = await RequireVersionAsync(model, version, ct);
             var now = Now();
             var changed = new List<VersionDocument> { doc };
-            if (archiveExistingVersions)
-            {
-                var others = model.Stages.Where(s => s.Value == target && s.Key != version).Select(s => s.Key).ToList();
-                if (others.Count > MaxArchivedPerTransition)
-                    throw MlflowException.InvalidParameter(
-                        $"Cannot archive {others.Count} versions in one transition: Tracker archives at most {MaxArchivedPerTransition} at once. " +
-                        $"Move some of the versions in stage {target} to Archived first.");
-                foreach (var other in others)
-                {
-                    var archived = await RequireVersionAsync(model, other, ct);
-                    archived.CurrentStage = ModelStages.Archived;
-                    archived.LastUpdatedTimestamp = now;
-                    model.Stages[other] = ModelStages.Archived;
-                    changed.Add(archived);
-                }
-            }
+            if (archiveExistingVersions) changed.AddRange(await ArchiveOthersAsync(model, version, target, now, ct));
             doc.CurrentStage = target;
             doc.LastUpdatedTimestamp = now;
             model.Stages[version] = target;

@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Tracker.Core.Promotions;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Registry;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,6 +68,13 @@ public static class StorageServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<ModelVersionSources>();
+        services.AddSingleton<PromotionStore>();
+        services.AddSingleton<PromotionService>();
+        // What the PromoteModel and PromoteModelPoison triggers (or the local poller) hand their messages to.
+        services.AddKeyedSingleton<IQueueHandler>(PromotionService.QueueName,
+            (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().ProcessAsync));
+        services.AddKeyedSingleton<IQueueHandler>(PromotionService.PoisonQueueName,
+            (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().RecordPoisonAsync));
         return services;
     }
 

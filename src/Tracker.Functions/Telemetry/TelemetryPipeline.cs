@@ -91,6 +91,7 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
             .WithTracing(tracing => tracing
                 .AddSource(AspNetCoreSource)
                 .AddSource(Tracker.Core.Storage.QueueTrace.SourceName)
+                .AddSource(Tracker.Core.Promotions.PromotionService.ActivitySourceName)
                 .AddSource(AzureSources))
             .WithMetrics(metrics => metrics.AddMeter(Meters))
             .WithLogging(configureBuilder: null, configureOptions: o => o.IncludeFormattedMessage = true);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Tracker.Core.Auth;
+using Tracker.Core.Promotions;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
@@ -95,6 +96,10 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             }
         }
         await RestoreSampleModelAsync();
+        // A promotion of the sample model, for the routes that name one by id (stored directly: nothing is queued).
+        var promotionId = PromotionStore.NewId(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await app.Services.GetRequiredService<PromotionStore>().AddAsync(new Promotion(promotionId, SampleModel, 1,
+            new PromotionTarget("Staging", null), true, null, PromotionStatus.Pending, "matrix-admin", 1, 1, null, null));
         var sampleMayBeGone = false;
         await app.Store.CreateUserAsync(OtherUser, password: null);
 
@@ -112,7 +117,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
                 if (sampleMayBeGone) await RestoreSampleModelAsync();
                 sampleMayBeGone = MovesTheSampleModel(endpoint);
                 var marker = "m" + Guid.NewGuid().ToString("N");
-                var (path, body) = SampleRequest(method, endpoint.RoutePattern.RawText!, experiment, experimentName, run, marker);
+                var (path, body) = SampleRequest(method, endpoint.RoutePattern.RawText!, experiment, experimentName, run, marker, promotionId);
                 var (status, text, challenged) = await app.StatusAsync(new HttpMethod(method), path, caller.Authorization, body);
                 var where = $"{Name(method, endpoint)} [{access}] as {caller.Name}: {status} {text[..Math.Min(text.Length, 200)]}";
                 var expected = Expected(access, caller);
@@ -155,7 +160,8 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
     /// A valid-looking request for a route: route parameters filled by name, and MLflow's standard arguments (in the
     /// query for GET and DELETE, in the JSON body otherwise, and in the query too for the routes whose body is a file).
     /// </summary>
-    private static (string PathAndQuery, JsonObject? Body) SampleRequest(string method, string pattern, string experiment, string experimentName, string run, string marker)
+    private static (string PathAndQuery, JsonObject? Body) SampleRequest(
+        string method, string pattern, string experiment, string experimentName, string run, string marker, string promotionId)
     {
         var artifactDir = $"{experiment}/{run}/artifacts";
         var path = RouteParameter().Replace(pattern, m => m.Groups[1].Value switch
@@ -172,6 +178,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             ["run_id"] = run, ["run_ids"] = run, ["run_uuid"] = run,
             ["path"] = pattern.StartsWith(ArtifactEndpoints.Root, StringComparison.Ordinal) ? artifactDir : "sample.txt",
             ["name"] = SampleModel, ["version"] = "1", ["alias"] = "matrix", ["stage"] = "Staging", ["source"] = $"runs:/{run}/model", ["username"] = OtherUser, ["metric_key"] = "m", ["key"] = "matrix", ["value"] = marker, ["new_name"] = marker,
+            ["id"] = promotionId,
         };
         var query = QueryHelpers.AddQueryString(path, args.Where(a => method is "GET" or "DELETE" || a.Key is "run_uuid" or "path").Select(a => KeyValuePair.Create(a.Key, (string?)a.Value)));
         if (method is "GET" or "DELETE" or "PUT" || pattern.EndsWith("/upload-artifact", StringComparison.Ordinal)) return (query, null);
