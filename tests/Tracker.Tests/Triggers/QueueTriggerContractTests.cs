@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -21,9 +22,13 @@ public class QueueTriggerContractTests
 {
     private static readonly string[] HostHeaders = ["X-Azure-Functions-InvocationId", "X-Azure-Functions-HostVersion", "User-Agent"];
 
+    /// <summary>The app with test handlers in place of the promotion consumers; without <paramref name="poison"/> the
+    /// poison queue has no handler at all.</summary>
     private static WebApplicationFactory<Program> App(IQueueHandler promote, IQueueHandler? poison = null) =>
         new TrackerAppFactory().WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
         {
+            services.RemoveAllKeyed<IQueueHandler>(PromoteModelTrigger.Queue);
+            services.RemoveAllKeyed<IQueueHandler>(PromoteModelPoisonTrigger.Queue);
             services.AddKeyedSingleton(PromoteModelTrigger.Queue, promote);
             if (poison is not null) services.AddKeyedSingleton(PromoteModelPoisonTrigger.Queue, poison);
         }));
