@@ -93,7 +93,9 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
         runId = string.IsNullOrEmpty(runId) ? null : runId;
         // A run Tracker holds, or its 404 (MLflow stores any string; its UI and the regression gate then follow a dead link).
         if (runId is not null) await tracking.GetRunAsync(runId, ct);
-        if (!string.IsNullOrEmpty(modelId)) await RequireLoggedModelAsync(modelId, ct);
+        var named = string.IsNullOrEmpty(modelId) ? null : await RequireLoggedModelAsync(modelId, ct);
+        // The 3.x client names the same logged model twice (source models:/m-… and model_id): one read serves both.
+        async Task<LoggedModel> LoggedModelAsync(string id) => named?.ModelId == id ? named : await RequireLoggedModelAsync(id, ct);
         switch (parsed)
         {
             case ModelVersionSource.RunArtifacts(var location):
@@ -101,7 +103,7 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
                 // that model, which must exist; any other names a run.
                 if (location.ModelId is { } locationModel)
                 {
-                    var owner = await RequireLoggedModelAsync(locationModel, ct);
+                    var owner = await LoggedModelAsync(locationModel);
                     return new ResolvedSource(source!, source!.TrimEnd('/'), runId ?? owner.SourceRunId, parsed);
                 }
                 if (location.RunId != runId) await tracking.GetRunAsync(location.RunId!, ct);
@@ -111,7 +113,7 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
                 var location2 = await registry.GetModelVersionDownloadUriAsync(name, version, ct);
                 return new ResolvedSource(source!, location2, runId, parsed);
             case ModelVersionSource.LoggedModel(var id):
-                var model = await RequireLoggedModelAsync(id, ct);
+                var model = await LoggedModelAsync(id);
                 return new ResolvedSource(source!, model.ArtifactUri, runId ?? model.SourceRunId, parsed);
             default:
                 throw new InvalidOperationException($"Unhandled source {parsed}");
@@ -140,8 +142,7 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
     }
 
     private async Task<LoggedModel> RequireLoggedModelAsync(string modelId, CancellationToken ct) =>
-        await tracking.GetLoggedModelAsync(modelId, ct)
-        ?? throw MlflowException.NotFound($"Logged model with ID '{Echo.Truncate(modelId)}' not found.");
+        await tracking.GetLoggedModelAsync(modelId, ct) ?? throw LoggedModelIds.NotFound(modelId);
 
     private static string Canonical(string source, ArtifactLocation location)
     {

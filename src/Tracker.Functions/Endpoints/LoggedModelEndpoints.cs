@@ -130,44 +130,4 @@ public static class LoggedModelEndpoints
         w.WriteLoggedModel(model);
         w.WriteEndObject();
     });
-
-    /// <summary>MLflow's <c>LoggedModel</c>: <c>info</c> (with the tags) and <c>data</c> (params and model metrics).</summary>
-    public static void WriteLoggedModel(this Utf8JsonWriter w, LoggedModel model)
-    {
-        w.WriteStartObject("info");
-        w.WriteString("model_id", model.ModelId);
-        w.WriteString("experiment_id", model.ExperimentId);
-        w.WriteString("name", model.Name);
-        w.WriteNumber("creation_timestamp_ms", model.CreationTimestamp);
-        w.WriteNumber("last_updated_timestamp_ms", model.LastUpdatedTimestamp);
-        w.WriteString("artifact_uri", model.ArtifactUri);
-        w.WriteString("status", model.Status);
-        if (model.ModelType is not null) w.WriteString("model_type", model.ModelType);
-        if (model.SourceRunId is not null) w.WriteString("source_run_id", model.SourceRunId);
-        if (model.StatusMessage is not null) w.WriteString("status_message", model.StatusMessage);
-        w.WriteKeyValues("tags", model.Tags);
-        w.WriteEndObject();
-
-        w.WriteStartObject("data");
-        w.WriteKeyValues("params", model.Params);
-        if (model.Metrics.Count > 0)
-        {
-            w.WriteStartArray("metrics");
-            foreach (var m in model.Metrics)
-            {
-                w.WriteStartObject();
-                w.WriteString("key", m.Key);
-                w.WriteDouble("value", m.Value);
-                w.WriteNumber("timestamp", m.Timestamp);
-                w.WriteNumber("step", m.Step);
-                if (m.DatasetName is not null) w.WriteString("dataset_name", m.DatasetName);
-                if (m.DatasetDigest is not null) w.WriteString("dataset_digest", m.DatasetDigest);
-                w.WriteString("model_id", model.ModelId);
-                if (m.RunId is not null) w.WriteString("run_id", m.RunId);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-    }
 }
