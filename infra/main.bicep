@@ -93,6 +93,10 @@ var artifactsContainerName = 'artifacts'
 var queueNames = [
   'model-promotions'
   'model-promotions-poison'
+  'lifecycle'
+  'lifecycle-poison'
+  'webhook-deliveries'
+  'webhook-deliveries-poison'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

@@ -28,6 +28,10 @@ public static class StorageServiceCollectionExtensions
             .BindConfiguration(ArtifactOptions.Section)
             .Validate(o => o.IsValid(), $"Invalid {ArtifactOptions.Section} settings: URL lifetimes must be positive and at most 2 hours.")
             .ValidateOnStart();
+        services.AddOptions<Lifecycle.LifecycleOptions>()
+            .BindConfiguration(Lifecycle.LifecycleOptions.Section)
+            .Validate(o => o.IsValid(), $"Invalid {Lifecycle.LifecycleOptions.Section} settings.")
+            .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TokenCredential>(sp => Credential(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton(sp =>
@@ -75,6 +79,10 @@ public static class StorageServiceCollectionExtensions
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().ProcessAsync));
         services.AddKeyedSingleton<IQueueHandler>(PromotionService.PoisonQueueName,
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().RecordPoisonAsync));
+        services.AddSingleton<Lifecycle.LifecycleQueue>();
+        services.AddSingleton<Lifecycle.LifecycleService>();
+        services.AddKeyedSingleton<IQueueHandler>(Lifecycle.LifecycleQueue.QueueName,
+            (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<Lifecycle.LifecycleService>().HandleAsync));
         return services;
     }
 

@@ -9,7 +9,10 @@ namespace Tracker.Functions.Triggers;
 public sealed record QueueTrigger(string FunctionName, string Queue, string Binding = "msg")
 {
     /// <summary>Every queue function Tracker has; a function folder without an entry here is caught by the host tests.</summary>
-    public static readonly IReadOnlyList<QueueTrigger> All = [PromoteModelTrigger.Definition, PromoteModelPoisonTrigger.Definition];
+    public static readonly IReadOnlyList<QueueTrigger> All =
+    [
+        PromoteModelTrigger.Definition, PromoteModelPoisonTrigger.Definition, LifecycleTrigger.Definition, WebhookDeliveryTrigger.Definition,
+    ];
 
     /// <summary>Where the host moves a message after <c>maxDequeueCount</c> failed deliveries.</summary>
     public static string PoisonQueueOf(string queue) => queue + "-poison";

@@ -1,0 +1,26 @@
+namespace Tracker.Core.Lifecycle;
+
+/// <summary>
+/// Retention and tiering (issue 10 §3–4), app settings <c>Tracker__Lifecycle__*</c> with the defaults Bicep also sets
+/// (a test keeps them equal).
+/// </summary>
+public sealed class LifecycleOptions
+{
+    public const string Section = "Tracker:Lifecycle";
+    /// <summary>The timer's default NCRONTAB schedule: six fields, 03:00:00 UTC daily.</summary>
+    public const string DefaultSchedule = "0 0 3 * * *";
+
+    /// <summary>Days a deleted run or experiment is kept (and can be restored) before it is purged for good. 0 purges
+    /// at the next lifecycle pass.</summary>
+    public int DeletedRetentionDays { get; set; } = 30;
+    /// <summary>Days a model version stays <c>Archived</c> before its artifacts move to the Cool tier.</summary>
+    public int ArchivedCoolAfterDays { get; set; } = 30;
+    /// <summary>The cleanup timer's NCRONTAB schedule (function.json reads the same app setting).</summary>
+    public string CleanupSchedule { get; set; } = DefaultSchedule;
+    /// <summary>The most blobs one lifecycle invocation deletes or re-tiers; the rest goes on in a follow-up message.</summary>
+    public int MaxBlobsPerMessage { get; set; } = 5000;
+
+    public bool IsValid() =>
+        DeletedRetentionDays is >= 0 and <= 3650 && ArchivedCoolAfterDays is >= 0 and <= 3650 &&
+        !string.IsNullOrWhiteSpace(CleanupSchedule) && MaxBlobsPerMessage is >= 1 and <= 100_000;
+}
