@@ -20,6 +20,15 @@ public sealed class LifecycleOptions
     /// <summary>The most blobs one lifecycle invocation deletes or re-tiers; the rest goes on in a follow-up message.</summary>
     public int MaxBlobsPerMessage { get; set; } = 5000;
 
+    /// <summary>Whether something deleted at <paramref name="deletedTimeMs"/> (Unix ms) may be purged at <paramref name="now"/>.
+    /// The one rule the timer and the purge worker share.</summary>
+    public bool PurgeDue(long deletedTimeMs, DateTimeOffset now) =>
+        deletedTimeMs + TimeSpan.FromDays(DeletedRetentionDays).Ticks / TimeSpan.TicksPerMillisecond <= now.ToUnixTimeMilliseconds();
+
+    /// <summary>Whether a version archived at <paramref name="archivedTimeMs"/> (Unix ms) is due for the Cool tier.</summary>
+    public bool CoolDue(long archivedTimeMs, DateTimeOffset now) =>
+        archivedTimeMs + TimeSpan.FromDays(ArchivedCoolAfterDays).Ticks / TimeSpan.TicksPerMillisecond <= now.ToUnixTimeMilliseconds();
+
     public bool IsValid() =>
         DeletedRetentionDays is >= 0 and <= 3650 && ArchivedCoolAfterDays is >= 0 and <= 3650 &&
         !string.IsNullOrWhiteSpace(CleanupSchedule) && MaxBlobsPerMessage is >= 1 and <= 100_000;
