@@ -23,6 +23,13 @@ public sealed record LifecycleMessage
     /// older than <see cref="CutoffMs"/>, except those of registered versions that are not archived.</summary>
     public const string ExpireArtifacts = "expire_artifacts";
 
+    /// <summary>
+    /// The model-version tag the tiering worker sets to <c>Cool</c> once it moved the version's artifacts there (and
+    /// removes when they are Hot again), so the cleanup timer can tell which archived versions are still due without
+    /// listing blobs. A version counts as archived since its <c>last_updated_timestamp</c>.
+    /// </summary>
+    public const string StorageTierTag = "tracker.storage_tier";
+
     [JsonPropertyName("kind")] public required string Kind { get; init; }
     [JsonPropertyName("run_id")] public string? RunId { get; init; }
     [JsonPropertyName("experiment_id")] public string? ExperimentId { get; init; }
