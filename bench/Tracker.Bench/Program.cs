@@ -90,6 +90,11 @@ try
         await AuthCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
     }
 
+    if (options.Runs(BenchWorkload.Promotion))
+    {
+        await PromotionLatencyWorkload.RunAsync(server!, http, token, report, ct);
+    }
+
     report.Memory(server?.ReadMemory());
     return 0;
 }
