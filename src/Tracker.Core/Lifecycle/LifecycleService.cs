@@ -8,7 +8,7 @@ namespace Tracker.Core.Lifecycle;
 /// reads the message and hands it to the worker for its kind. A message that is not a lifecycle message is dropped with
 /// a warning; a storage failure is thrown so the queue delivers it again.
 /// </summary>
-public sealed partial class LifecycleService(ILogger<LifecycleService> logger)
+public sealed partial class LifecycleService(ArtifactExpiry artifactExpiry, ILogger<LifecycleService> logger)
 {
     public async Task HandleAsync(QueueMessage delivery, CancellationToken ct)
     {
@@ -24,7 +24,8 @@ public sealed partial class LifecycleService(ILogger<LifecycleService> logger)
             case LifecycleMessage.VersionStageChanged:
                 throw new NotImplementedException("purge and tiering: helper h-life");
             case LifecycleMessage.ExpireArtifacts:
-                throw new NotImplementedException("artifact expiry: helper h-timer");
+                await artifactExpiry.HandleAsync(message, ct);
+                break;
         }
         await Task.CompletedTask;
     }
