@@ -21,7 +21,8 @@ public static class TriggerServiceCollectionExtensions
                 ? sp.GetRequiredService<LocalQueuePoller>()
                 : new NothingToPoll());
             services.AddSingleton<LocalTimer>();
-            services.AddHostedService<BackgroundService>(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TriggerOptions>>().Value.LocalPolling
+            // Not AddHostedService: it adds a factory only once per returned type, and the poller's is BackgroundService too.
+            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TriggerOptions>>().Value.LocalPolling
                 ? sp.GetRequiredService<LocalTimer>()
                 : new NothingToPoll());
         }
