@@ -54,4 +54,25 @@ public sealed class CleanupApiTests(AzuriteFixture azurite)
         Assert.Equal(400, forged);
         Assert.Contains("INVALID_PARAMETER_VALUE", forgedBody);
     }
+
+    [Fact]
+    public async Task TheHostsTimerInvocationRunsTheRealCleanupWithoutAUserCredential()
+    {
+        await using var app = new AuthedApp(azurite, settings: new Dictionary<string, string>
+        {
+            ["Tracker:Storage:QueuePrefix"] = "h" + Guid.NewGuid().ToString("N")[..10] + "-",
+        });
+        var admin = await app.UserAsync("cleanup-host-admin", admin: true);
+
+        using var response = await app.SendAsync(HttpMethod.Post, "/Cleanup", null, configure: r =>
+        {
+            r.Headers.Remove("X-Forwarded-For"); // the host's own call: loopback, no proxy headers
+            r.Content = new StringContent(Triggers.TimerTriggerContractTests.DoublyEncodedPastDuePayload, System.Text.Encoding.UTF8, "application/json");
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = (await app.GetAsync(admin, Route))["runs"]!.AsArray().Single()!;
+        Assert.True((bool)run["is_past_due"]!);
+        Assert.NotNull(run["end_time"]);
+    }
 }
