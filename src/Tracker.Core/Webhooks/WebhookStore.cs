@@ -18,7 +18,7 @@ public sealed class WebhookStore
 {
     private const string Partition = "w";
     private const int MaxRaces = 5;
-    private static readonly string[] PublicColumns = ["Name", "Description", "Url", "Events", "Status", "ModelName", "Created", "Updated"];
+    private static readonly string[] PublicColumns = ["RowKey", "Name", "Description", "Url", "Events", "Status", "ModelName", "Created", "Updated"];
 
     private readonly TableClient _table;
     private readonly WebhookSecrets _secrets;
