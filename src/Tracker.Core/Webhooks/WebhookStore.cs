@@ -118,15 +118,9 @@ public sealed class WebhookStore
         {
             if (!IsWellFormedId(id)) return false;
             await EnsureInitializedAsync(ct);
-            try
-            {
-                await StorageErrors.Call(() => _table.DeleteEntityAsync(Partition, id, ETag.All, ct));
-                return true;
-            }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
-            {
-                return false;
-            }
+            // The SDK answers a missing entity's 404 as a response, not an exception.
+            var response = await StorageErrors.Call(() => _table.DeleteEntityAsync(Partition, id, ETag.All, ct));
+            return response.Status != StorageErrors.NotFound;
         }, ct);
 
     private static TableEntity ToEntity(Webhook w) => new(Partition, w.WebhookId)
