@@ -36,9 +36,15 @@ public sealed partial class WebhookPublisher
     private sealed record Snapshot(IReadOnlyList<Webhook> Webhooks, long LoadedAt);
 
     public WebhookPublisher(WebhookStore store, QueueServiceClient queues, IOptions<StorageOptions> storage, TimeProvider time, ILogger<WebhookPublisher> logger)
+        : this(store, queues.GetQueueClient(storage.Value.QueueName(QueueName)), time, logger)
+    {
+    }
+
+    /// <summary>With a queue of its own (tests: one that cannot be reached).</summary>
+    internal WebhookPublisher(WebhookStore store, QueueClient queue, TimeProvider time, ILogger<WebhookPublisher> logger)
     {
         _store = store;
-        _queue = queues.GetQueueClient(storage.Value.QueueName(QueueName));
+        _queue = queue;
         _time = time;
         _logger = logger;
         _created = new OnceUntilSuccess(() => StorageErrors.Call(() => _queue.CreateIfNotExistsAsync()));
