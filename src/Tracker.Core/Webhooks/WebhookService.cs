@@ -83,6 +83,22 @@ public sealed class WebhookService(
         return updated;
     }
 
+    /// <summary>
+    /// After a registered model's rename: its scoped webhooks follow it, as its permission grants do, so its managers
+    /// keep managing them and its events keep reaching them. (A deleted model's webhooks stay, admin-managed.)
+    /// </summary>
+    public async Task RenameModelAsync(string oldName, string newName, CancellationToken ct)
+    {
+        var changed = false;
+        foreach (var webhook in await store.ListAsync(ct))
+        {
+            if (webhook.ModelName != oldName) continue;
+            await store.UpdateAsync(webhook.WebhookId, current => (current.ModelName == oldName ? current with { ModelName = newName } : current, null), ct);
+            changed = true;
+        }
+        if (changed) publisher.Invalidate();
+    }
+
     public async Task DeleteAsync(string id, CancellationToken ct)
     {
         if (!await store.DeleteAsync(id, ct)) throw WebhookStore.NotFound(id);

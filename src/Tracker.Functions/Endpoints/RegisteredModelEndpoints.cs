@@ -51,14 +51,16 @@ public static class RegisteredModelEndpoints
     public static async Task<IResult> GetRegisteredModel(RequestArgs args, RegistryStore registry, CancellationToken ct) =>
         ModelResult(await registry.GetRegisteredModelAsync(RegistryNames.Canonical(args.RequiredString("name")), ct));
 
-    public static async Task<IResult> RenameRegisteredModel(RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, CancellationToken ct)
+    public static async Task<IResult> RenameRegisteredModel(
+        RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, WebhookService webhooks, CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
         var newName = RegistryValidation.NewModelName(args.RequiredString("new_name"), "new_name");
         var model = await registry.RenameRegisteredModelAsync(name, newName, ct);
         // Grants follow the model (MLflow's auth app renames them after the request): a model never loses its owners,
-        // and whoever later takes the old name starts with none of them.
+        // and whoever later takes the old name starts with none of them. Webhooks scoped to it follow too.
         if (caller.SignedIn) await auth.RenameRegisteredModelPermissionsAsync(name, model.Name, ct);
+        await webhooks.RenameModelAsync(name, model.Name, ct);
         return ModelResult(model);
     }
 

@@ -148,6 +148,22 @@ public sealed class WebhookApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task AScopedWebhookFollowsItsModelThroughARename()
+    {
+        var model = "scoped-" + Guid.NewGuid().ToString("N");
+        await OkAsync(HttpMethod.Post, Api + "registered-models/create", new { name = model });
+        var id = (string)(await OkAsync(HttpMethod.Post, Api + "webhooks",
+            new { name = "scoped", url = "https://example.com/h", model_name = model, events = Events(("MODEL_VERSION", "CREATED")) }))["webhook"]!["webhook_id"]!;
+        var unrelated = (string)(await OkAsync(HttpMethod.Post, Api + "webhooks",
+            new { name = "wide", url = "https://example.com/h", events = Events(("MODEL_VERSION", "CREATED")) }))["webhook"]!["webhook_id"]!;
+
+        await OkAsync(HttpMethod.Post, Api + "registered-models/rename", new { name = model, new_name = model + "-renamed" });
+
+        Assert.Equal(model + "-renamed", (string?)(await OkAsync(HttpMethod.Get, $"{Api}webhooks/{id}"))["webhook"]!["model_name"]);
+        Assert.Null((await OkAsync(HttpMethod.Get, $"{Api}webhooks/{unrelated}"))["webhook"]!["model_name"]);
+    }
+
+    [Fact]
     public async Task TheSecretIsNeverAnsweredAndIsStoredEncrypted()
     {
         const string secret = "very-secret-signing-key-0123456789";
