@@ -35,7 +35,18 @@ public sealed partial class WebhookDeliveries(
             LogMalformed(logger, queued.Id, queued.Queue);
             return;
         }
-        if (await store.GetSecretAsync(message.WebhookId, ct) is not var (webhook, secret))
+        (Webhook Webhook, string? Secret)? found;
+        try
+        {
+            found = await store.GetSecretAsync(message.WebhookId, ct);
+        }
+        catch (MlflowException e) when (e.Code == ErrorCode.InvalidState)
+        {
+            // Retrying cannot help, and sending unsigned would let anyone's payload pass as ours.
+            LogSecretUnreadable(logger, e, message.DeliveryId, message.WebhookId);
+            return;
+        }
+        if (found is not var (webhook, secret))
         {
             LogDropped(logger, message.DeliveryId, message.WebhookId, "the webhook was deleted");
             return;
@@ -67,6 +78,9 @@ public sealed partial class WebhookDeliveries(
         await publisher.EnqueueAsync(message with { Attempt = message.Attempt + 1 }, delay, ct);
         LogRetrying(logger, message.DeliveryId, message.WebhookId, message.Attempt, failure, delay);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId} to webhook {WebhookId} dropped: its secret cannot be decrypted")]
+    private static partial void LogSecretUnreadable(ILogger logger, Exception error, string deliveryId, string webhookId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Malformed webhook delivery message {MessageId} on {Queue}; dropped")]
     private static partial void LogMalformed(ILogger logger, string? messageId, string queue);

@@ -70,9 +70,24 @@ public sealed class WebhookStore
             var row = await StorageErrors.Call(() => _table.GetEntityIfExistsAsync<TableEntity>(Partition, id!, cancellationToken: ct));
             if (!row.HasValue) return null;
             var sealedSecret = row.Value!.GetString("Secret");
-            var secret = string.IsNullOrEmpty(sealedSecret) ? null : await _secrets.DecryptAsync(id!, sealedSecret, ct);
+            var secret = string.IsNullOrEmpty(sealedSecret) ? null : await OpenAsync(id!, sealedSecret, ct);
             return (FromEntity(row.Value), secret);
         }, ct);
+
+    /// <summary>The secret, or INVALID_STATE when it no longer opens (the server key changed, or the row was tampered with):
+    /// never sent unsigned, and an update setting the secret again repairs it.</summary>
+    private async Task<string> OpenAsync(string id, string sealedSecret, CancellationToken ct)
+    {
+        try
+        {
+            return await _secrets.DecryptAsync(id, sealedSecret, ct);
+        }
+        catch (Exception e) when (e is CryptographicException or FormatException)
+        {
+            throw new MlflowException(ErrorCode.InvalidState,
+                $"The secret of webhook {id} cannot be decrypted (was the server key changed?); set it again with an update.", e);
+        }
+    }
 
     /// <summary>Every webhook, oldest first (one partition read).</summary>
     public Task<IReadOnlyList<Webhook>> ListAsync(CancellationToken ct = default) =>

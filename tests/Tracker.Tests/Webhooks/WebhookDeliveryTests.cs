@@ -162,6 +162,25 @@ public sealed class WebhookDeliveryTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task ADeliveryWhoseSecretNoLongerDecryptsIsDroppedUnsigned()
+    {
+        var id = await WebhookAsync("/resealed");
+        await CreateModelAsync();
+        var queued = Assert.Single(await DrainAsync());
+        // The sealed secret as another server key (or another webhook's row) would leave it: it does not open.
+        var table = new Azure.Data.Tables.TableServiceClient(azurite.ConnectionString).GetTableClient(_app.TablePrefix + "webhooks");
+        var row = (await table.GetEntityAsync<Azure.Data.Tables.TableEntity>("w", id)).Value;
+        var sealedBytes = Convert.FromBase64String(row.GetString("Secret")!);
+        sealedBytes[^1] ^= 0xFF;
+        row["Secret"] = Convert.ToBase64String(sealedBytes);
+        await table.UpdateEntityAsync(row, row.ETag);
+
+        await HandleAsync(queued); // neither sent (unsigned or otherwise) nor thrown into the poison queue
+        Assert.Empty(_receiver.All);
+        Assert.Equal(0, await QueuedIncludingDelayedAsync());
+    }
+
+    [Fact]
     public void TheRetryDelayGrows()
     {
         var delays = Enumerable.Range(1, 8).Select(WebhookDeliveries.RetryDelay).ToList();
