@@ -227,6 +227,12 @@ public sealed class WebhookDeliveryTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.All(_receiver.All, r => Assert.Equal("/redirect", r.Path)); // never /after-redirect
         Assert.Equal(2, _receiver.All.Count);
         Assert.Equal(0, await QueuedIncludingDelayedAsync()); // a 3xx is an answer, not retried
+
+        // To a private address: the answer is the 302 itself, not a refusal of a second hop that was never attempted.
+        var toPrivate = await WebhookAsync("/redirect-private");
+        var privateResult = (await OkAsync(_app, HttpMethod.Post, $"{Api}webhooks/{toPrivate}/test", new { }))["result"]!;
+        Assert.Equal(302, (int)privateResult["response_status"]!);
+        Assert.Null(privateResult["error_message"]);
     }
 
     [Fact]

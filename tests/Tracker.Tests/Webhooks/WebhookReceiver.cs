@@ -12,7 +12,8 @@ namespace Tracker.Tests.Webhooks;
 
 /// <summary>
 /// A real HTTP receiver on 127.0.0.1 (Kestrel, a free port) that records every request. Paths decide the answer:
-/// <c>/status/{code}</c> answers that status, <c>/redirect</c> answers 302 to <c>/after-redirect</c>, anything else 200.
+/// <c>/status/{code}</c> answers that status, <c>/redirect</c> answers 302 to <c>/after-redirect</c>,
+/// <c>/redirect-private</c> 302 to a private address, anything else 200.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -41,6 +42,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             receiver._arrived.Release();
             if (path.StartsWith("/status/", StringComparison.Ordinal)) context.Response.StatusCode = int.Parse(path["/status/".Length..], System.Globalization.CultureInfo.InvariantCulture);
             else if (path == "/redirect") context.Response.Redirect(receiver.Url("/after-redirect"));
+            else if (path == "/redirect-private") context.Response.Redirect("http://10.0.0.1/internal");
             else await context.Response.WriteAsync("received");
         });
         await app.StartAsync();
