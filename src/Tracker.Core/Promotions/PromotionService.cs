@@ -171,7 +171,7 @@ public sealed class PromotionService
     private async Task PublishOutcomeAsync(Promotion outcome)
     {
         if (_webhooks is null || WebhookEvents.ForPromotionStatus(outcome.Status) is not { } e) return;
-        var model = RegistryNames.Canonical(outcome.Name);
+        var model = RegistryNames.TryCanonical(outcome.Name) ?? outcome.Name;
         if (outcome.Status == PromotionStatus.Succeeded && outcome.Target.Alias is { } alias)
             await _webhooks.PublishAsync(WebhookEvents.ModelVersionAliasCreated, model, WebhookPayloads.ModelVersionAliasCreated(model, alias, outcome.Version));
         await _webhooks.PublishAsync(e, model, WebhookPayloads.Promotion(outcome));

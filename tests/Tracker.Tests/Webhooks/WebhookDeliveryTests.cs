@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
+using Tracker.Core.Promotions;
 using Tracker.Core.Storage;
 using Tracker.Core.Webhooks;
 using Tracker.Tests.Infrastructure;
@@ -178,6 +179,31 @@ public sealed class WebhookDeliveryTests(AzuriteFixture azurite) : IAsyncLifetim
         await HandleAsync(queued); // neither sent (unsigned or otherwise) nor thrown into the poison queue
         Assert.Empty(_receiver.All);
         Assert.Equal(0, await QueuedIncludingDelayedAsync());
+    }
+
+    [Fact]
+    public async Task APromotionThatEndsInThePoisonQueueFiresPromotionFailed()
+    {
+        var model = await CreateModelAsync();
+        var id = (string)(await OkAsync(_app, HttpMethod.Post, Api + "webhooks", new
+        {
+            name = "failures", url = _receiver.Url("/failed"), events = new[] { new { entity = "PROMOTION", action = "FAILED" } },
+        }))["webhook"]!["webhook_id"]!;
+        await DrainAsync();
+        var promotionId = PromotionStore.NewId(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await _app.Services.GetRequiredService<PromotionStore>().AddAsync(new Promotion(promotionId, model, 1,
+            new PromotionTarget("Production", null), true, null, PromotionStatus.Pending, "ci", 1, 1, null, "Delivery 5 failed: boom"));
+
+        await _app.Services.GetRequiredService<PromotionService>().RecordPoisonAsync(
+            new QueueMessage("model-promotions-poison", $"{{\"promotion_id\": \"{promotionId}\"}}", 1, "p"), default);
+
+        var queued = Assert.Single(await DrainAsync());
+        Assert.Equal(id, queued.WebhookId);
+        var body = JsonNode.Parse(queued.Payload)!;
+        Assert.Equal("promotion.failed", $"{body["entity"]}.{body["action"]}");
+        Assert.Equal(promotionId, (string?)body["data"]!["id"]);
+        Assert.Equal("failed", (string?)body["data"]!["status"]);
+        Assert.Contains("poison queue", (string?)body["data"]!["reason"], StringComparison.Ordinal);
     }
 
     [Fact]
