@@ -26,11 +26,13 @@ public sealed class WebhookSender : IDisposable
 
     private readonly HttpClient _client;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _timeout;
 
     public WebhookSender(IOptions<WebhookOptions> options, TimeProvider time)
     {
         var settings = options.Value;
         _time = time;
+        _timeout = settings.RequestTimeout;
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -63,10 +65,13 @@ public sealed class WebhookSender : IDisposable
         request.Headers.Add(DeliveryIdHeader, deliveryId);
         request.Headers.Add(TimestampHeader, timestamp);
         if (!string.IsNullOrEmpty(secret)) request.Headers.Add(SignatureHeader, Sign(secret, deliveryId, timestamp, payload));
+        // HttpClient.Timeout ends at the response headers; this bound also covers reading the (bounded) body.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(_timeout);
         try
         {
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            return new DeliveryOutcome((int)response.StatusCode, await ReadLimitedAsync(response, ct), null, Refused: false);
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token);
+            return new DeliveryOutcome((int)response.StatusCode, await ReadLimitedAsync(response, limit.Token), null, Refused: false);
         }
         catch (Exception e) when (RefusalIn(e) is { } refused)
         {

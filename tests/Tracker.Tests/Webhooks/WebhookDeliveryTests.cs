@@ -31,6 +31,7 @@ public sealed class WebhookDeliveryTests(AzuriteFixture azurite) : IAsyncLifetim
             ["Tracker:Storage:QueuePrefix"] = _queuePrefix,
             ["Tracker:Webhooks:AllowLoopbackForTests"] = "true",
             ["Tracker:Webhooks:MaxAttempts"] = "3",
+            ["Tracker:Webhooks:RequestTimeout"] = "00:00:02",
         });
         _receiver = await WebhookReceiver.StartAsync();
         _queue = new QueueServiceClient(azurite.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 })
@@ -204,6 +205,19 @@ public sealed class WebhookDeliveryTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(promotionId, (string?)body["data"]!["id"]);
         Assert.Equal("failed", (string?)body["data"]!["status"]);
         Assert.Contains("poison queue", (string?)body["data"]!["reason"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAnswerWhoseBodyNeverEndsTimesOutAndIsRetried()
+    {
+        var id = await WebhookAsync("/stall-body");
+        var result = (await OkAsync(_app, HttpMethod.Post, $"{Api}webhooks/{id}/test", new { }))["result"]!;
+        Assert.False((bool)result["success"]!);
+        Assert.Equal("Failed to test webhook: The request timed out.", (string?)result["error_message"]);
+
+        await CreateModelAsync();
+        await HandleAsync(Assert.Single(await DrainAsync()));
+        Assert.Equal(1, await QueuedIncludingDelayedAsync()); // no answer counts as a failure worth retrying
     }
 
     [Fact]

@@ -13,7 +13,8 @@ namespace Tracker.Tests.Webhooks;
 /// <summary>
 /// A real HTTP receiver on 127.0.0.1 (Kestrel, a free port) that records every request. Paths decide the answer:
 /// <c>/status/{code}</c> answers that status, <c>/redirect</c> answers 302 to <c>/after-redirect</c>,
-/// <c>/redirect-private</c> 302 to a private address, anything else 200.
+/// <c>/redirect-private</c> 302 to a private address, <c>/stall-body</c> starts a body and never finishes it,
+/// anything else 200.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
@@ -43,6 +44,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
             if (path.StartsWith("/status/", StringComparison.Ordinal)) context.Response.StatusCode = int.Parse(path["/status/".Length..], System.Globalization.CultureInfo.InvariantCulture);
             else if (path == "/redirect") context.Response.Redirect(receiver.Url("/after-redirect"));
             else if (path == "/redirect-private") context.Response.Redirect("http://10.0.0.1/internal");
+            else if (path == "/stall-body")
+            {
+                // Headers and a first chunk at once, then nothing more (until the caller gives up).
+                await context.Response.WriteAsync("partial");
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(TimeSpan.FromMinutes(2), context.RequestAborted).ContinueWith(_ => { });
+            }
             else await context.Response.WriteAsync("received");
         });
         await app.StartAsync();
