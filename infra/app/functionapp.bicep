@@ -180,6 +180,16 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'Tracker__Http__AllowedHosts__0'
           value: defaultHostName
         }
+        // Webhook deliveries (issue 10 §2): deliveries of one event to one webhook before it is dropped with a logged
+        // error, and one delivery's time limit. Tracker:Webhooks:AllowLoopbackForTests is a test switch and never set here.
+        {
+          name: 'Tracker__Webhooks__MaxAttempts'
+          value: '6'
+        }
+        {
+          name: 'Tracker__Webhooks__RequestTimeout'
+          value: '00:00:10'
+        }
         {
           // The host caps request bodies at 100 MB; MLflow's client PUTs a whole artifact in one request, which
           // Tracker streams into Blob Storage. 4 GiB; bigger files take the multipart or SAS path (the 230 s HTTP cut

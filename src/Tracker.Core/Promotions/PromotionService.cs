@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Tracker.Core.Auth;
 using Tracker.Core.Registry;
 using Tracker.Core.Storage;
+using Tracker.Core.Webhooks;
 
 namespace Tracker.Core.Promotions;
 
@@ -34,19 +35,21 @@ public sealed class PromotionService
     private readonly TimeProvider _time;
     private readonly ILogger<PromotionService> _logger;
     private readonly OnceUntilSuccess _queueCreated;
+    private readonly WebhookPublisher? _webhooks;
 
     public PromotionService(
         PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
-        QueueServiceClient queues, IOptions<StorageOptions> storage, TimeProvider time, ILogger<PromotionService> logger)
-        : this(promotions, registry, tracking, auth, authOptions, queues.GetQueueClient(storage.Value.QueueName(QueueName)), time, logger)
+        QueueServiceClient queues, IOptions<StorageOptions> storage, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher webhooks)
+        : this(promotions, registry, tracking, auth, authOptions, queues.GetQueueClient(storage.Value.QueueName(QueueName)), time, logger, webhooks)
     {
     }
 
-    /// <summary>With a queue of its own: tests use a unique queue per class, as they do tables.</summary>
+    /// <summary>With a queue of its own: tests use a unique queue per class, as they do tables (and no webhooks unless given).</summary>
     internal PromotionService(
         PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
-        QueueClient queue, TimeProvider time, ILogger<PromotionService> logger)
+        QueueClient queue, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher? webhooks = null)
     {
+        _webhooks = webhooks;
         _promotions = promotions;
         _registry = registry;
         _tracking = tracking;
@@ -82,8 +85,9 @@ public sealed class PromotionService
         {
             // Never left pending with no message to decide it: the caller sees the error and may ask again.
             var failed = Decided(promotion, PromotionStatus.Failed, null, "The promotion could not be queued: " + e.Message);
-            if (await _promotions.GetAsync(promotion.Id, CancellationToken.None) is var (_, etag))
-                await _promotions.TryReplaceAsync(failed, etag, CancellationToken.None);
+            if (await _promotions.GetAsync(promotion.Id, CancellationToken.None) is var (_, etag) &&
+                await _promotions.TryReplaceAsync(failed, etag, CancellationToken.None) is not null)
+                await PublishOutcomeAsync(failed);
             throw;
         }
         _logger.LogInformation("Promotion {PromotionId} of {Model} version {Version} to {Target} requested by {Requester}",
@@ -133,6 +137,7 @@ public sealed class PromotionService
             if (outcome is not null && await _promotions.TryReplaceAsync(outcome, etag, ct) is not null)
             {
                 _logger.LogInformation("Promotion {PromotionId} {Status}: {Reason}", id, outcome!.Status, outcome.Reason);
+                await PublishOutcomeAsync(outcome);
                 return;
             }
             if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the promotion");
@@ -149,9 +154,27 @@ public sealed class PromotionService
             var failed = Decided(promotion, PromotionStatus.Failed, promotion.Figures,
                 "Processing the promotion failed repeatedly; its message was moved to the poison queue." +
                 (promotion.Reason is { } last ? " " + last : ""));
-            if (await _promotions.TryReplaceAsync(failed, etag, ct) is not null) return;
+            if (await _promotions.TryReplaceAsync(failed, etag, ct) is not null)
+            {
+                await PublishOutcomeAsync(failed);
+                return;
+            }
             if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the promotion");
         }
+    }
+
+    /// <summary>
+    /// The webhook events of a recorded outcome: <c>promotion.&lt;status&gt;</c> with the promotion as the API answers it,
+    /// and for an applied alias MLflow's <c>model_version_alias.created</c>, as if the alias had been set by hand. Sent
+    /// once per recorded outcome, after it is recorded (publishing never throws).
+    /// </summary>
+    private async Task PublishOutcomeAsync(Promotion outcome)
+    {
+        if (_webhooks is null || WebhookEvents.ForPromotionStatus(outcome.Status) is not { } e) return;
+        var model = RegistryNames.TryCanonical(outcome.Name) ?? outcome.Name;
+        if (outcome.Status == PromotionStatus.Succeeded && outcome.Target.Alias is { } alias)
+            await _webhooks.PublishAsync(WebhookEvents.ModelVersionAliasCreated, model, WebhookPayloads.ModelVersionAliasCreated(model, alias, outcome.Version));
+        await _webhooks.PublishAsync(e, model, WebhookPayloads.Promotion(outcome));
     }
 
     /// <summary>

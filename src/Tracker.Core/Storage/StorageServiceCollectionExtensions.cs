@@ -7,6 +7,7 @@ using Azure.Storage.Queues;
 using Tracker.Core.Promotions;
 using Tracker.Core.Artifacts;
 using Tracker.Core.Registry;
+using Tracker.Core.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -79,6 +80,7 @@ public static class StorageServiceCollectionExtensions
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().ProcessAsync));
         services.AddKeyedSingleton<IQueueHandler>(PromotionService.PoisonQueueName,
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().RecordPoisonAsync));
+        services.AddTrackerWebhooks();
         services.AddSingleton<Lifecycle.LifecycleQueue>();
         services.AddSingleton<Lifecycle.ArtifactExpiry>();
         services.AddSingleton<Lifecycle.LifecycleService>();

@@ -25,6 +25,7 @@ public static class MlflowApi
             api.MapModelVersionEndpoints();
             api.MapUserEndpoints();
             api.MapPermissionEndpoints();
+            api.MapWebhookEndpoints();
             if (root == AjaxRoot) api.MapAjaxOnlyEndpoints();
         }
         return app;

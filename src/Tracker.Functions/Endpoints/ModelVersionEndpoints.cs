@@ -2,6 +2,7 @@ using Tracker.Core;
 using Tracker.Core.Auth;
 using Tracker.Core.Registry;
 using Tracker.Core.Tracking;
+using Tracker.Core.Webhooks;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
@@ -28,7 +29,8 @@ public static class ModelVersionEndpoints
     }
 
     public static async Task<IResult> CreateModelVersion(
-        RequestArgs args, Caller caller, PermissionLookup permissions, ModelVersionSources sources, RegistryStore registry, CancellationToken ct)
+        RequestArgs args, Caller caller, PermissionLookup permissions, ModelVersionSources sources, RegistryStore registry, WebhookPublisher webhooks,
+        CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
         var tags = Parse.KeyValues(args, "tags");
@@ -43,6 +45,7 @@ public static class ModelVersionEndpoints
         var version = await registry.CreateModelVersionAsync(new NewModelVersion(
             name, resolved.Source, resolved.StorageLocation, resolved.RunId, tags, args.String("run_link"), args.String("description"), modelId, UserId: null), ct);
         if (modelId is not null) await sources.RecordVersionOnLoggedModelAsync(modelId, version.Name, version.Version, ct);
+        await webhooks.PublishAsync(WebhookEvents.ModelVersionCreated, version.Name, WebhookPayloads.ModelVersionCreated(version));
         return VersionResult(version, withAliases: false);
     }
 
@@ -117,20 +120,23 @@ public static class ModelVersionEndpoints
         return MlflowJson.Object(w => w.WriteString("artifact_uri", uri));
     }
 
-    public static async Task<IResult> SetModelVersionTag(RequestArgs args, RegistryStore registry, CancellationToken ct)
+    public static async Task<IResult> SetModelVersionTag(RequestArgs args, RegistryStore registry, WebhookPublisher webhooks, CancellationToken ct)
     {
         var (name, version) = NameAndVersion(args);
         var key = args.RequiredString("key");
         var value = args.String("value");
         RegistryValidation.VersionTag(key, value);
         await registry.SetModelVersionTagAsync(name, version, key, value!, ct);
+        await webhooks.PublishAsync(WebhookEvents.ModelVersionTagSet, name, WebhookPayloads.ModelVersionTagSet(name, version, key, value!));
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteModelVersionTag(RequestArgs args, RegistryStore registry, CancellationToken ct)
+    public static async Task<IResult> DeleteModelVersionTag(RequestArgs args, RegistryStore registry, WebhookPublisher webhooks, CancellationToken ct)
     {
         var (name, version) = NameAndVersion(args);
-        await registry.DeleteModelVersionTagAsync(name, version, args.RequiredString("key"), ct);
+        var key = args.RequiredString("key");
+        await registry.DeleteModelVersionTagAsync(name, version, key, ct);
+        await webhooks.PublishAsync(WebhookEvents.ModelVersionTagDeleted, name, WebhookPayloads.ModelVersionTagDeleted(name, version, key));
         return MlflowJson.Empty();
     }
 

@@ -1,6 +1,7 @@
 using Tracker.Core;
 using Tracker.Core.Auth;
 using Tracker.Core.Registry;
+using Tracker.Core.Webhooks;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Http;
 
@@ -32,27 +33,34 @@ public static class RegisteredModelEndpoints
         return api;
     }
 
-    public static async Task<IResult> CreateRegisteredModel(RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, CancellationToken ct)
+    public static async Task<IResult> CreateRegisteredModel(
+        RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, WebhookPublisher webhooks, CancellationToken ct)
     {
         var name = RegistryValidation.NewModelName(args.RequiredString("name"));
         var tags = Parse.KeyValues(args, "tags");
         foreach (var tag in tags) RegistryValidation.ModelTag(tag.Key, tag.Value);
         var model = await registry.CreateRegisteredModelAsync(name, tags, args.String("description"), args.String("deployment_job_id"), ct);
         await caller.GrantModelCreatorAsync(auth, model.Name, ct);
+        // A prompt is a registered model with MLflow's prompt tag; MLflow sends prompt events for those, which Tracker has not.
+        if (!model.Tags.Any(t => t.Key == RegisteredModel.PromptTag))
+            await webhooks.PublishAsync(WebhookEvents.RegisteredModelCreated, model.Name,
+                WebhookPayloads.RegisteredModelCreated(model.Name, model.Tags, model.Description));
         return ModelResult(model);
     }
 
     public static async Task<IResult> GetRegisteredModel(RequestArgs args, RegistryStore registry, CancellationToken ct) =>
         ModelResult(await registry.GetRegisteredModelAsync(RegistryNames.Canonical(args.RequiredString("name")), ct));
 
-    public static async Task<IResult> RenameRegisteredModel(RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, CancellationToken ct)
+    public static async Task<IResult> RenameRegisteredModel(
+        RequestArgs args, Caller caller, RegistryStore registry, AuthStore auth, WebhookService webhooks, CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
         var newName = RegistryValidation.NewModelName(args.RequiredString("new_name"), "new_name");
         var model = await registry.RenameRegisteredModelAsync(name, newName, ct);
         // Grants follow the model (MLflow's auth app renames them after the request): a model never loses its owners,
-        // and whoever later takes the old name starts with none of them.
+        // and whoever later takes the old name starts with none of them. Webhooks scoped to it follow too.
         if (caller.SignedIn) await auth.RenameRegisteredModelPermissionsAsync(name, model.Name, ct);
+        await webhooks.RenameModelAsync(name, model.Name, ct);
         return ModelResult(model);
     }
 
@@ -120,22 +128,24 @@ public static class RegisteredModelEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> SetAlias(RequestArgs args, RegistryStore registry, CancellationToken ct)
+    public static async Task<IResult> SetAlias(RequestArgs args, RegistryStore registry, WebhookPublisher webhooks, CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
         var alias = args.RequiredString("alias");
         RegistryValidation.Alias(alias);
         var version = RegistryValidation.Version(args.RequiredString("version"));
         await registry.SetRegisteredModelAliasAsync(name, alias, version, ct);
+        await webhooks.PublishAsync(WebhookEvents.ModelVersionAliasCreated, name, WebhookPayloads.ModelVersionAliasCreated(name, alias, version));
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteAlias(RequestArgs args, RegistryStore registry, CancellationToken ct)
+    public static async Task<IResult> DeleteAlias(RequestArgs args, RegistryStore registry, WebhookPublisher webhooks, CancellationToken ct)
     {
         var name = RegistryNames.Canonical(args.RequiredString("name"));
         var alias = args.RequiredString("alias");
         RegistryValidation.Alias(alias);
         await registry.DeleteRegisteredModelAliasAsync(name, alias, ct);
+        await webhooks.PublishAsync(WebhookEvents.ModelVersionAliasDeleted, name, WebhookPayloads.ModelVersionAliasDeleted(name, alias));
         return MlflowJson.Empty();
     }
 

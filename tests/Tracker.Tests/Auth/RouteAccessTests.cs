@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tracker.Core.Auth;
 using Tracker.Core.Promotions;
 using Tracker.Core.Tracking;
+using Tracker.Core.Webhooks;
 using Tracker.Functions.Auth;
 using Tracker.Functions.Endpoints;
 using Tracker.Tests.Infrastructure;
@@ -100,6 +101,16 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
         var promotionId = PromotionStore.NewId(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await app.Services.GetRequiredService<PromotionStore>().AddAsync(new Promotion(promotionId, SampleModel, 1,
             new PromotionTarget("Staging", null), true, null, PromotionStatus.Pending, "matrix-admin", 1, 1, null, null));
+        // A webhook scoped to the sample model, for the routes that name one (MANAGE on the model manages it). Its URL is
+        // refused at connect time, so test answers at once; a delete that passed is undone before the next request.
+        var webhooks = app.Services.GetRequiredService<WebhookService>();
+        var webhookId = "";
+        async Task RestoreSampleWebhookAsync()
+        {
+            if (await app.Services.GetRequiredService<WebhookStore>().GetAsync(webhookId) is null)
+                webhookId = (await webhooks.CreateAsync(new NewWebhook("matrix", null, "http://127.0.0.1:9/hook",
+                    [WebhookEvents.RegisteredModelCreated], null, null, SampleModel), default)).WebhookId;
+        }
         var sampleMayBeGone = false;
         await app.Store.CreateUserAsync(OtherUser, password: null);
 
@@ -116,8 +127,9 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
                 // A rename or delete that passed took the sample model (and its grants, which follow it) away.
                 if (sampleMayBeGone) await RestoreSampleModelAsync();
                 sampleMayBeGone = MovesTheSampleModel(endpoint);
+                await RestoreSampleWebhookAsync();
                 var marker = "m" + Guid.NewGuid().ToString("N");
-                var (path, body) = SampleRequest(method, endpoint.RoutePattern.RawText!, experiment, experimentName, run, marker, promotionId);
+                var (path, body) = SampleRequest(method, endpoint.RoutePattern.RawText!, experiment, experimentName, run, marker, promotionId, webhookId);
                 var (status, text, challenged) = await app.StatusAsync(new HttpMethod(method), path, caller.Authorization, body);
                 var where = $"{Name(method, endpoint)} [{access}] as {caller.Name}: {status} {text[..Math.Min(text.Length, 200)]}";
                 var expected = Expected(access, caller);
@@ -161,7 +173,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
     /// query for GET and DELETE, in the JSON body otherwise, and in the query too for the routes whose body is a file).
     /// </summary>
     private static (string PathAndQuery, JsonObject? Body) SampleRequest(
-        string method, string pattern, string experiment, string experimentName, string run, string marker, string promotionId)
+        string method, string pattern, string experiment, string experimentName, string run, string marker, string promotionId, string webhookId)
     {
         var artifactDir = $"{experiment}/{run}/artifacts";
         var path = RouteParameter().Replace(pattern, m => m.Groups[1].Value switch
@@ -170,6 +182,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             // A logged model id of the experiment (one that does not exist: the handler's 404 is past the access check).
             "model_id" => LoggedModelIds.New(experiment),
             "tag_key" => "matrix",
+            "webhook_id" => webhookId,
             var other => throw new InvalidOperationException($"{pattern}: no sample value for route parameter '{other}'; add one here."),
         });
         var args = new Dictionary<string, string>
@@ -178,7 +191,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             ["run_id"] = run, ["run_ids"] = run, ["run_uuid"] = run,
             ["path"] = pattern.StartsWith(ArtifactEndpoints.Root, StringComparison.Ordinal) ? artifactDir : "sample.txt",
             ["name"] = SampleModel, ["version"] = "1", ["alias"] = "matrix", ["stage"] = "Staging", ["source"] = $"runs:/{run}/model", ["username"] = OtherUser, ["metric_key"] = "m", ["key"] = "matrix", ["value"] = marker, ["new_name"] = marker,
-            ["id"] = promotionId,
+            ["id"] = promotionId, ["model_name"] = SampleModel,
         };
         var query = QueryHelpers.AddQueryString(path, args.Where(a => method is "GET" or "DELETE" || a.Key is "run_uuid" or "path").Select(a => KeyValuePair.Create(a.Key, (string?)a.Value)));
         if (method is "GET" or "DELETE" or "PUT" || pattern.EndsWith("/upload-artifact", StringComparison.Ordinal)) return (query, null);

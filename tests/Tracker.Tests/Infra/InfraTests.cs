@@ -321,6 +321,18 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.Equal("${TRACKER_ENTRA_AUDIENCE=}", (string?)parameters?["entraAudience"]?["value"]);
     }
 
+    // Webhook deliveries are configured in the template with the code's own defaults, and the loopback switch that only
+    // tests may turn on is not a setting a deployment has.
+    [Fact]
+    public void WebhookSettingsCarryTheCodesDefaultsAndNoTestSwitch()
+    {
+        var settings = AppSettings().ToDictionary(s => s.Name, s => s.Value);
+        var defaults = new Tracker.Core.Webhooks.WebhookOptions();
+        Assert.Equal(defaults.MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), settings["Tracker__Webhooks__MaxAttempts"]);
+        Assert.Equal(defaults.RequestTimeout, TimeSpan.Parse(settings["Tracker__Webhooks__RequestTimeout"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.DoesNotContain(settings.Keys, name => name.Contains("AllowLoopback", StringComparison.OrdinalIgnoreCase));
+    }
+
     // Code and template agree: every Tracker__… app setting binds to a property of the options class of its section
     // (a renamed property would otherwise leave a setting that silently does nothing).
     [Fact]
