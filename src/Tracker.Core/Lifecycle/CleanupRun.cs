@@ -20,6 +20,8 @@ public sealed record CleanupRun
     [JsonPropertyName("enqueued")] public Dictionary<string, int> Enqueued { get; init; } = [];
     [JsonPropertyName("skipped")] public List<CleanupSkip> Skipped { get; init; } = [];
     [JsonPropertyName("skipped_count")] public int SkippedCount { get; init; }
+    /// <summary>Registry change rows older than a day deleted by this run.</summary>
+    [JsonPropertyName("registry_changes_pruned")] public int RegistryChangesPruned { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 }
 

@@ -18,6 +18,8 @@ namespace Tracker.Core.Lifecycle;
 /// <c>version_stage_changed</c>;</item>
 /// <item>each run of an experiment tagged <see cref="RetentionDaysTag"/> → <c>expire_artifacts</c> with the cutoff.</item>
 /// </list>
+/// It also prunes the registry's change rows older than a day (<see cref="RegistryStore.PruneChangesAsync"/>), the one
+/// thing it deletes itself: they are bookkeeping, not user data.
 /// It reads through the stores' own paged searches, one experiment's runs at a time, so memory stays bounded by the
 /// largest experiment, not the deployment. It only enqueues: the workers read the current state again and are
 /// idempotent, so a second run (or two at once: the host's singleton lock does not hold across a local and a hosted
@@ -32,6 +34,10 @@ public sealed partial class CleanupService(
     public const string RetentionDaysTag = "tracker.retention_days";
     public const string TimerFunctionName = "Cleanup";
     private const int PageSize = 1000;
+    /// <summary>Registry change rows are only read by instances catching up (one that fell further behind rescans), so a
+    /// day of them is plenty; a daily run prunes the rest, bounded per run.</summary>
+    private static readonly TimeSpan RegistryChangesKept = TimeSpan.FromDays(1);
+    private const int MaxRegistryChangesPruned = 50_000;
 
     public async Task RunAsync(TimerTick tick, CancellationToken ct)
     {
@@ -44,6 +50,7 @@ public sealed partial class CleanupService(
         {
             await ExperimentsAndRunsAsync(o, now, run, ct);
             await VersionsAsync(o, now, run, ct);
+            run.RegistryChangesPruned = await registry.PruneChangesAsync(RegistryChangesKept, MaxRegistryChangesPruned, ct);
         }
         catch (Exception e)
         {
@@ -149,6 +156,7 @@ public sealed partial class CleanupService(
         public Dictionary<string, int> Enqueued { get; } = new(StringComparer.Ordinal);
         public List<CleanupSkip> Skipped { get; } = [];
         public int SkippedCount { get; private set; }
+        public int RegistryChangesPruned { get; set; }
 
         public void Count(string kind) => Enqueued[kind] = Enqueued.GetValueOrDefault(kind) + 1;
 
@@ -161,7 +169,8 @@ public sealed partial class CleanupService(
         public CleanupRun ToRow(long startedMs, bool isPastDue, long? finishedMs, string? error) => new()
         {
             Id = Id, StartedMs = startedMs, FinishedMs = finishedMs, IsPastDue = isPastDue,
-            Enqueued = new Dictionary<string, int>(Enqueued, StringComparer.Ordinal), Skipped = [.. Skipped], SkippedCount = SkippedCount, Error = error,
+            Enqueued = new Dictionary<string, int>(Enqueued, StringComparer.Ordinal), Skipped = [.. Skipped], SkippedCount = SkippedCount,
+            RegistryChangesPruned = RegistryChangesPruned, Error = error,
         };
     }
 

@@ -53,6 +53,7 @@ public static class CleanupEndpoints
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        w.WriteNumber("registry_changes_pruned", run.RegistryChangesPruned);
         if (run.Error is not null) w.WriteString("error", run.Error);
         w.WriteEndObject();
     }
