@@ -80,6 +80,10 @@ public static class StorageServiceCollectionExtensions
         services.AddKeyedSingleton<IQueueHandler>(PromotionService.PoisonQueueName,
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().RecordPoisonAsync));
         services.AddSingleton<Lifecycle.LifecycleQueue>();
+        services.AddSingleton<Lifecycle.LifecycleBlobs>();
+        services.AddSingleton<Lifecycle.RunPurge>();
+        services.AddSingleton<Lifecycle.ExperimentPurge>();
+        services.AddSingleton<Lifecycle.VersionTiering>();
         services.AddSingleton<Lifecycle.LifecycleService>();
         services.AddKeyedSingleton<IQueueHandler>(Lifecycle.LifecycleQueue.QueueName,
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<Lifecycle.LifecycleService>().HandleAsync));

@@ -1,0 +1,117 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Options;
+using Tracker.Core.Artifacts;
+using Tracker.Core.Registry;
+using Tracker.Core.Storage;
+
+namespace Tracker.Core.Lifecycle;
+
+/// <summary>
+/// The artifact container as the lifecycle workers walk it: the blobs under one prefix, a bounded share at a time,
+/// resumable from the listing's own continuation marker (name-ordered, so blobs deleted meanwhile do not disturb it).
+/// A marker only resumes a listing of the same prefix, so a forged one cannot reach outside it.
+/// </summary>
+public sealed class LifecycleBlobs(BlobServiceClient blobs, IOptions<StorageOptions> storage)
+{
+    /// <summary>Blob Storage's largest listing page.</summary>
+    private const int MaxPage = 5000;
+    /// <summary>Blob requests of one invocation in flight at once.</summary>
+    private const int Parallelism = 16;
+
+    public BlobContainerClient Container { get; } = blobs.GetBlobContainerClient(storage.Value.ArtifactsContainer);
+
+    /// <summary>
+    /// Lists at most <paramref name="budget"/> blobs whose names start with <paramref name="prefix"/>, from
+    /// <paramref name="marker"/> on, and runs <paramref name="act"/> on each (concurrently). Returns how many it listed
+    /// and the marker to go on from, or null when the listing is complete.
+    /// </summary>
+    public async Task<(int Listed, string? Next)> WalkAsync(
+        string prefix, string? marker, int budget, Func<BlobClient, CancellationToken, Task> act, CancellationToken ct)
+    {
+        var listed = 0;
+        try
+        {
+            while (listed < budget)
+            {
+                Page<BlobItem>? page = null;
+                await foreach (var first in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, ct)
+                                   .AsPages(string.IsNullOrEmpty(marker) ? null : marker, Math.Min(budget - listed, MaxPage)))
+                {
+                    page = first;
+                    break;
+                }
+                if (page is null) return (listed, null);
+                await Parallel.ForEachAsync(page.Values, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+                    async (item, token) => await act(Container.GetBlobClient(item.Name), token));
+                listed += page.Values.Count;
+                marker = page.ContinuationToken;
+                if (string.IsNullOrEmpty(marker)) return (listed, null);
+            }
+            return (listed, marker);
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound && e.ErrorCode == BlobErrorCode.ContainerNotFound)
+        {
+            return (listed, null); // nothing was ever uploaded
+        }
+    }
+
+    /// <summary>The blob name (a file) or prefix (a directory, without the trailing slash) an artifact URI names, or
+    /// null for one that names no files of this server.</summary>
+    public static string? BlobPrefixOf(string? uri)
+    {
+        if (string.IsNullOrEmpty(uri)) return null;
+        try
+        {
+            return ArtifactLocation.FromUri(uri, allowRoot: true).BlobName;
+        }
+        catch (MlflowException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="name"/> is the file <paramref name="prefix"/> names or lies in that directory.</summary>
+    public static bool Within(string name, string prefix) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) && (name.Length == prefix.Length || name[prefix.Length] == '/');
+
+    /// <summary>Whether two artifact locations share files: one is the other, or lies inside it.</summary>
+    public static bool Overlap(string a, string b) => Within(a, b) || Within(b, a);
+}
+
+/// <summary>
+/// What the registry's live versions (every stage, Archived included) need kept: the runs and logged models they name
+/// and the files their storage locations point at. MLflow's <c>mlflow gc</c> deletes a deleted run's artifacts even when
+/// a registered version's source points into them, which breaks that version; Tracker's purge keeps them.
+/// </summary>
+public sealed record RegisteredFiles(IReadOnlySet<string> Runs, IReadOnlySet<string> Models, IReadOnlyList<string> Prefixes)
+{
+    public static async Task<RegisteredFiles> ReadAsync(RegistryStore registry, CancellationToken ct)
+    {
+        var runs = new HashSet<string>(StringComparer.Ordinal);
+        var models = new HashSet<string>(StringComparer.Ordinal);
+        var prefixes = new List<string>();
+        foreach (var version in await registry.ListLiveVersionsAsync(ct))
+        {
+            if (!string.IsNullOrEmpty(version.RunId)) runs.Add(version.RunId);
+            if (!string.IsNullOrEmpty(version.ModelId)) models.Add(version.ModelId);
+            var location = string.IsNullOrEmpty(version.StorageLocation) ? version.Source : version.StorageLocation;
+            try
+            {
+                var at = ArtifactLocation.FromUri(location, allowRoot: true);
+                if (at.RunId is { } run) runs.Add(run);
+                if (at.ModelId is { } model) models.Add(model);
+                prefixes.Add(at.BlobName);
+            }
+            catch (MlflowException)
+            {
+                // A source naming no files of this server (models:/ of an older version) pins nothing more.
+            }
+        }
+        return new RegisteredFiles(runs, models, prefixes);
+    }
+
+    /// <summary>Whether the blob backs a registered version.</summary>
+    public bool Covers(string blobName) => Prefixes.Any(p => LifecycleBlobs.Within(blobName, p));
+}
