@@ -1,0 +1,280 @@
+using Azure.Data.Tables;
+using Tracker.Core;
+using Tracker.Core.Lifecycle;
+using Tracker.Core.Registry;
+using Tracker.Core.Tracking;
+using Tracker.Tests.Infrastructure;
+
+namespace Tracker.Tests.Integration;
+
+/// <summary>
+/// The run_deleted and experiment_deleted workers against Azurite, with retention 0: what a purge removes (blobs, history
+/// rows, logged models, the run row replaced by its tombstone), what it keeps (other runs' files, registered versions'
+/// files), and that it reconciles from current state (restored, not due, forged), in bounded steps.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
+{
+    private LifecycleHarness _h = null!;
+    private string _experimentId = "";
+
+    /// <summary>Workers with these options, over tables, a container and queue of their own, and an experiment.</summary>
+    private async Task UseAsync(int retentionDays = 0, int maxBlobs = 5000)
+    {
+        _h = new LifecycleHarness(azurite, new LifecycleOptions { DeletedRetentionDays = retentionDays, MaxBlobsPerMessage = maxBlobs });
+        _experimentId = await _h.Tracking.CreateExperimentAsync("purge-" + Guid.NewGuid().ToString("N"), []);
+    }
+
+    public Task InitializeAsync() => UseAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>A run with <paramref name="files"/> artifacts, a metric history in rows of its own, and (optionally) a
+    /// logged model it created with one file.</summary>
+    private async Task<(string RunId, string? ModelId)> RunAsync(int files, bool withModel = false, string? experimentId = null)
+    {
+        experimentId ??= _experimentId;
+        var run = (await _h.Tracking.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        await _h.Tracking.LogBatchAsync(run, Enumerable.Range(0, 40).Select(i => new Metric("loss", i, i, i)).ToList(), [], []);
+        for (var i = 0; i < files; i++) await _h.UploadAsync($"{experimentId}/{run}/artifacts/dir/f{i:D3}.txt");
+        string? model = null;
+        if (withModel)
+        {
+            model = (await _h.Tracking.CreateLoggedModelAsync(experimentId, "model", null, run, [], [])).ModelId;
+            await _h.UploadAsync($"{experimentId}/models/{model}/artifacts/MLmodel");
+        }
+        return (run, model);
+    }
+
+    private async Task<bool> RunExistsAsync(string runId) =>
+        await _h.Tracking.GetRunForPurgeAsync(runId) is not null;
+
+    private Task<List<TableEntity>> HistoryRowsAsync(string runId) =>
+        _h.RowsAsync("metrics", TableClient.CreateQueryFilter($"PartitionKey eq {runId}"));
+
+    private async Task<TableEntity?> RunRowAsync(string runId) =>
+        (await _h.RowsAsync("runs", TableClient.CreateQueryFilter($"PartitionKey eq {RunIds.ExperimentOf(runId)} and RowKey eq {"r:" + runId}"))).SingleOrDefault();
+
+    private async Task DeleteAndPurgeAsync(string runId)
+    {
+        await _h.Tracking.DeleteRunAsync(runId);
+        await _h.Queue.RunDeletedAsync(runId, default);
+        await _h.DrainAsync();
+    }
+
+    [Fact]
+    public async Task ADeletedRunLosesItsFilesHistoryAndLoggedModelsAndItsRowBecomesATombstone()
+    {
+        var (run, model) = await RunAsync(files: 3, withModel: true);
+        var (neighbour, neighbourModel) = await RunAsync(files: 2, withModel: true);
+        Assert.NotEmpty(await HistoryRowsAsync(run));
+
+        await DeleteAndPurgeAsync(run);
+
+        Assert.False(await RunExistsAsync(run));
+        await Assert.ThrowsAsync<MlflowException>(() => _h.Tracking.GetRunAsync(run));
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/models/{model}/"));
+        Assert.Empty(await HistoryRowsAsync(run));
+        Assert.Null(await _h.Tracking.GetLoggedModelAsync(model!));
+        Assert.Empty(await _h.Tracking.ListLoggedModelsForPurgeAsync(_experimentId, run));
+        // The tombstone: the row stays, with nothing of the run in it.
+        var row = await RunRowAsync(run);
+        Assert.NotNull(row);
+        Assert.Equal("purged", row!.GetString("Lifecycle"));
+        Assert.Null(row.GetBinary("D0"));
+        var all = await _h.Tracking.SearchRunsAsync([_experimentId], null, ViewType.All, 100, [], null);
+        Assert.DoesNotContain(all.Items, r => r.Info.RunId == run);
+
+        // The neighbour is untouched.
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{neighbour}/")).Count);
+        Assert.Single(await _h.BlobsAsync($"{_experimentId}/models/{neighbourModel}/"));
+        Assert.NotEmpty(await HistoryRowsAsync(neighbour));
+        Assert.Contains(all.Items, r => r.Info.RunId == neighbour);
+    }
+
+    [Fact]
+    public async Task ALargeRunIsPurgedInBoundedStepsDeletingEachBlobOnce()
+    {
+        await UseAsync(maxBlobs: 7);
+        var (run, model) = await RunAsync(files: 30, withModel: true);
+        _h.BlobRequests.Clear();
+
+        await _h.Tracking.DeleteRunAsync(run);
+        await _h.Queue.RunDeletedAsync(run, default);
+        var messages = await _h.DrainAsync();
+
+        // 31 blobs at 7 a message, then the rows: at least five messages, each a continuation after the first.
+        Assert.True(messages.Count >= 5, $"{messages.Count} messages");
+        Assert.All(messages.Skip(1), m => Assert.Contains("\"continuation\"", m));
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/models/{model}/"));
+        Assert.False(await RunExistsAsync(run));
+        var deletes = _h.BlobRequests.Where(r => r.Method == "DELETE").GroupBy(r => r.Blob).ToList();
+        Assert.Equal(31, deletes.Count);
+        Assert.All(deletes, d => Assert.Single(d));
+    }
+
+    [Fact]
+    public async Task ARunNotYetDueIsLookedAtAgainLaterAndKeptMeanwhile()
+    {
+        await UseAsync(retentionDays: 30);
+        var (run, _) = await RunAsync(files: 2);
+        await _h.Tracking.DeleteRunAsync(run);
+        await _h.Queue.RunDeletedAsync(run, default);
+
+        Assert.Single(await _h.DrainAsync());
+
+        // The follow-up is queued, invisible until it is due (at most the queue's seven days: a chain).
+        Assert.Equal(1, await _h.QueuedAsync());
+        Assert.Empty(await _h.DrainAsync());
+        Assert.True(await RunExistsAsync(run));
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{run}/")).Count);
+    }
+
+    [Fact]
+    public async Task ARunRestoredBeforeItsPurgeKeepsEverything()
+    {
+        var (run, model) = await RunAsync(files: 2, withModel: true);
+        await _h.Tracking.DeleteRunAsync(run);
+        await _h.Queue.RunDeletedAsync(run, default);
+        await _h.Tracking.RestoreRunAsync(run);
+
+        await _h.DrainAsync();
+
+        Assert.Equal(LifecycleStage.Active, (await _h.Tracking.GetRunAsync(run)).Info.LifecycleStage);
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{run}/")).Count);
+        Assert.NotNull(await _h.Tracking.GetLoggedModelAsync(model!));
+        Assert.NotEmpty(await HistoryRowsAsync(run));
+        Assert.Equal(0, await _h.QueuedAsync());
+    }
+
+    [Fact]
+    public async Task ForgedMessagesPurgeNothing()
+    {
+        var (active, _) = await RunAsync(files: 2, withModel: true);
+        _h.BlobRequests.Clear();
+
+        // An active run named, with and without a continuation that would skip to its rows; another experiment's run
+        // id spelled into a continuation; ids Tracker never issued; an active experiment; text that is no message.
+        await _h.HandleAsync($$"""{"kind":"run_deleted","run_id":"{{active}}"}""");
+        await _h.HandleAsync($$"""{"kind":"run_deleted","run_id":"{{active}}","continuation":"r"}""");
+        await _h.HandleAsync("""{"kind":"run_deleted","run_id":"../../0/x"}""");
+        await _h.HandleAsync("""{"kind":"run_deleted"}""");
+        await _h.HandleAsync($$"""{"kind":"experiment_deleted","experiment_id":"{{_experimentId}}","continuation":"b:"}""");
+        await _h.HandleAsync("""{"kind":"experiment_deleted","experiment_id":"x/../0"}""");
+        await _h.HandleAsync("not json");
+
+        Assert.Equal(LifecycleStage.Active, (await _h.Tracking.GetRunAsync(active)).Info.LifecycleStage);
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{active}/")).Count);
+        Assert.NotEmpty(await HistoryRowsAsync(active));
+        Assert.NotNull(await _h.Tracking.GetExperimentAsync(_experimentId));
+        Assert.DoesNotContain(_h.BlobRequests, r => r.Method == "DELETE");
+        Assert.Equal(0, await _h.QueuedAsync());
+    }
+
+    [Fact]
+    public async Task AForgedContinuationOnADeletedRunStillDeletesItsFilesBeforeItsRow()
+    {
+        var (run, _) = await RunAsync(files: 3);
+        await _h.Tracking.DeleteRunAsync(run);
+
+        await _h.HandleAsync($$"""{"kind":"run_deleted","run_id":"{{run}}","continuation":"r"}""");
+        await _h.DrainAsync();
+
+        Assert.False(await RunExistsAsync(run));
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+    }
+
+    [Fact]
+    public async Task FilesOfARegisteredVersionAndItsRunAreKeptUntilTheVersionGoes()
+    {
+        var (run, model) = await RunAsync(files: 0, withModel: true);
+        await _h.UploadAsync($"{_experimentId}/{run}/artifacts/model/model.pkl");
+        await _h.UploadAsync($"{_experimentId}/{run}/artifacts/model/MLmodel");
+        await _h.UploadAsync($"{_experimentId}/{run}/artifacts/model.pkl2"); // shares the name's start, not the directory
+        await _h.UploadAsync($"{_experimentId}/{run}/artifacts/plot.png");
+        var name = "purge-" + Guid.NewGuid().ToString("N")[..8];
+        await _h.Registry.CreateRegisteredModelAsync(name, [], null, null);
+        var source = $"runs:/{run}/model";
+        await _h.Registry.CreateModelVersionAsync(new NewModelVersion(name, source, source, run, [], null, null, null, "u"));
+        await _h.Registry.TransitionModelVersionStageAsync(name, 1, ModelStages.Archived, false);
+
+        await DeleteAndPurgeAsync(run);
+
+        Assert.Equal(
+            [$"{_experimentId}/{run}/artifacts/model/MLmodel", $"{_experimentId}/{run}/artifacts/model/model.pkl"],
+            (await _h.BlobsAsync($"{_experimentId}/{run}/")).Order(StringComparer.Ordinal));
+        // The run stays (deleted): the client resolves the version's runs:/ source through it.
+        Assert.Equal(LifecycleStage.Deleted, (await _h.Tracking.GetRunAsync(run)).Info.LifecycleStage);
+        Assert.NotEmpty(await HistoryRowsAsync(run));
+        // The logged model no version names goes.
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/models/{model}/"));
+
+        await _h.Registry.DeleteModelVersionAsync(name, 1);
+        await _h.Queue.RunDeletedAsync(run, default);
+        await _h.DrainAsync();
+
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+        Assert.False(await RunExistsAsync(run));
+    }
+
+    [Fact]
+    public async Task ALoggedModelARegisteredVersionNamesIsKeptWithItsFiles()
+    {
+        var (run, model) = await RunAsync(files: 1, withModel: true);
+        var name = "purge-" + Guid.NewGuid().ToString("N")[..8];
+        await _h.Registry.CreateRegisteredModelAsync(name, [], null, null);
+        var location = LoggedModelIds.ArtifactUri(_experimentId, model!);
+        await _h.Registry.CreateModelVersionAsync(new NewModelVersion(name, "models:/" + model, location, null, [], null, null, model, "u"));
+
+        await DeleteAndPurgeAsync(run);
+
+        Assert.Single(await _h.BlobsAsync($"{_experimentId}/models/{model}/"));
+        Assert.NotNull(await _h.Tracking.GetLoggedModelAsync(model!));
+        // The run itself no version names: purged.
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+        Assert.False(await RunExistsAsync(run));
+    }
+
+    [Fact]
+    public async Task ADeletedExperimentIsPurgedWithAllItsRunsAndItsNameCanBeUsedAgain()
+    {
+        await UseAsync(maxBlobs: 4);
+        var name = "purge-exp-" + Guid.NewGuid().ToString("N");
+        var experiment = await _h.Tracking.CreateExperimentAsync(name, []);
+        var (first, model) = await RunAsync(files: 5, withModel: true, experimentId: experiment);
+        var (second, _) = await RunAsync(files: 3, experimentId: experiment);
+        await _h.Tracking.RestoreRunAsync(first); // no-op: active runs go with their experiment too
+        var (other, _) = await RunAsync(files: 2); // another experiment's
+
+        await _h.Tracking.DeleteExperimentAsync(experiment);
+        await _h.Queue.ExperimentDeletedAsync(experiment, default);
+        var messages = await _h.DrainAsync();
+
+        Assert.True(messages.Count > 1, "bounded: follow-ups");
+        Assert.Null(await _h.Tracking.GetExperimentAsync(experiment));
+        Assert.False(await RunExistsAsync(first));
+        Assert.False(await RunExistsAsync(second));
+        Assert.Empty(await _h.BlobsAsync($"{experiment}/"));
+        Assert.Null(await _h.Tracking.GetLoggedModelAsync(model!));
+        Assert.Empty(await HistoryRowsAsync(first));
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{other}/")).Count);
+        Assert.NotEqual(experiment, await _h.Tracking.CreateExperimentAsync(name, []));
+    }
+
+    [Fact]
+    public async Task AnExperimentRestoredBeforeItsPurgeKeepsEverything()
+    {
+        var experiment = await _h.Tracking.CreateExperimentAsync("purge-exp-" + Guid.NewGuid().ToString("N"), []);
+        var (run, _) = await RunAsync(files: 2, experimentId: experiment);
+        await _h.Tracking.DeleteExperimentAsync(experiment);
+        await _h.Queue.ExperimentDeletedAsync(experiment, default);
+        await _h.Tracking.RestoreExperimentAsync(experiment);
+
+        await _h.DrainAsync();
+
+        Assert.Equal(LifecycleStage.Active, (await _h.Tracking.GetRunAsync(run)).Info.LifecycleStage);
+        Assert.Equal(2, (await _h.BlobsAsync($"{experiment}/")).Count);
+    }
+}
