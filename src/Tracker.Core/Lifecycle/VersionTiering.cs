@@ -92,8 +92,10 @@ public sealed partial class VersionTiering(
     {
         try
         {
-            await StorageErrors.Call(() => blob.SetAccessTierAsync(tier, cancellationToken: ct));
+            // The index tag first: on the way to Cool, a file whose tier change then fails is still cooled by the
+            // storage account's lifecycle rule (the backstop); on the way back, no rule cools it again meanwhile.
             await StorageErrors.Call(() => blob.SetTagsAsync(tags, cancellationToken: ct));
+            await StorageErrors.Call(() => blob.SetAccessTierAsync(tier, cancellationToken: ct));
         }
         catch (Azure.RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
