@@ -37,7 +37,9 @@ public sealed record BenchOptions(
                           and, with --launch only: fuzz (hostile requests against a heap capped at
                           384 MiB unless --env DOTNET_GCHeapHardLimit=... says otherwise),
                           telemetry (start-up and log-metric latency with OpenTelemetry off vs on),
-                          auth (log-metric latency and log-batch throughput with auth off vs on)
+                          auth (log-metric latency and log-batch throughput with auth off vs on),
+                          purge (runs of 1,000 small artifacts deleted and purged through the lifecycle
+                          queue by a local-mode sibling with retention 0: blobs per second)
           --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
         """;
 
@@ -140,9 +142,9 @@ public sealed record BenchOptions(
             return Fail(errors, "--env only applies with --launch");
         }
 
-        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth)))
+        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth) || only.Contains(BenchWorkload.Purge)))
         {
-            return Fail(errors, "--only fuzz, telemetry and auth need --launch");
+            return Fail(errors, "--only fuzz, telemetry, auth and purge need --launch");
         }
 
         if (only?.Contains(BenchWorkload.Fuzz) == true && !env.Exists(e => e.Key == Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable))
