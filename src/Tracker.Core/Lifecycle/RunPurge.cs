@@ -80,13 +80,14 @@ public sealed partial class RunPurge(
 
     /// <summary>
     /// One bounded share of a run's purge, from <paramref name="continuation"/> (null: the start). With
-    /// <paramref name="force"/> (its experiment is being purged) the run goes whatever its own lifecycle.
+    /// <paramref name="force"/> (its experiment is being purged) the run goes whatever its own lifecycle, and its logged
+    /// models are left to the experiment's purge, which takes all of the experiment's at once.
     /// </summary>
     public async Task<(PurgeOutcome Outcome, string? Continuation)> PurgeAsync(
         string runId, string? continuation, bool force, RegisteredFiles registered, PurgeBudget budget, CancellationToken ct)
     {
         var experimentId = RunIds.ExperimentOf(runId)!;
-        var models = (await tracking.ListLoggedModelsForPurgeAsync(experimentId, runId, ct)).Select(m => m.Id).ToList();
+        var models = force ? [] : (await tracking.ListLoggedModelsForPurgeAsync(experimentId, runId, ct)).Select(m => m.Id).ToList();
         // Each owner's directory in turn: the run's own, then each of its logged models'.
         var owners = new List<(string Owner, string Prefix)> { (runId, $"{experimentId}/{runId}/") };
         owners.AddRange(models.Select(m => (m, $"{experimentId}/models/{m}/")));

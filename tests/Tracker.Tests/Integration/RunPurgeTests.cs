@@ -264,6 +264,38 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnExperimentKeepsTheRunARegisteredVersionNeedsAndItsOwnRowUntilTheVersionGoes()
+    {
+        var name = "purge-exp-" + Guid.NewGuid().ToString("N");
+        var experiment = await _h.Tracking.CreateExperimentAsync(name, []);
+        var (registered, _) = await RunAsync(files: 2, experimentId: experiment);
+        var (other, model) = await RunAsync(files: 2, withModel: true, experimentId: experiment);
+        var modelName = "purge-" + Guid.NewGuid().ToString("N")[..8];
+        await _h.Registry.CreateRegisteredModelAsync(modelName, [], null, null);
+        await _h.Registry.CreateModelVersionAsync(new NewModelVersion(modelName, $"runs:/{registered}/dir", $"runs:/{registered}/dir", registered, [], null, null, null, "u"));
+        await _h.UploadAsync($"{experiment}/{registered}/artifacts/notes.txt");
+
+        await _h.Tracking.DeleteExperimentAsync(experiment);
+        await _h.Queue.ExperimentDeletedAsync(experiment, default);
+        await _h.DrainAsync();
+
+        Assert.Equal(2, (await _h.BlobsAsync($"{experiment}/{registered}/artifacts/dir/")).Count);
+        Assert.Empty(await _h.BlobsAsync($"{experiment}/{registered}/artifacts/notes.txt"));
+        Assert.True(await RunExistsAsync(registered));
+        Assert.False(await RunExistsAsync(other));
+        Assert.Empty(await _h.BlobsAsync($"{experiment}/models/{model}/"));
+        Assert.NotNull(await _h.Tracking.GetExperimentAsync(experiment)); // its run still belongs to it
+
+        await _h.Registry.DeleteModelVersionAsync(modelName, 1);
+        await _h.Queue.ExperimentDeletedAsync(experiment, default);
+        await _h.DrainAsync();
+
+        Assert.Empty(await _h.BlobsAsync($"{experiment}/"));
+        Assert.False(await RunExistsAsync(registered));
+        Assert.Null(await _h.Tracking.GetExperimentAsync(experiment));
+    }
+
+    [Fact]
     public async Task AnExperimentRestoredBeforeItsPurgeKeepsEverything()
     {
         var experiment = await _h.Tracking.CreateExperimentAsync("purge-exp-" + Guid.NewGuid().ToString("N"), []);
