@@ -7,25 +7,6 @@ using Tracker.Core.Tracking;
 
 namespace Tracker.Core.Lifecycle;
 
-/// <summary>How far one invocation's share of a purge got.</summary>
-public enum PurgeOutcome
-{
-    /// <summary>Purged for good (or there was nothing to purge).</summary>
-    Done,
-    /// <summary>The budget ran out; the continuation says where to go on.</summary>
-    Continue,
-    /// <summary>Everything that could go is gone; the rest backs a registered version and stays.</summary>
-    Kept,
-}
-
-/// <summary>What one invocation may still delete (blobs and table rows alike).</summary>
-public sealed class PurgeBudget(int left)
-{
-    public int Left { get; private set; } = left;
-    public bool Spent => Left <= 0;
-    public void Spend(int count) => Left -= count;
-}
-
 /// <summary>
 /// The <c>run_deleted</c> worker (issue 10 §3): once a deleted run's retention has passed, it is purged permanently —
 /// what <c>mlflow gc</c> does (the run's artifacts, then its rows: params, tags, metrics) plus what gc misses: the

@@ -4,9 +4,6 @@ using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Registry;
 
-/// <summary>A stage transition's result, and the versions (of the same model) whose stage it changed.</summary>
-public sealed record StageTransition(ModelVersion Version, IReadOnlyList<long> StageChanged);
-
 // Model versions: create, get, update, delete, stage transitions, tags, download URI.
 public sealed partial class RegistryStore
 {

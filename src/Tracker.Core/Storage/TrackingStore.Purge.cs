@@ -5,9 +5,6 @@ using static Tracker.Core.Storage.TableStorage;
 
 namespace Tracker.Core.Storage;
 
-/// <summary>A run, experiment or logged model as the purge worker sees it: what it is, and when it was deleted.</summary>
-public sealed record PurgeCandidate(string Id, string ExperimentId, string Lifecycle, long? DeletedTime);
-
 /// <summary>
 /// The storage side of a permanent purge (issue 10 §3; the lifecycle workers in Tracker.Core.Lifecycle decide when).
 ///
