@@ -70,8 +70,13 @@ public sealed partial class ExperimentPurge(
             if (next is not null) return (PurgeOutcome.Continue, BlobPhase + next);
         }
         foreach (var model in await tracking.ListLoggedModelsForPurgeAsync(experimentId, null, ct))
-            if (!registered.Models.Contains(model.Id))
-                await tracking.DeleteLoggedModelRowAsync(model.Id, ct);
+        {
+            if (registered.Models.Contains(model.Id)) continue;
+            // Out of budget: the follow-up walks the (now empty but for registered files) root again, then the rows left.
+            if (budget.Spent) return (PurgeOutcome.Continue, BlobPhase);
+            await tracking.DeleteLoggedModelRowAsync(model.Id, ct);
+            budget.Spend(1);
+        }
         // A run or logged model kept for a registered version still belongs to this experiment.
         if ((await tracking.ListRunIdsAsync(experimentId, null, 1, ct)).Count > 0 ||
             (await tracking.ListLoggedModelsForPurgeAsync(experimentId, null, ct)).Count > 0)

@@ -84,6 +84,8 @@ public sealed partial class RunPurge(
         }
         foreach (var model in models.Where(m => !registered.Models.Contains(m)))
         {
+            // Out of budget: the follow-up walks the (now empty) directories again and goes on with the rows left.
+            if (budget.Spent) return (PurgeOutcome.Continue, $"{BlobPhase}{runId}:");
             await tracking.DeleteLoggedModelRowAsync(model, ct);
             budget.Spend(1);
         }

@@ -296,6 +296,24 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LoggedModelRowsCountAgainstTheBudgetToo()
+    {
+        await UseAsync(maxBlobs: 2);
+        var experiment = await _h.Tracking.CreateExperimentAsync("purge-exp-" + Guid.NewGuid().ToString("N"), []);
+        var (run, _) = await RunAsync(files: 0, experimentId: experiment);
+        var models = new List<string>();
+        for (var i = 0; i < 7; i++) models.Add((await _h.Tracking.CreateLoggedModelAsync(experiment, $"m{i}", null, i % 2 == 0 ? run : null, [], [])).ModelId);
+
+        await _h.Tracking.DeleteExperimentAsync(experiment);
+        await _h.Queue.ExperimentDeletedAsync(experiment, default);
+        var messages = await _h.DrainAsync();
+
+        Assert.True(messages.Count >= 4, $"{messages.Count} messages");
+        Assert.Empty(await _h.Tracking.ListLoggedModelsForPurgeAsync(experiment, null));
+        Assert.Null(await _h.Tracking.GetExperimentAsync(experiment));
+    }
+
+    [Fact]
     public async Task AnExperimentRestoredBeforeItsPurgeKeepsEverything()
     {
         var experiment = await _h.Tracking.CreateExperimentAsync("purge-exp-" + Guid.NewGuid().ToString("N"), []);
