@@ -15,8 +15,8 @@ namespace Tracker.Core.Lifecycle;
 /// and with it the experiment row, which such a run still belongs to.
 /// </summary>
 public sealed partial class ExperimentPurge(
-    TrackingStore tracking, RegistryStore registry, RunPurge runs, LifecycleQueue queue, IOptions<LifecycleOptions> options,
-    ILogger<ExperimentPurge> logger)
+    TrackingStore tracking, RegistryStore registry, RunPurge runs, LifecycleBlobs blobs, LifecycleQueue queue,
+    IOptions<LifecycleOptions> options, ILogger<ExperimentPurge> logger)
 {
     private const string RunPhase = "r:";
     private const string BlobPhase = "b:";
@@ -77,10 +77,15 @@ public sealed partial class ExperimentPurge(
             await tracking.DeleteLoggedModelRowAsync(model.Id, ct);
             budget.Spend(1);
         }
-        // A run or logged model kept for a registered version still belongs to this experiment.
-        if ((await tracking.ListRunIdsAsync(experimentId, null, 1, ct)).Count > 0 ||
-            (await tracking.ListLoggedModelsForPurgeAsync(experimentId, null, ct)).Count > 0)
-            return (PurgeOutcome.Kept, null);
+        // A run or logged model kept for a registered version still belongs to this experiment. Any other left (a
+        // continuation, forged or not, can only skip) sends the purge back to its start.
+        var runsLeft = await tracking.ListRunIdsAsync(experimentId, null, 1000, ct);
+        var modelsLeft = await tracking.ListLoggedModelsForPurgeAsync(experimentId, null, ct);
+        if (runsLeft.Any(r => !registered.Runs.Contains(r)) || modelsLeft.Any(m => !registered.Models.Contains(m.Id)))
+            return (PurgeOutcome.Continue, null);
+        if (runsLeft.Count > 0 || modelsLeft.Count > 0) return (PurgeOutcome.Kept, null);
+        // Nothing is kept, so no file under the root is needed either: files a skipped marker left are walked again.
+        if (await blobs.AnyAsync($"{experimentId}/", ct)) return (PurgeOutcome.Continue, BlobPhase);
         await tracking.DeleteExperimentRowsAsync(experimentId, ct);
         return (PurgeOutcome.Done, null);
     }

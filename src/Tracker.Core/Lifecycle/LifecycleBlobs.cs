@@ -56,6 +56,21 @@ public sealed class LifecycleBlobs(BlobServiceClient blobs, IOptions<StorageOpti
         }
     }
 
+    /// <summary>Whether any blob's name starts with <paramref name="prefix"/>: one listing of one entry.</summary>
+    public async Task<bool> AnyAsync(string prefix, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var page in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, ct).AsPages(null, 1))
+                return page.Values.Count > 0;
+            return false;
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound && e.ErrorCode == BlobErrorCode.ContainerNotFound)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The blob name (a file) or prefix (a directory, without the trailing slash) an artifact URI names, or
     /// null for one that names no files of this server.</summary>
     public static string? BlobPrefixOf(string? uri)

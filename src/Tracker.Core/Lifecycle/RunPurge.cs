@@ -74,13 +74,20 @@ public sealed partial class RunPurge(
         owners.AddRange(models.Select(m => (m, $"{experimentId}/models/{m}/")));
 
         // Every continuation (a forged one too) goes through the files first: in the row phase they are gone already and
-        // cost one listing each, so no message can have the run's row go while its files stay.
+        // cost one listing each.
         var (from, marker) = ParseBlobContinuation(continuation, owners.Select(o => o.Owner).ToList());
         for (var i = from; i < owners.Count; i++, marker = null)
         {
             var next = await DeleteUnregisteredAsync(owners[i].Prefix, marker, registered, budget, ct);
             if (next is not null) return (PurgeOutcome.Continue, $"{BlobPhase}{owners[i].Owner}:{next}");
             if (budget.Spent && i + 1 < owners.Count) return (PurgeOutcome.Continue, $"{BlobPhase}{owners[i + 1].Owner}:");
+        }
+        // Nothing's row goes while files of it that no version needs remain: a continuation's listing marker (a forged
+        // one too) can only skip files, so a directory no version needs must be empty by now, or it is walked again.
+        foreach (var (owner, prefix) in owners)
+        {
+            var needed = owner == runId ? registered.Runs.Contains(runId) : registered.Models.Contains(owner);
+            if (!needed && await blobs.AnyAsync(prefix, ct)) return (PurgeOutcome.Continue, $"{BlobPhase}{owner}:");
         }
         foreach (var model in models.Where(m => !registered.Models.Contains(m)))
         {

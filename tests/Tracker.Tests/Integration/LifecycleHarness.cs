@@ -58,7 +58,7 @@ public sealed class LifecycleHarness
         var runPurge = new RunPurge(Tracking, Registry, lifecycleBlobs, Queue, opts, TimeProvider.System, NullLogger<RunPurge>.Instance);
         Service = new LifecycleService(
             runPurge,
-            new ExperimentPurge(Tracking, Registry, runPurge, Queue, opts, NullLogger<ExperimentPurge>.Instance),
+            new ExperimentPurge(Tracking, Registry, runPurge, lifecycleBlobs, Queue, opts, NullLogger<ExperimentPurge>.Instance),
             new VersionTiering(Registry, lifecycleBlobs, Queue, opts, TimeProvider.System, NullLogger<VersionTiering>.Instance),
             NullLogger<LifecycleService>.Instance);
     }

@@ -187,6 +187,28 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMarkerThatSkipsFilesCannotMakeTheRunsRowGoWhileTheyStay()
+    {
+        var (run, _) = await RunAsync(files: 3);
+        await _h.Tracking.DeleteRunAsync(run);
+        // A genuine listing marker, but from further along the container than any file of the run ('z' sorts after the
+        // run id's hex digits): resuming the run's listing there finds nothing.
+        await _h.UploadAsync($"{_experimentId}/zzzz/a");
+        await _h.UploadAsync($"{_experimentId}/zzzz/b");
+        var blobs = new LifecycleBlobs(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString),
+            Microsoft.Extensions.Options.Options.Create(new Core.Storage.StorageOptions { ArtifactsContainer = _h.Prefix }));
+        var (_, marker) = await blobs.WalkAsync($"{_experimentId}/zzzz/", null, 1, (_, _) => Task.CompletedTask, default);
+        Assert.NotNull(marker);
+
+        await _h.HandleAsync(new LifecycleMessage { Kind = LifecycleMessage.RunDeleted, RunId = run, Continuation = $"b:{run}:{marker}" }.ToJson());
+        await _h.DrainAsync();
+
+        Assert.Empty(await _h.BlobsAsync($"{_experimentId}/{run}/"));
+        Assert.False(await RunExistsAsync(run));
+        Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/zzzz/")).Count);
+    }
+
+    [Fact]
     public async Task FilesOfARegisteredVersionAndItsRunAreKeptUntilTheVersionGoes()
     {
         var (run, model) = await RunAsync(files: 0, withModel: true);
@@ -311,6 +333,29 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.True(messages.Count >= 4, $"{messages.Count} messages");
         Assert.Empty(await _h.Tracking.ListLoggedModelsForPurgeAsync(experiment, null));
         Assert.Null(await _h.Tracking.GetExperimentAsync(experiment));
+    }
+
+    [Fact]
+    public async Task AForgedContinuationCannotMakeAnExperimentsRowGoWhileItsRunsOrFilesStay()
+    {
+        var experiment = await _h.Tracking.CreateExperimentAsync("purge-exp-" + Guid.NewGuid().ToString("N"), []);
+        var (run, _) = await RunAsync(files: 3, experimentId: experiment);
+        await _h.UploadAsync($"{experiment}/loose/file");
+        // A genuine marker from past the experiment's root ("<id>0/" sorts after "<id>/"), as a forged message could carry.
+        await _h.UploadAsync($"{experiment}0/zz/a");
+        await _h.UploadAsync($"{experiment}0/zz/b");
+        var blobs = new LifecycleBlobs(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString),
+            Microsoft.Extensions.Options.Options.Create(new Core.Storage.StorageOptions { ArtifactsContainer = _h.Prefix }));
+        var (_, marker) = await blobs.WalkAsync($"{experiment}0/", null, 1, (_, _) => Task.CompletedTask, default);
+        await _h.Tracking.DeleteExperimentAsync(experiment);
+
+        await _h.HandleAsync(new LifecycleMessage { Kind = LifecycleMessage.ExperimentDeleted, ExperimentId = experiment, Continuation = "b:" + marker }.ToJson());
+        await _h.DrainAsync();
+
+        Assert.False(await RunExistsAsync(run));
+        Assert.Empty(await _h.BlobsAsync($"{experiment}/"));
+        Assert.Null(await _h.Tracking.GetExperimentAsync(experiment));
+        Assert.Equal(2, (await _h.BlobsAsync($"{experiment}0/")).Count);
     }
 
     [Fact]
