@@ -10,7 +10,8 @@ namespace Tracker.Tests.Integration;
 /// has the run in its search snapshot, instance A deletes it, A's local poller consumes the lifecycle message and purges
 /// (retention 0), and then B answers as if the run never existed — every search view, runs/get, the metric history and
 /// the artifact list. Search snapshots refresh from rows whose Table Timestamp moved; without the purge's tombstone, B
-/// would keep serving the run from its snapshot.
+/// would keep serving the run from its snapshot. Also tiering end to end: a version archived through the API has its
+/// files set Cool (and tagged) by A's poller, and Hot again when promoted.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class PurgeEndToEndTests : IDisposable
@@ -28,6 +29,7 @@ public sealed class PurgeEndToEndTests : IDisposable
             ["Tracker:Storage:ArtifactsContainer"] = _container,
             ["Tracker:Storage:QueuePrefix"] = "q" + Guid.NewGuid().ToString("N")[..10] + "-",
             ["Tracker:Lifecycle:DeletedRetentionDays"] = "0",
+            ["Tracker:Lifecycle:ArchivedCoolAfterDays"] = "0",
         };
         _a = new TrackerApp(azurite, settings: new Dictionary<string, string>(shared)
         {
@@ -112,6 +114,40 @@ public sealed class PurgeEndToEndTests : IDisposable
         Assert.Equal(404, (await _b.GetAsync($"{Api}artifacts/list?run_id={runId}&path=model")).Status);
         // Writes through B's cached copy of the run meet the tombstone, not a run.
         Assert.Equal(404, (await _b.PostAsync(Api + "runs/set-tag", new { run_id = runId, key = "k", value = "v" })).Status);
+    }
+
+    /// <summary>Waits until the version's storage-tier tag is <paramref name="expected"/> (null: absent).</summary>
+    private async Task WaitForTierTagAsync(string model, string version, string? expected)
+    {
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var tags = (await OkAsync(_b.GetAsync($"{Api}model-versions/get?name={model}&version={version}")))["model_version"]!["tags"]?.AsArray();
+            var tier = tags?.FirstOrDefault(t => (string?)t!["key"] == "tracker.storage_tier")?["value"];
+            if ((string?)tier == expected) return;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"{model} v{version}: storage tier tag never became {expected ?? "absent"}");
+    }
+
+    [Fact]
+    public async Task AnArchivedVersionsFilesGoCoolThroughTheQueueAndHotAgainWhenPromoted()
+    {
+        var (_, runId) = await RunWithArtifactAndHistoryAsync();
+        var model = "tier-e2e-" + Guid.NewGuid().ToString("N")[..8];
+        await OkAsync(_b.PostAsync(Api + "registered-models/create", new { name = model }));
+        await OkAsync(_b.PostAsync(Api + "model-versions/create", new { name = model, source = $"runs:/{runId}/model", run_id = runId }));
+        var blob = _blobs.GetBlobClient(Assert.Single(await BlobsAsync($"")));
+
+        // Archived on instance B; A's poller consumes the message.
+        await OkAsync(_b.PostAsync(Api + "model-versions/transition-stage", new { name = model, version = "1", stage = "Archived", archive_existing_versions = false }));
+        await WaitForTierTagAsync(model, "1", "Cool");
+        Assert.Equal(AccessTier.Cool, (await blob.GetPropertiesAsync()).Value.AccessTier);
+        Assert.Equal("true", (await blob.GetTagsAsync()).Value.Tags["tracker-archived"]);
+
+        await OkAsync(_b.PostAsync(Api + "model-versions/transition-stage", new { name = model, version = "1", stage = "Production", archive_existing_versions = false }));
+        await WaitForTierTagAsync(model, "1", null);
+        Assert.Equal(AccessTier.Hot, (await blob.GetPropertiesAsync()).Value.AccessTier);
+        Assert.Empty((await blob.GetTagsAsync()).Value.Tags);
     }
 
     [Fact]
