@@ -130,10 +130,11 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
     /// parsed JSON, Tracker's storage-request count for the call, and how long the exchange took until the whole body
     /// was in (parsing it, the client's own work, not included: for a 3 MB answer it takes longer than the server).
     /// </summary>
+    /// <param name="api">The API root: MLflow's, or <c>api/2.0/tracker</c> for Tracker's own routes (promotions).</param>
     public async Task<(JsonElement Json, int? StorageRequests, TimeSpan Exchange)> CallAsync(
-        HttpMethod method, string endpoint, CancellationToken ct, string? query = null, byte[]? body = null)
+        HttpMethod method, string endpoint, CancellationToken ct, string? query = null, byte[]? body = null, string api = "api/2.0/mlflow")
     {
-        using var request = new HttpRequestMessage(method, $"{_root}/api/2.0/mlflow/{endpoint}{(query is null ? "" : "?" + query)}");
+        using var request = new HttpRequestMessage(method, $"{_root}/{api}/{endpoint}{(query is null ? "" : "?" + query)}");
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body) { Headers = { ContentType = JsonContentType } };

@@ -90,6 +90,11 @@ try
         await AuthCostWorkload.RunAsync(server!, http, options.Quick, report, ct);
     }
 
+    if (options.Runs(BenchWorkload.Promotion))
+    {
+        await PromotionLatencyWorkload.RunAsync(server!, http, token, report, ct);
+    }
+
     if (options.Runs(BenchWorkload.Purge))
     {
         await PurgeWorkload.RunAsync(server!, http, transfers, sizes, report, ct);

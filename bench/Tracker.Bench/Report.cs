@@ -62,6 +62,10 @@ public sealed class Report(TextWriter output)
     public void Figure(string name, double value, string unit, string format = "F2") =>
         output.WriteLine($"{name}: {value.ToString(format, CultureInfo.InvariantCulture)} {unit}");
 
+    /// <summary>A relative change in percent with its sign ("+3.1 %", "-0.4 %"); rounded first, so a change that rounds
+    /// to nothing prints "+0.0" rather than a signed negative zero.</summary>
+    public void Change(string name, double percent) => Figure(name, Math.Round(percent, 1) + 0.0, "%", "+0.0;-0.0;+0.0");
+
     public void Count(string name, long value, string unit) =>
         output.WriteLine($"{name}: {value.ToString(CultureInfo.InvariantCulture)} {unit}");
 

@@ -27,6 +27,7 @@ app.MapTrackerArtifactEndpoints();
 app.MapTokenEndpoints();
 app.MapTriggerEndpoints();
 app.MapPromotionEndpoints();
+app.MapCleanupEndpoints();
 app.Run();
 return 0;
 

@@ -85,7 +85,7 @@ public static class AuthCostWorkload
         var batchOn = Stats.Median(throughput[true]);
         report.Figure("auth_log_batch_throughput_off", batchOff, "points/s", "F0");
         report.Figure("auth_log_batch_throughput_on", batchOn, "points/s", "F0");
-        report.Figure("auth_log_batch_throughput_cost", (batchOff / batchOn - 1) * 100, "%", "+0.0;-0.0");
+        report.Change("auth_log_batch_throughput_cost", (batchOff / batchOn - 1) * 100);
     }
 
     /// <summary>
@@ -110,6 +110,6 @@ public static class AuthCostWorkload
     {
         report.Milliseconds(name + "_off", off);
         report.Milliseconds(name + "_on", on);
-        report.Figure(name + "_cost", (on - off) / off * 100, "%", "+0.0;-0.0");
+        report.Change(name + "_cost", (on - off) / off * 100);
     }
 }

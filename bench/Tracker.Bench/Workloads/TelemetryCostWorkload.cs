@@ -5,8 +5,9 @@ using System.Net.Sockets;
 namespace Tracker.Bench.Workloads;
 
 /// <summary>
-/// What OpenTelemetry costs: the launched executable is started several times with telemetry off and on, alternately,
-/// and each time the bench takes process start to first 200 and the latency of single <c>runs/log-metric</c> calls.
+/// What OpenTelemetry costs: in each round the launched executable is started twice, telemetry off and on, and the
+/// bench takes each one's process start to first 200, then the latency of single <c>runs/log-metric</c> calls sent to
+/// the two alternately (a paired comparison: both sides see the same moments of a shared, noisy machine).
 /// "On" exports traces, metrics and logs over OTLP (http/protobuf) to a sink the bench runs on loopback, which answers
 /// 200 to everything; exports run every second (the defaults are 5 s for spans and logs, 60 s for metrics), so the
 /// export work falls inside the timed calls. The first <c>warmup</c> calls after start are reported apart ("early"):
@@ -43,44 +44,51 @@ public static class TelemetryCostWorkload
             new("Tracker__Telemetry__Console", "false"),
         ];
 
-        Report.Progress($"telemetry cost: {rounds} rounds of (start, {warmup} + {calls} log-metric calls after {WarmupTime.TotalSeconds:0} s, " +
-                        $"{calls} more after {steadyAfter.TotalSeconds:0} s) with telemetry off and on");
+        Report.Progress($"telemetry cost: {rounds} rounds of (start both, {warmup} + {calls} log-metric calls each after {WarmupTime.TotalSeconds:0} s, " +
+                        $"{calls} more each after {steadyAfter.TotalSeconds:0} s), telemetry off and on side by side");
         var startup = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
         var early = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
         var warm = new Window();
         var steady = new Window();
         for (var round = 0; round < rounds; round++)
         {
-            // Alternate which goes first, so neither always gets the warmer page cache.
-            foreach (var telemetry in round % 2 == 0 ? new[] { false, true } : [true, false])
+            // Both instances live at once and the timed calls alternate between them (off, on, on, off, …), so a
+            // slow spell of the shared machine falls on both sides alike instead of on whichever ran at that moment.
+            // Which starts first alternates too, so neither always gets the warmer page cache.
+            var order = round % 2 == 0 ? new[] { false, true } : [true, false];
+            var instances = new Dictionary<bool, Probe>();
+            try
             {
-                using var instance = await server.StartSiblingAsync(telemetry ? on : off, http, ct);
-                var started = Stopwatch.GetTimestamp();
-                startup[telemetry].Add(instance.StartupToFirstResponse!.Value.TotalMilliseconds);
-                var client = new MlflowClient(http, instance.BaseUrl, bearerToken);
-                var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment($"telemetry-{round}-{(telemetry ? "on" : "off")}"), ct);
-                var runId = await client.CreateRunAsync(experimentId, "telemetry-cost", ct);
-                var step = 0;
-
-                async Task<double> CallAsync()
+                foreach (var telemetry in order)
                 {
-                    var callStarted = Stopwatch.GetTimestamp();
-                    await client.LogMetricAsync(runId, new MetricPoint(Key, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), step), ct);
-                    step++;
-                    return Stopwatch.GetElapsedTime(callStarted).TotalMilliseconds;
+                    var instance = await server.StartSiblingAsync(telemetry ? on : off, http, ct);
+                    startup[telemetry].Add(instance.StartupToFirstResponse!.Value.TotalMilliseconds);
+                    instances[telemetry] = await Probe.StartAsync(instance, http, bearerToken, $"telemetry-{round}-{(telemetry ? "on" : "off")}", ct);
                 }
 
+                var started = Stopwatch.GetTimestamp();
                 // Tracker builds its telemetry pipeline after the first response, so the first calls of "on" share the
                 // machine with that build (reported apart, as the early calls); calls go on until the window starts.
-                while (step < warmup || Stopwatch.GetElapsedTime(started) < WarmupTime)
+                for (var i = 0; i < warmup || Stopwatch.GetElapsedTime(started) < WarmupTime; i++)
                 {
-                    var milliseconds = await CallAsync();
-                    if (step <= warmup) early[telemetry].Add(milliseconds);
+                    foreach (var telemetry in Alternating(order, i))
+                    {
+                        var milliseconds = await instances[telemetry].CallAsync(ct);
+                        if (i < warmup) early[telemetry].Add(milliseconds);
+                    }
                 }
 
-                await warm.TimeAsync(instance, telemetry, calls, CallAsync);
-                while (Stopwatch.GetElapsedTime(started) < steadyAfter) await CallAsync();
-                await steady.TimeAsync(instance, telemetry, calls, CallAsync);
+                await warm.TimeAsync(instances, order, calls, ct);
+                for (var i = 0; Stopwatch.GetElapsedTime(started) < steadyAfter; i++)
+                {
+                    foreach (var telemetry in Alternating(order, i)) await instances[telemetry].CallAsync(ct);
+                }
+
+                await steady.TimeAsync(instances, order, calls, ct);
+            }
+            finally
+            {
+                foreach (var probe in instances.Values) probe.Instance.Dispose();
             }
         }
 
@@ -95,17 +103,50 @@ public static class TelemetryCostWorkload
         }
     }
 
-    /// <summary>One timed window of each instance: the calls' latencies, and the server's CPU per call.</summary>
+    /// <summary>ABBA order: each pair of calls swaps which side goes first, so neither always follows the other.</summary>
+    private static bool[] Alternating(bool[] order, int i) => i % 2 == 0 ? order : [order[1], order[0]];
+
+    /// <summary>One instance under test and the run its log-metric calls write to.</summary>
+    private sealed class Probe(LaunchedServer instance, MlflowClient client, string runId)
+    {
+        private int _step;
+
+        public LaunchedServer Instance => instance;
+
+        public static async Task<Probe> StartAsync(LaunchedServer instance, HttpClient http, string? bearerToken, string name, CancellationToken ct)
+        {
+            var client = new MlflowClient(http, instance.BaseUrl, bearerToken);
+            var experimentId = await client.CreateExperimentAsync(BenchNames.Experiment(name), ct);
+            return new Probe(instance, client, await client.CreateRunAsync(experimentId, "telemetry-cost", ct));
+        }
+
+        public async Task<double> CallAsync(CancellationToken ct)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await client.LogMetricAsync(runId, new MetricPoint(Key, _step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _step), ct);
+            _step++;
+            return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+    }
+
+    /// <summary>One timed window of both instances, calls alternating: the latencies, and each server's CPU per call.</summary>
     private sealed class Window
     {
         private readonly Dictionary<bool, List<double>> _latency = new() { [false] = [], [true] = [] };
         private readonly Dictionary<bool, List<double>> _cpuPerCall = new() { [false] = [], [true] = [] };
 
-        public async Task TimeAsync(LaunchedServer instance, bool telemetry, int calls, Func<Task<double>> call)
+        public async Task TimeAsync(Dictionary<bool, Probe> instances, bool[] order, int calls, CancellationToken ct)
         {
-            var cpuBefore = instance.ReadCpuTime();
-            for (var i = 0; i < calls; i++) _latency[telemetry].Add(await call());
-            _cpuPerCall[telemetry].Add((instance.ReadCpuTime() - cpuBefore).TotalMilliseconds / calls);
+            var cpuBefore = instances.ToDictionary(p => p.Key, p => p.Value.Instance.ReadCpuTime());
+            for (var i = 0; i < calls; i++)
+            {
+                foreach (var telemetry in Alternating(order, i)) _latency[telemetry].Add(await instances[telemetry].CallAsync(ct));
+            }
+
+            foreach (var (telemetry, probe) in instances)
+            {
+                _cpuPerCall[telemetry].Add((probe.Instance.ReadCpuTime() - cpuBefore[telemetry]).TotalMilliseconds / calls);
+            }
         }
 
         public void Report(Report report, string name)
@@ -122,7 +163,7 @@ public static class TelemetryCostWorkload
     {
         report.Milliseconds(name + "_off", off);
         report.Milliseconds(name + "_on", on);
-        report.Figure(name + "_cost", (on - off) / off * 100, "%", "+0.0;-0.0");
+        report.Change(name + "_cost", (on - off) / off * 100);
     }
 
     /// <summary>An OTLP/HTTP receiver that keeps nothing: reads each request and answers 200 with an empty body.</summary>

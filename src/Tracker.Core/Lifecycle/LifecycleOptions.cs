@@ -1,3 +1,5 @@
+using NCrontab;
+
 namespace Tracker.Core.Lifecycle;
 
 /// <summary>
@@ -31,5 +33,12 @@ public sealed class LifecycleOptions
 
     public bool IsValid() =>
         DeletedRetentionDays is >= 0 and <= 3650 && ArchivedCoolAfterDays is >= 0 and <= 3650 &&
-        !string.IsNullOrWhiteSpace(CleanupSchedule) && MaxBlobsPerMessage is >= 1 and <= 100_000;
+        ParseSchedule(CleanupSchedule) is not null && MaxBlobsPerMessage is >= 1 and <= 100_000;
+
+    /// <summary>A six-field NCRONTAB expression (seconds first, as the Functions host reads a timer schedule), or null
+    /// for anything else: a five-field Unix cron line included, which would silently mean something else.</summary>
+    public static CrontabSchedule? ParseSchedule(string? schedule) =>
+        schedule is not null && schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6
+            ? CrontabSchedule.TryParse(schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true })
+            : null;
 }

@@ -8,7 +8,8 @@ namespace Tracker.Core.Lifecycle;
 /// reads the message and hands it to the worker for its kind. A message that is not a lifecycle message is dropped with
 /// a warning; a storage failure is thrown so the queue delivers it again.
 /// </summary>
-public sealed partial class LifecycleService(RunPurge runPurge, ExperimentPurge experimentPurge, VersionTiering tiering, ILogger<LifecycleService> logger)
+public sealed partial class LifecycleService(
+    RunPurge runPurge, ExperimentPurge experimentPurge, VersionTiering tiering, ArtifactExpiry artifactExpiry, ILogger<LifecycleService> logger)
 {
     public async Task HandleAsync(QueueMessage delivery, CancellationToken ct)
     {
@@ -29,7 +30,8 @@ public sealed partial class LifecycleService(RunPurge runPurge, ExperimentPurge 
                 await tiering.HandleAsync(message, ct);
                 return;
             case LifecycleMessage.ExpireArtifacts:
-                throw new NotImplementedException("artifact expiry: helper h-timer");
+                await artifactExpiry.HandleAsync(message, ct);
+                break;
         }
         await Task.CompletedTask;
     }

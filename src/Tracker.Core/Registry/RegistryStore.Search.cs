@@ -154,7 +154,11 @@ public sealed partial class RegistryStore
                            Filter($"PartitionKey eq {Partition} and RowKey gt {ChangeRow(_snapshot.Applied)} and RowKey lt {"c;"}"), cancellationToken: ct)
                            .WithTransientErrors())
         {
-            last = long.Parse(row.RowKey.AsSpan(ChangeRowPrefix.Length), CultureInfo.InvariantCulture);
+            var seq = long.Parse(row.RowKey.AsSpan(ChangeRowPrefix.Length), CultureInfo.InvariantCulture);
+            // Seq numbers have no gaps, so a jump means the rows in between were pruned (PruneChangesAsync) before this
+            // instance read them: what they named is unknown, and only a scan is exact.
+            if (seq != last + 1) return false;
+            last = seq;
             foreach (var key in (row.GetString("Keys") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)) keys.Add(key);
             if (keys.Count > MaxPointReadsPerRefresh) return false;
         }
@@ -164,6 +168,45 @@ public sealed partial class RegistryStore
         _snapshot.Applied = last;
         return true;
     }
+
+    /// <summary>
+    /// Deletes change rows older than <paramref name="olderThan"/>, at most <paramref name="limit"/> of them, never the
+    /// newest (for the cleanup timer). An instance whose snapshot is older than what was pruned notices the jump in seq
+    /// numbers and rescans, so pruning never hides a change. Returns how many rows were deleted.
+    /// </summary>
+    public Task<int> PruneChangesAsync(TimeSpan olderThan, int limit, CancellationToken ct = default) =>
+        WithinBudget(_requestTimeout, async ct =>
+        {
+            await EnsureInitializedAsync(ct);
+            var cutoff = DateTimeOffset.UtcNow - olderThan;
+            var due = new List<string>();
+            string? newest = null;
+            await foreach (var row in _table.QueryAsync<TableEntity>(
+                               Filter($"PartitionKey eq {Partition} and RowKey ge {ChangeRowPrefix} and RowKey lt {"c;"}"),
+                               select: ["RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            {
+                newest = row.RowKey;
+                if (row.Timestamp is { } written && written < cutoff && due.Count < limit + 1) due.Add(row.RowKey);
+                else break; // rows are in seq order, so the rest are newer
+            }
+            due.Remove(newest ?? "");
+            if (due.Count > limit) due.RemoveAt(due.Count - 1);
+            // One partition: deletes go in entity-group transactions of up to 100.
+            foreach (var chunk in due.Chunk(100))
+            {
+                try
+                {
+                    await _table.SubmitTransactionAsync(
+                        chunk.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(Partition, key), Azure.ETag.All)), ct);
+                }
+                catch (TableTransactionFailedException)
+                {
+                    // A concurrent prune deleted one of them first: delete the rest one by one (a 404 is done already).
+                    foreach (var key in chunk) await StorageErrors.Call(() => _table.DeleteEntityAsync(Partition, key, Azure.ETag.All, ct));
+                }
+            }
+            return due.Count;
+        }, ct);
 
     /// <summary>The row's current state into the snapshot; null: the row is gone.</summary>
     private void Apply(string rowKey, TableEntity? row)

@@ -39,7 +39,7 @@ internal sealed class RunDocument : ISearchableRun
     [JsonIgnore] public string ArtifactUri => RunIds.ArtifactUri(ExperimentId, RunId);
 
     public RunInfo ToInfo() =>
-        new(RunId, ExperimentId, RunName, UserId, Status, StartTime, EndTime, ArtifactUri, Lifecycle);
+        new(RunId, ExperimentId, RunName, UserId, Status, StartTime, EndTime, ArtifactUri, Lifecycle, DeletedTime);
 
     public Run ToRun(bool includeModelInputs = true) => new(
         ToInfo(),
@@ -122,7 +122,7 @@ internal sealed class ExperimentDocument : ISearchableExperiment
         _tagMap ??= Tags.GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
 
     public Experiment ToExperiment() =>
-        new(ExperimentId, Name, RunIds.ExperimentArtifactLocation(ExperimentId), Lifecycle, CreationTime, LastUpdateTime, Tags);
+        new(ExperimentId, Name, RunIds.ExperimentArtifactLocation(ExperimentId), Lifecycle, CreationTime, LastUpdateTime, Tags, DeletedTime);
 }
 
 [JsonSourceGenerationOptions(

@@ -84,9 +84,15 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<Lifecycle.RunPurge>();
         services.AddSingleton<Lifecycle.ExperimentPurge>();
         services.AddSingleton<Lifecycle.VersionTiering>();
+        services.AddSingleton<Lifecycle.ArtifactExpiry>();
         services.AddSingleton<Lifecycle.LifecycleService>();
         services.AddKeyedSingleton<IQueueHandler>(Lifecycle.LifecycleQueue.QueueName,
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<Lifecycle.LifecycleService>().HandleAsync));
+        // What the Cleanup timer (or the local timer) fires.
+        services.AddSingleton<Lifecycle.CleanupStore>();
+        services.AddSingleton<Lifecycle.CleanupService>();
+        services.AddKeyedSingleton<ITimerHandler>(Lifecycle.CleanupService.TimerFunctionName,
+            (sp, _) => new DelegateTimerHandler(sp.GetRequiredService<Lifecycle.CleanupService>().RunAsync));
         return services;
     }
 

@@ -36,7 +36,8 @@ public sealed record Experiment(
     string LifecycleStage,
     long CreationTime,
     long LastUpdateTime,
-    IReadOnlyList<KeyValue> Tags);
+    IReadOnlyList<KeyValue> Tags,
+    long? DeletedTime = null); // not on MLflow's wire; when the experiment was deleted (the lifecycle's retention clock)
 
 public sealed record RunInfo(
     string RunId,
@@ -47,7 +48,8 @@ public sealed record RunInfo(
     long StartTime,
     long? EndTime,
     string ArtifactUri,
-    string LifecycleStage);
+    string LifecycleStage,
+    long? DeletedTime = null); // not on MLflow's wire; when the run was deleted (the lifecycle's retention clock)
 
 public sealed record Dataset(string Name, string Digest, string SourceType, string Source, string? Schema, string? Profile);
 

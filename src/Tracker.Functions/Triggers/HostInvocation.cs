@@ -7,9 +7,10 @@ using Tracker.Core.Storage;
 namespace Tracker.Functions.Triggers;
 
 /// <summary>
-/// The Functions host's invocation contract for queue triggers (custom-handler reference §4): <c>{Data, Metadata}</c>
-/// in, <c>{Outputs, Logs, ReturnValue}</c> out. The host serializes each string value as a JSON string literal before
-/// serializing the body, so the message text and string metadata arrive quoted twice; <c>DequeueCount</c> is a string.
+/// The Functions host's invocation contract for queue and timer triggers (custom-handler reference §4):
+/// <c>{Data, Metadata}</c> in, <c>{Outputs, Logs, ReturnValue}</c> out. The host serializes each string value as a JSON
+/// string literal before serializing the body, so the message text and string metadata arrive quoted twice;
+/// <c>DequeueCount</c> is a string; a timer's <c>ScheduleStatus</c> is null where the host keeps no schedule status.
 /// </summary>
 public static class HostInvocation
 {
@@ -39,6 +40,42 @@ public static class HostInvocation
         var id = metadata["Id"] is JsonValue idValue && idValue.TryGetValue<string>(out var rawId) ? Unquote(rawId) : null;
         return new QueueMessage(trigger.Queue, text, dequeueCount, id);
     }
+
+    /// <summary>
+    /// The firing a timer invocation describes. <c>Data.&lt;binding&gt;</c> is the host's TimerInfo, as an object or as
+    /// its JSON text quoted once or twice; <c>Metadata.sys.UtcNow</c> is when it fired (<paramref name="clock"/> stands in
+    /// when a host leaves it out). Throws <see cref="FormatException"/> for a payload that is not a timer invocation.
+    /// </summary>
+    public static TimerTick ParseTimerTick(JsonNode? body, TimerTrigger trigger, TimeProvider clock)
+    {
+        if (body is not JsonObject root || root["Data"] is not JsonObject data)
+            throw new FormatException("The invocation has no Data object.");
+        var timer = data[trigger.Binding] switch
+        {
+            JsonObject node => node,
+            JsonValue value when value.TryGetValue<string>(out var s) && Unquote(s) is var text && text.StartsWith('{') =>
+                JsonNode.Parse(text) as JsonObject,
+            _ => null,
+        } ?? throw new FormatException($"The invocation has no Data.{trigger.Binding} timer object.");
+        var isPastDue = timer["IsPastDue"] switch
+        {
+            null => false,
+            JsonValue value when value.TryGetValue<bool>(out var b) => b,
+            JsonValue value when value.TryGetValue<string>(out var s) && bool.TryParse(Unquote(s), out var b) => b,
+            _ => throw new FormatException("Data.timer.IsPastDue is not a boolean."),
+        };
+        var status = timer["ScheduleStatus"] as JsonObject; // null: no schedule monitor (reference §4)
+        var utcNow = root["Metadata"] is JsonObject metadata && metadata["sys"] is JsonObject sys ? Date(sys["UtcNow"], "Metadata.sys.UtcNow") : null;
+        return new TimerTick(utcNow ?? clock.GetUtcNow(), isPastDue, Date(status?["Last"], "ScheduleStatus.Last"), Date(status?["Next"], "ScheduleStatus.Next"));
+    }
+
+    private static DateTimeOffset? Date(JsonNode? node, string what) => node switch
+    {
+        null => null,
+        JsonValue value when value.TryGetValue<string>(out var s) &&
+                             DateTimeOffset.TryParse(Unquote(s), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d) => d,
+        _ => throw new FormatException($"{what} is not a date."),
+    };
 
     /// <summary>The reply the host expects: never empty (an empty 2xx leaves the invocation hanging until functionTimeout).</summary>
     public static JsonObject Reply(params string[] logs) => new()

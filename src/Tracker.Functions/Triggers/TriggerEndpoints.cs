@@ -9,7 +9,8 @@ using Tracker.Functions.Auth;
 namespace Tracker.Functions.Triggers;
 
 /// <summary>
-/// <c>POST /&lt;FunctionName&gt;</c> for every <see cref="QueueTrigger"/>: how the Functions host invokes a queue function.
+/// <c>POST /&lt;FunctionName&gt;</c> for every <see cref="QueueTrigger"/> and <see cref="TimerTrigger"/>: how the
+/// Functions host invokes a queue or timer function.
 /// <para>
 /// Who can reach these: only the host. From outside, the host passes requests through only on the HTTP functions'
 /// routes, which all start with an allow-listed literal prefix that no function is named after (tests in Host/), so an
@@ -22,7 +23,8 @@ namespace Tracker.Functions.Triggers;
 /// </summary>
 public static partial class TriggerEndpoints
 {
-    /// <summary>A queue message is at most 64 KiB; quoted twice and wrapped in metadata it stays far below this.</summary>
+    /// <summary>A queue message is at most 64 KiB (a timer's payload is a few hundred bytes); quoted twice and wrapped
+    /// in metadata it stays far below this.</summary>
     private const long MaxBodyBytes = 1024 * 1024;
 
     private static readonly string[] ProxyHeaders = ["X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Original-URL"];
@@ -31,54 +33,107 @@ public static partial class TriggerEndpoints
     {
         foreach (var trigger in QueueTrigger.All)
         {
-            app.MapPost("/" + trigger.FunctionName, context => InvokeAsync(context, trigger))
+            Func<IServiceProvider, QueueMessage, CancellationToken, Task<string>> handle =
+                (services, message, ct) => HandleQueueMessageAsync(services, trigger, message, ct);
+            app.MapPost("/" + trigger.FunctionName, context => InvokeAsync(context, trigger.FunctionName,
+                    body => HostInvocation.ParseQueueMessage(body, trigger), handle))
+                .WithMetadata(new RouteAccess(AccessRule.FunctionsHost));
+        }
+        foreach (var trigger in TimerTrigger.All)
+        {
+            Func<IServiceProvider, TimerTick, CancellationToken, Task<string>> handle =
+                (services, tick, ct) => HandleTimerTickAsync(services, trigger, tick, ct);
+            app.MapPost("/" + trigger.FunctionName, context => InvokeAsync(context, trigger.FunctionName,
+                    body => HostInvocation.ParseTimerTick(body, trigger, context.RequestServices.GetRequiredService<TimeProvider>()), handle))
                 .WithMetadata(new RouteAccess(AccessRule.FunctionsHost));
         }
         return app;
     }
 
-    private static async Task InvokeAsync(HttpContext context, QueueTrigger trigger)
+    private static async Task<string> HandleQueueMessageAsync(IServiceProvider services, QueueTrigger trigger, QueueMessage message, CancellationToken ct)
+    {
+        var handler = services.GetKeyedService<IQueueHandler>(trigger.Queue)
+                      ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
+        using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
+        try
+        {
+            await handler.HandleAsync(message, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Non-2xx: the invocation fails, the message comes back after visibilityTimeout, and after maxDequeueCount
+            // deliveries it lands in <queue>-poison.
+            throw new TriggerFailedException($"delivery {message.DequeueCount} of message {message.Id}", e);
+        }
+        return $"{trigger.FunctionName} handled message {message.Id}.";
+    }
+
+    private static async Task<string> HandleTimerTickAsync(IServiceProvider services, TimerTrigger trigger, TimerTick tick, CancellationToken ct)
+    {
+        var handler = services.GetKeyedService<ITimerHandler>(trigger.FunctionName)
+                      ?? throw new InvalidOperationException($"No ITimerHandler is registered for timer '{trigger.FunctionName}'.");
+        try
+        {
+            await handler.HandleAsync(tick, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Non-2xx: the host logs the failed invocation; a timer is not retried, the next occurrence runs as scheduled.
+            throw new TriggerFailedException($"the tick of {tick.UtcNow:O}{(tick.IsPastDue ? " (past due)" : "")}", e);
+        }
+        return $"{trigger.FunctionName} ran for the tick of {tick.UtcNow:O}.";
+    }
+
+    /// <summary>
+    /// The one path of every host invocation: refuse what is not the host's own call, parse the payload (400 when it is
+    /// not one the host sends), run the handler (500 when it fails) and answer in the host's reply shape.
+    /// </summary>
+    private static async Task InvokeAsync<T>(HttpContext context, string function, Func<JsonNode?, T> parse,
+        Func<IServiceProvider, T, CancellationToken, Task<string>> handle)
     {
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Tracker.Triggers");
         if (Refusal(context) is { } refusal)
         {
-            LogRefused(logger, trigger.FunctionName, refusal);
+            LogRefused(logger, function, refusal);
             await WriteAsync(context, StatusCodes.Status403Forbidden, HostInvocation.Reply($"Refused: {refusal}."));
             return;
         }
 
-        QueueMessage message;
+        T invocation;
         try
         {
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxBodyBytes;
             var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
-            message = HostInvocation.ParseQueueMessage(body, trigger);
+            invocation = parse(body);
         }
         catch (Exception e) when (e is JsonException or FormatException or BadHttpRequestException)
         {
-            // The host retries, then moves the message to the poison queue: a payload Tracker cannot read is visible there.
-            LogMalformed(logger, trigger.FunctionName, e.Message);
+            // A queue message the host cannot get handled is retried, then moved to the poison queue, where it is visible.
+            LogMalformed(logger, function, e.Message);
             await WriteAsync(context, StatusCodes.Status400BadRequest, HostInvocation.Reply($"Malformed invocation: {Echo.Truncate(e.Message)}"));
             return;
         }
 
+        string done;
         try
         {
-            var handler = context.RequestServices.GetKeyedService<IQueueHandler>(trigger.Queue)
-                          ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
-            using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
-            await handler.HandleAsync(message, context.RequestAborted);
+            done = await handle(context.RequestServices, invocation, context.RequestAborted);
         }
         catch (Exception e)
         {
-            // Non-2xx: the invocation fails, the message comes back after visibilityTimeout, and after maxDequeueCount
-            // deliveries it lands in <queue>-poison.
-            LogFailed(logger, e, trigger.FunctionName, message.Id, message.DequeueCount);
+            var (what, error) = e is TriggerFailedException failed ? (failed.Invocation, e.InnerException!) : ("the invocation", e);
+            LogFailed(logger, error, function, what);
             await WriteAsync(context, StatusCodes.Status500InternalServerError,
-                HostInvocation.Reply($"{trigger.FunctionName} failed on delivery {message.DequeueCount}: {e.GetType().Name}: {Echo.Truncate(e.Message)}"));
+                HostInvocation.Reply($"{function} failed on {what}: {error.GetType().Name}: {Echo.Truncate(error.Message)}"));
             return;
         }
-        await WriteAsync(context, StatusCodes.Status200OK, HostInvocation.Reply($"{trigger.FunctionName} handled message {message.Id}."));
+        await WriteAsync(context, StatusCodes.Status200OK, HostInvocation.Reply(done));
+    }
+
+    /// <summary>A handler's failure, with what it failed on for the log.</summary>
+    private sealed class TriggerFailedException(string invocation, Exception inner) : Exception(inner.Message, inner)
+    {
+        public string Invocation { get; } = invocation;
     }
 
     /// <summary>Why a request is not the host's own invocation, or null when it may be.</summary>
@@ -103,6 +158,6 @@ public static partial class TriggerEndpoints
     [LoggerMessage(Level = LogLevel.Error, Message = "Trigger {Function} got a malformed invocation: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string function, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Trigger {Function} failed on message {MessageId} (delivery {DequeueCount}).")]
-    private static partial void LogFailed(ILogger logger, Exception error, string function, string? messageId, long dequeueCount);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Trigger {Function} failed on {Invocation}.")]
+    private static partial void LogFailed(ILogger logger, Exception error, string function, string invocation);
 }

@@ -38,6 +38,25 @@ public class FunctionRouteTests
     }
 
     [Fact]
+    public void TimerFoldersAndTimerTriggerAllAgree()
+    {
+        // The host fires what the folders declare; local mode fires what TimerTrigger.All lists: the same functions,
+        // bindings and schedule settings, or one of the two runs something the other does not.
+        var folders = Functions.Where(f => f.Bindings.Any(b => FunctionDefinition.IsType(b, "timerTrigger")))
+            .Select(f => (f.Name, Binding: FunctionDefinition.Text(Assert.Single(f.Bindings), "name"),
+                Schedule: FunctionDefinition.Text(f.Bindings[0], "schedule")))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var inCode = Tracker.Functions.Triggers.TimerTrigger.All
+            .Select(t => (Name: t.FunctionName, Binding: (string?)t.Binding, Schedule: (string?)$"%{t.ScheduleAppSetting}%"))
+            .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(inCode);
+        Assert.Equal(inCode, folders);
+        // The setting function.json names is the one LifecycleOptions binds (Tracker:Lifecycle:CleanupSchedule).
+        Assert.Equal($"{Tracker.Core.Lifecycle.LifecycleOptions.Section}:{nameof(Tracker.Core.Lifecycle.LifecycleOptions.CleanupSchedule)}",
+            Tracker.Functions.Triggers.CleanupTrigger.ScheduleAppSetting.Replace("__", ":", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void EveryHttpFunctionHasExactlyOneHttpTriggerAndOneHttpOutput()
     {
         // Spelled out (also part of the rules above) because breaking it silently turns off pass-through.
@@ -135,9 +154,23 @@ public class FunctionRouteTests
         Assert.Empty(FunctionRules.Violations(queue));
         Assert.Empty(FunctionRules.Violations(timer));
         Assert.Contains(FunctionRules.Violations(fiveFieldTimer), v => v.Contains("six-field", StringComparison.Ordinal));
+        Assert.Empty(FunctionRules.Violations(Timer("\"schedule\": \"%Tracker__Lifecycle__CleanupSchedule%\"")));
         var mlflowApi = FunctionDefinition.Parse("MlflowApi", Http("\"route\": \"api/2.0/mlflow/{*rest}\""));
         Assert.Empty(FunctionRules.LayoutViolations([mlflowApi, queue, timer]));
     }
+
+    [Theory]
+    [InlineData("\"schedule\": \"0 0 3 * * *\", \"runOnStartup\": true", "runOnStartup")]
+    [InlineData("\"schedule\": \"0 0 3 * * *\", \"runOnStartup\": \"true\"", "runOnStartup")]
+    [InlineData("\"schedule\": \"%Tracker__Lifecycle__CleanupSchedule\"", "whole %AppSetting%")]
+    [InlineData("\"schedule\": \"0 0 3 * * % Schedule%\"", "whole %AppSetting%")]
+    [InlineData("\"schedule\": \"0 0 25 * * *\"", "six-field")]
+    [InlineData("\"schedule\": \"every day\"", "six-field")]
+    public void TheRulesRejectABrokenTimerFunction(string members, string expected) =>
+        Assert.Contains(FunctionRules.Violations(Timer(members)), v => v.Contains(expected, StringComparison.Ordinal));
+
+    private static FunctionDefinition Timer(string members) =>
+        FunctionDefinition.Parse("Cleanup", $$"""{ "bindings": [ { "name": "timer", "type": "timerTrigger", "direction": "in", {{members}} } ] }""");
 
     [Fact]
     public void TheLayoutRuleRejectsAFunctionNamedLikeARoutePrefix()

@@ -158,12 +158,23 @@ internal static partial class FunctionRules
         }
         foreach (var timer in function.Bindings.Where(b => FunctionDefinition.IsType(b, "timerTrigger")))
         {
-            // NCRONTAB has six fields (seconds first); a five-field Unix cron string is a classic mistake.
+            // NCRONTAB has six fields (seconds first); a five-field Unix cron string is a classic mistake. A whole
+            // %AppSetting% is resolved by the host from app settings (the infra tests check the setting and its value);
+            // hh:mm:ss is the host's TimeSpan form.
             var schedule = FunctionDefinition.Text(timer, "schedule") ?? "";
-            if (!schedule.StartsWith('%') && !schedule.Contains(':') &&
-                schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+            if (schedule.StartsWith('%') || schedule.EndsWith('%'))
+            {
+                if (!AppSettingReference().IsMatch(schedule))
+                    yield return $"{function.Name}: timer schedule '{schedule}' must be one whole %AppSetting% reference.";
+            }
+            else if (!schedule.Contains(':') && Tracker.Core.Lifecycle.LifecycleOptions.ParseSchedule(schedule) is null)
             {
                 yield return $"{function.Name}: timer schedule '{schedule}' is not a six-field NCRONTAB expression.";
+            }
+            // The reference (§3): never in production. It fires on every start and every scale-out of the app.
+            if (timer["runOnStartup"] is System.Text.Json.Nodes.JsonValue run && (!run.TryGetValue<bool>(out var on) || on))
+            {
+                yield return $"{function.Name}: timer sets runOnStartup; it would run on every start and scale-out.";
             }
         }
     }
@@ -185,6 +196,9 @@ internal static partial class FunctionRules
     // Utility.FunctionNameValidationRegex in azure-functions-host.
     [GeneratedRegex(@"^[a-z][a-z0-9_\-]{0,127}$(?<!^host$)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex FunctionName();
+
+    [GeneratedRegex(@"^%[A-Za-z0-9_]+%$", RegexOptions.CultureInvariant)]
+    private static partial Regex AppSettingReference();
 
     // Utility.BindingNameValidationRegex in azure-functions-host.
     [GeneratedRegex(@"^([a-zA-Z][a-zA-Z0-9]{0,127}|\$return)$", RegexOptions.CultureInvariant)]

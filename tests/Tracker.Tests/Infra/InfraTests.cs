@@ -422,6 +422,52 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.True(missing.Count == 0, $"queues not in the template: {string.Join(", ", missing)} (provisioned: {string.Join(", ", provisioned)})");
     }
 
+    // A timer's function.json names its schedule as %app setting% (the host resolves it like any %name% in a binding):
+    // the setting must exist, or the host cannot index the function, and its default must be the six-field NCRONTAB
+    // expression the app itself defaults to (local mode fires LifecycleOptions.CleanupSchedule).
+    [Fact]
+    public void EveryTimerScheduleSettingIsAnAppSettingWithASixFieldDefault()
+    {
+        var settings = AppSettings();
+        var timers = Host.FunctionDefinition.LoadFrom(Tracker.Tests.Infrastructure.RepoPaths.FunctionsProject)
+            .SelectMany(f => f.Bindings.Where(b => Host.FunctionDefinition.IsType(b, "timerTrigger")))
+            .Select(b => Host.FunctionDefinition.Text(b, "schedule") ?? "")
+            .ToList();
+        Assert.NotEmpty(timers);
+        foreach (var schedule in timers)
+        {
+            Assert.Matches("^%[A-Za-z0-9_]+%$", schedule);
+            var name = schedule.Trim('%');
+            var setting = settings.SingleOrDefault(s => s.Name == name);
+            Assert.True(setting is not null, $"function.json's schedule names app setting {name}, which the template does not set");
+            Assert.Null(setting.Condition);
+            var value = DefaultOf(setting.Value);
+            Assert.NotNull(Tracker.Core.Lifecycle.LifecycleOptions.ParseSchedule(value));
+            Assert.Equal(Tracker.Core.Lifecycle.LifecycleOptions.DefaultSchedule, value);
+        }
+    }
+
+    /// <summary>An app setting's value when the deployer overrides nothing: a literal, or the default of the module or
+    /// main.bicep parameter it is passed from.</summary>
+    private string DefaultOf(string value)
+    {
+        var parameter = System.Text.RegularExpressions.Regex.Match(value, @"^\[?parameters\('([^']+)'\)\]?$");
+        if (!parameter.Success) return value;
+        var name = parameter.Groups[1].Value;
+        return PassedFromMain(name) ?? (string?)FunctionAppModule()["parameters"]?[name]?["defaultValue"] ?? value;
+    }
+
+    /// <summary>What main.bicep passes to the function app module's parameter <paramref name="name"/>, if anything.</summary>
+    private string? PassedFromMain(string name)
+    {
+        var module = ResourcesOfType("Microsoft.Resources/deployments").SingleOrDefault(d => d["properties"]?["template"] is JsonObject t &&
+            ResourcesIn(t).Any(r => (string?)r["type"] == "Microsoft.Web/sites"));
+        var passed = (string?)module?["properties"]?["parameters"]?[name]?["value"];
+        if (passed is null) return null;
+        var mainParameter = System.Text.RegularExpressions.Regex.Match(passed, @"^\[parameters\('([^']+)'\)\]$");
+        return mainParameter.Success ? (string?)Template()["parameters"]?[mainParameter.Groups[1].Value]?["defaultValue"] ?? passed : passed;
+    }
+
     /// <summary>
     /// main.bicep's literal queueNames, once it is certain the storage module creates a queue per entry: the module
     /// gets that list and its queues resource loops over it.

@@ -60,6 +60,7 @@ public sealed class LifecycleHarness
             runPurge,
             new ExperimentPurge(Tracking, Registry, runPurge, lifecycleBlobs, Queue, opts, NullLogger<ExperimentPurge>.Instance),
             new VersionTiering(Registry, lifecycleBlobs, Queue, opts, TimeProvider.System, NullLogger<VersionTiering>.Instance),
+            new ArtifactExpiry(blobs, storage, Tracking, Registry, Queue, opts, NullLogger<ArtifactExpiry>.Instance),
             NullLogger<LifecycleService>.Instance);
     }
 

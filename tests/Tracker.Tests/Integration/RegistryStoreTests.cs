@@ -315,6 +315,30 @@ public sealed class RegistryStoreTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task PruningChangeRowsNeverHidesAChangeFromAnInstanceThatHadNotReadThem()
+    {
+        var a = NewInstance();
+        var b = NewInstance();
+        await a.CreateRegisteredModelAsync("m1", [], null, null);
+        Assert.Equal(["m1"], (await b.SearchRegisteredModelsAsync(null, 100, [], null)).Items.Select(m => m.Name)); // b is warm
+
+        await a.CreateRegisteredModelAsync("m2", [], null, null);
+        await a.SetRegisteredModelTagAsync("m1", "k", "v");
+        await a.CreateRegisteredModelAsync("m3", [], null, null);
+        // Everything but the newest change row goes; b never read m2's or the tag's.
+        Assert.Equal(3, await a.PruneChangesAsync(TimeSpan.Zero, 1000));
+        Assert.Equal(0, await a.PruneChangesAsync(TimeSpan.Zero, 1000));
+
+        var models = (await b.SearchRegisteredModelsAsync(null, 100, [], null)).Items;
+        Assert.Equal(["m1", "m2", "m3"], models.Select(m => m.Name));
+        Assert.Equal("v", models[0].Tags.Single().Value);
+        // And the feed goes on from there.
+        await a.DeleteRegisteredModelAsync("m2");
+        Assert.Equal(["m1", "m3"], (await b.SearchRegisteredModelsAsync(null, 100, [], null)).Items.Select(m => m.Name));
+        Assert.Equal(0, await a.PruneChangesAsync(TimeSpan.FromHours(1), 1000)); // nothing that old
+    }
+
+    [Fact]
     public async Task GettingARegisteredModelIsOneStorageRequest()
     {
         await Store.CreateRegisteredModelAsync("m", [new KeyValue("t", "1")], null, null);
