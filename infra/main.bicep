@@ -80,6 +80,25 @@ param entraTenantId string = ''
 @description('Audiences Tracker accepts in Entra tokens, comma-separated: the app registration\'s application id URI and/or client id (azd: TRACKER_ENTRA_AUDIENCE). Required with entraTenantId.')
 param entraAudience string = ''
 
+// Archive lifecycle (issue 10 §3-4), bound as Tracker:Lifecycle:*; the defaults are LifecycleOptions' (a test keeps them equal).
+@description('Days a deleted run or experiment can still be restored before it is purged for good (0: at the next lifecycle pass).')
+@minValue(0)
+@maxValue(3650)
+param deletedRetentionDays int = 30
+
+@description('Days a model version stays Archived before its artifacts move to the Cool tier.')
+@minValue(0)
+@maxValue(3650)
+param archivedCoolAfterDays int = 30
+
+@description('NCRONTAB schedule (six fields, UTC) of the cleanup timer.')
+param cleanupSchedule string = '0 0 3 * * *'
+
+@description('The most blobs one lifecycle invocation deletes or re-tiers; the rest continues in a follow-up message.')
+@minValue(1)
+@maxValue(100000)
+param maxBlobsPerMessage int = 5000
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -125,6 +144,7 @@ module storage './app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     artifactsContainerName: artifactsContainerName
     queueNames: queueNames
+    archivedCoolAfterDays: archivedCoolAfterDays
   }
 }
 
@@ -168,6 +188,10 @@ module functionApp './app/functionapp.bicep' = {
     alwaysReadyInstanceCount: alwaysReadyInstanceCount
     entraTenantId: entraTenantId
     entraAudiences: filter(map(split(entraAudience, ','), audience => trim(audience)), audience => !empty(audience))
+    deletedRetentionDays: deletedRetentionDays
+    archivedCoolAfterDays: archivedCoolAfterDays
+    cleanupSchedule: cleanupSchedule
+    maxBlobsPerMessage: maxBlobsPerMessage
   }
   // Roles first, so the host's first start (and azd's first deploy to the identity-authenticated
   // package container) does not race the role assignments.

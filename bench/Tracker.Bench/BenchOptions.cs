@@ -38,7 +38,9 @@ public sealed record BenchOptions(
                           384 MiB unless --env DOTNET_GCHeapHardLimit=... says otherwise),
                           telemetry (start-up and log-metric latency with OpenTelemetry off vs on),
                           auth (log-metric latency and log-batch throughput with auth off vs on),
-                          promotion (promotions/create to succeeded in local mode, median of 20)
+                          promotion (promotions/create to succeeded in local mode, median of 20),
+                          purge (runs of 1,000 small artifacts deleted and purged through the lifecycle
+                          queue by a local-mode sibling with retention 0: blobs per second)
           --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
         """;
 
@@ -141,9 +143,9 @@ public sealed record BenchOptions(
             return Fail(errors, "--env only applies with --launch");
         }
 
-        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth) || only.Contains(BenchWorkload.Promotion)))
+        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth) || only.Contains(BenchWorkload.Promotion) || only.Contains(BenchWorkload.Purge)))
         {
-            return Fail(errors, "--only fuzz, telemetry, auth and promotion need --launch");
+            return Fail(errors, "--only fuzz, telemetry, auth, promotion and purge need --launch");
         }
 
         if (only?.Contains(BenchWorkload.Fuzz) == true && !env.Exists(e => e.Key == Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable))

@@ -14,10 +14,11 @@ public static class BenchWorkload
     public const string Fuzz = "fuzz";
     public const string Telemetry = "telemetry";
     public const string Auth = "auth";
+    public const string Purge = "purge";
     public const string Promotion = "promotion";
 
     /// <summary>The standard workloads, run when <c>--only</c> is not given.</summary>
     public static readonly IReadOnlyList<string> All = [LogBatch, LogMetric, MetricHistory, Search, Registry, Artifacts];
 
-    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth, Promotion];
+    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth, Promotion, Purge];
 }

@@ -95,6 +95,11 @@ try
         await PromotionLatencyWorkload.RunAsync(server!, http, token, report, ct);
     }
 
+    if (options.Runs(BenchWorkload.Purge))
+    {
+        await PurgeWorkload.RunAsync(server!, http, transfers, sizes, report, ct);
+    }
+
     report.Memory(server?.ReadMemory());
     return 0;
 }

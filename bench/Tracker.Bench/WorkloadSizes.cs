@@ -20,6 +20,10 @@ public sealed record WorkloadSizes(
     int RegisteredModels,
     int ModelVersions)
 {
+    /// <summary>Runs deleted and purged by <c>--only purge</c>, and the artifacts each holds.</summary>
+    public int PurgeRuns { get; init; } = 10;
+    public int PurgeFilesPerRun { get; init; } = 1_000;
+
     public static readonly WorkloadSizes Full = new(
         Mode: "full",
         SequentialBatchCalls: 100,
@@ -48,6 +52,8 @@ public sealed record WorkloadSizes(
         ArtifactMegabytes = 64,
         RegisteredModels = 100,
         ModelVersions = 1_000,
+        PurgeRuns = 2,
+        PurgeFilesPerRun = 50,
     };
 
     /// <summary>The sizes for <c>--quick</c> or not, with an explicit <c>--artifact-mb</c> over either.</summary>

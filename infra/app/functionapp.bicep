@@ -52,6 +52,18 @@ param entraTenantId string = ''
 @description('Audiences accepted in Entra tokens: the app registration\'s application id URI and/or client id. Needed when entraTenantId is set.')
 param entraAudiences array = []
 
+@description('Days a deleted run or experiment is kept before it is purged (Tracker:Lifecycle:DeletedRetentionDays).')
+param deletedRetentionDays int
+
+@description('Days a version stays Archived before its artifacts go Cool (Tracker:Lifecycle:ArchivedCoolAfterDays).')
+param archivedCoolAfterDays int
+
+@description('NCRONTAB schedule of the cleanup timer (Tracker:Lifecycle:CleanupSchedule; the Cleanup function.json reads it too).')
+param cleanupSchedule string
+
+@description('Blobs per lifecycle invocation (Tracker:Lifecycle:MaxBlobsPerMessage).')
+param maxBlobsPerMessage int
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: identityName
 }
@@ -189,6 +201,23 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'Tracker__Webhooks__RequestTimeout'
           value: '00:00:10'
+        }
+        // Archive lifecycle, bound as Tracker:Lifecycle:* (LifecycleOptions).
+        {
+          name: 'Tracker__Lifecycle__DeletedRetentionDays'
+          value: string(deletedRetentionDays)
+        }
+        {
+          name: 'Tracker__Lifecycle__ArchivedCoolAfterDays'
+          value: string(archivedCoolAfterDays)
+        }
+        {
+          name: 'Tracker__Lifecycle__CleanupSchedule'
+          value: cleanupSchedule
+        }
+        {
+          name: 'Tracker__Lifecycle__MaxBlobsPerMessage'
+          value: string(maxBlobsPerMessage)
         }
         {
           // The host caps request bodies at 100 MB; MLflow's client PUTs a whole artifact in one request, which

@@ -24,7 +24,9 @@ param userPrincipalType string = 'User'
 // Built-in role definition ids (identical in every tenant).
 // Storage Blob Data Owner: host state (timers, keys), Flex deployment package, artifacts, and
 // generateUserDelegationKey for artifact SAS. Owner rather than Contributor because the Functions host
-// documentation asks for it on AzureWebJobsStorage.
+// documentation asks for it on AzureWebJobsStorage; the lifecycle workers need it too: Set Blob Tags (the
+// tracker-archived index tag) takes blobs/tags/write, which of the built-in data roles only Owner holds
+// (Set Blob Tier and deletes need no more than Contributor's blobs/write and blobs/delete).
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Storage Queue Data Contributor: queue triggers (model-promotions) and Tracker's own producers.
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'

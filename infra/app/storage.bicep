@@ -22,6 +22,9 @@ param artifactsContainerName string
 @description('Queues of the queue-triggered functions (model-promotions for PromoteModel) and their poison queues.')
 param queueNames string[]
 
+@description('Days after their last modification at which blobs tagged archived (tracker-archived = true) are moved to Cool.')
+param archivedCoolAfterDays int
+
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
   location: location
@@ -84,6 +87,33 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
                 baseBlob: {
                   delete: {
                     daysAfterModificationGreaterThan: 1
+                  }
+                }
+              }
+            }
+          }
+          // Backstop for the tiering worker (VersionTiering): it sets the blob index tag before the tier, so a file whose
+          // tier change failed is still moved to Cool here. A version promoted again has the tag removed first.
+          {
+            name: 'archived-versions-to-cool'
+            enabled: true
+            type: 'Lifecycle'
+            definition: {
+              filters: {
+                blobTypes: [ 'blockBlob' ]
+                prefixMatch: [ '${artifactsContainerName}/' ]
+                blobIndexMatch: [
+                  {
+                    name: 'tracker-archived'
+                    op: '=='
+                    value: 'true'
+                  }
+                ]
+              }
+              actions: {
+                baseBlob: {
+                  tierToCool: {
+                    daysAfterModificationGreaterThan: archivedCoolAfterDays
                   }
                 }
               }

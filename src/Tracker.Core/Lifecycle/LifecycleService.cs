@@ -8,7 +8,8 @@ namespace Tracker.Core.Lifecycle;
 /// reads the message and hands it to the worker for its kind. A message that is not a lifecycle message is dropped with
 /// a warning; a storage failure is thrown so the queue delivers it again.
 /// </summary>
-public sealed partial class LifecycleService(ArtifactExpiry artifactExpiry, ILogger<LifecycleService> logger)
+public sealed partial class LifecycleService(
+    RunPurge runPurge, ExperimentPurge experimentPurge, VersionTiering tiering, ArtifactExpiry artifactExpiry, ILogger<LifecycleService> logger)
 {
     public async Task HandleAsync(QueueMessage delivery, CancellationToken ct)
     {
@@ -20,9 +21,14 @@ public sealed partial class LifecycleService(ArtifactExpiry artifactExpiry, ILog
         switch (message.Kind)
         {
             case LifecycleMessage.RunDeleted:
+                await runPurge.HandleAsync(message, ct);
+                return;
             case LifecycleMessage.ExperimentDeleted:
+                await experimentPurge.HandleAsync(message, ct);
+                return;
             case LifecycleMessage.VersionStageChanged:
-                throw new NotImplementedException("purge and tiering: helper h-life");
+                await tiering.HandleAsync(message, ct);
+                return;
             case LifecycleMessage.ExpireArtifacts:
                 await artifactExpiry.HandleAsync(message, ct);
                 break;

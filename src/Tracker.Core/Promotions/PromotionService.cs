@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tracker.Core.Auth;
+using Tracker.Core.Lifecycle;
 using Tracker.Core.Registry;
 using Tracker.Core.Storage;
 using Tracker.Core.Webhooks;
@@ -36,20 +37,23 @@ public sealed class PromotionService
     private readonly ILogger<PromotionService> _logger;
     private readonly OnceUntilSuccess _queueCreated;
     private readonly WebhookPublisher? _webhooks;
+    private readonly LifecycleQueue? _lifecycle;
 
     public PromotionService(
         PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
-        QueueServiceClient queues, IOptions<StorageOptions> storage, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher webhooks)
-        : this(promotions, registry, tracking, auth, authOptions, queues.GetQueueClient(storage.Value.QueueName(QueueName)), time, logger, webhooks)
+        QueueServiceClient queues, IOptions<StorageOptions> storage, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher webhooks,
+        LifecycleQueue lifecycle)
+        : this(promotions, registry, tracking, auth, authOptions, queues.GetQueueClient(storage.Value.QueueName(QueueName)), time, logger, webhooks, lifecycle)
     {
     }
 
     /// <summary>With a queue of its own: tests use a unique queue per class, as they do tables (and no webhooks unless given).</summary>
     internal PromotionService(
         PromotionStore promotions, RegistryStore registry, TrackingStore tracking, AuthStore auth, IOptions<AuthOptions> authOptions,
-        QueueClient queue, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher? webhooks = null)
+        QueueClient queue, TimeProvider time, ILogger<PromotionService> logger, WebhookPublisher? webhooks = null, LifecycleQueue? lifecycle = null)
     {
         _webhooks = webhooks;
+        _lifecycle = lifecycle;
         _promotions = promotions;
         _registry = registry;
         _tracking = tracking;
@@ -213,9 +217,12 @@ public sealed class PromotionService
                     if (await _promotions.TryReplaceAsync(promotion with { Figures = figures }, etag, ct) is not { } recorded) return (null, etag);
                     (promotion, etag) = (promotion with { Figures = figures }, recorded);
                 }
-                if (await _registry.ApplyPromotionAsync(request.Name, request.Version, request.Target.Stage, request.Target.Alias,
-                        request.ArchiveExisting, baseline, promotion.Id, ct))
+                if (await _registry.ApplyPromotionWithChangesAsync(request.Name, request.Version, request.Target.Stage, request.Target.Alias,
+                        request.ArchiveExisting, baseline, promotion.Id, ct) is { } stageChanged)
+                {
+                    if (_lifecycle is not null) await _lifecycle.StagesChangedAsync(request.Name, stageChanged, ct); // tiering
                     return (Decided(promotion, PromotionStatus.Succeeded, figures, null), etag);
+                }
                 // The target changed holder since the gate read it: compare against the new holder.
                 if (race >= MaxRaces) throw StorageErrors.TooMuchContention("the registry");
             }

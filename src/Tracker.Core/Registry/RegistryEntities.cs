@@ -75,3 +75,6 @@ public sealed record RegisteredModel(
     public static bool HasPromptTag(IReadOnlyList<KeyValue> tags) =>
         tags.Any(t => t.Key == PromptTag && string.Equals(t.Value, "true", StringComparison.OrdinalIgnoreCase));
 }
+
+/// <summary>A stage transition's result, and the versions (of the same model) whose stage it changed.</summary>
+public sealed record StageTransition(ModelVersion Version, IReadOnlyList<long> StageChanged);

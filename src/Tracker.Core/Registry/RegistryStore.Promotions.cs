@@ -17,21 +17,31 @@ public sealed partial class RegistryStore
     /// gate compared against), the write happens only while that version still holds the target; otherwise it answers
     /// false and changes nothing, so the caller evaluates the gate again against the new holder.
     /// </summary>
-    public Task<bool> ApplyPromotionAsync(
+    public async Task<bool> ApplyPromotionAsync(
         string name, long version, string? stage, string? alias, bool archiveExisting, long? expectedHolder, string promotionId,
         CancellationToken ct = default) =>
-        WriteAsync("the registry", async ct =>
+        await ApplyPromotionWithChangesAsync(name, version, stage, alias, archiveExisting, expectedHolder, promotionId, ct) is not null;
+
+    /// <summary>As <see cref="ApplyPromotionAsync"/>; when applied, the versions whose stage the write changed (none for
+    /// an alias), else null.</summary>
+    public Task<IReadOnlyList<long>?> ApplyPromotionWithChangesAsync(
+        string name, long version, string? stage, string? alias, bool archiveExisting, long? expectedHolder, string promotionId,
+        CancellationToken ct = default) =>
+        WriteAsync<IReadOnlyList<long>?>("the registry", async ct =>
         {
             var (model, etag) = await ReadModelAsync(name, ct) ?? throw VersionNotFound(name, version);
             var doc = await RequireVersionAsync(model, version, ct);
             if (expectedHolder is { } holder && holder != version && HolderOf(model, stage, alias, version) != holder)
-                return (null, false);
+                return (null, null);
             var now = Now();
             var changed = new List<VersionDocument> { doc };
+            var stageChanged = new List<long>();
             if (stage is not null)
             {
                 var target = ModelStages.Parse(stage);
                 if (archiveExisting) changed.AddRange(await ArchiveOthersAsync(model, version, target, now, ct));
+                stageChanged.AddRange(changed.Skip(1).Select(v => v.Version));
+                if (doc.CurrentStage != target) stageChanged.Insert(0, version);
                 doc.CurrentStage = target;
                 model.Stages[version] = target;
             }
@@ -45,7 +55,7 @@ public sealed partial class RegistryStore
             await RecomputeLatestAsync(model, changed, ct);
             var actions = new List<TableTransactionAction> { ReplaceModel(model, etag) };
             actions.AddRange(changed.Select(v => ReplaceVersion(model.Id, v)));
-            return (actions, true);
+            return (actions, stageChanged);
         }, ct);
 
     /// <summary>The version holding <paramref name="stage"/> or <paramref name="alias"/> other than <paramref name="except"/> (the candidate), or null.</summary>

@@ -93,7 +93,13 @@ public sealed partial class RegistryStore
     /// <summary>With <paramref name="archiveExistingVersions"/> (Staging/Production only), the other versions in the target
     /// stage move to Archived in the same atomic write (at most <see cref="MaxArchivedPerTransition"/> of them: one
     /// entity-group transaction).</summary>
-    public Task<ModelVersion> TransitionModelVersionStageAsync(
+    public async Task<ModelVersion> TransitionModelVersionStageAsync(
+        string name, long version, string stage, bool archiveExistingVersions, CancellationToken ct = default) =>
+        (await TransitionStageAsync(name, version, stage, archiveExistingVersions, ct)).Version;
+
+    /// <summary>As <see cref="TransitionModelVersionStageAsync"/>, also naming every version whose stage the write
+    /// changed (the lifecycle queue hears of each).</summary>
+    public Task<StageTransition> TransitionStageAsync(
         string name, long version, string stage, bool archiveExistingVersions, CancellationToken ct = default)
     {
         var target = ModelStages.Parse(stage);
@@ -108,6 +114,8 @@ public sealed partial class RegistryStore
             var now = Now();
             var changed = new List<VersionDocument> { doc };
             if (archiveExistingVersions) changed.AddRange(await ArchiveOthersAsync(model, version, target, now, ct));
+            var stageChanged = changed.Skip(1).Select(v => v.Version).ToList();
+            if (doc.CurrentStage != target) stageChanged.Insert(0, version);
             doc.CurrentStage = target;
             doc.LastUpdatedTimestamp = now;
             model.Stages[version] = target;
@@ -115,7 +123,7 @@ public sealed partial class RegistryStore
             await RecomputeLatestAsync(model, changed, ct);
             var actions = new List<TableTransactionAction> { ReplaceModel(model, etag) };
             actions.AddRange(changed.Select(v => ReplaceVersion(model.Id, v)));
-            return (actions, ToVersion(model, doc));
+            return (actions, new StageTransition(ToVersion(model, doc), stageChanged));
         }, ct);
     }
 

@@ -82,6 +82,10 @@ public static class StorageServiceCollectionExtensions
             (sp, _) => new DelegateQueueHandler(sp.GetRequiredService<PromotionService>().RecordPoisonAsync));
         services.AddTrackerWebhooks();
         services.AddSingleton<Lifecycle.LifecycleQueue>();
+        services.AddSingleton<Lifecycle.LifecycleBlobs>();
+        services.AddSingleton<Lifecycle.RunPurge>();
+        services.AddSingleton<Lifecycle.ExperimentPurge>();
+        services.AddSingleton<Lifecycle.VersionTiering>();
         services.AddSingleton<Lifecycle.ArtifactExpiry>();
         services.AddSingleton<Lifecycle.LifecycleService>();
         services.AddKeyedSingleton<IQueueHandler>(Lifecycle.LifecycleQueue.QueueName,

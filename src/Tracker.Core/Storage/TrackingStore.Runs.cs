@@ -107,7 +107,7 @@ public sealed partial class TrackingStore
         for (var attempt = 0; ; attempt++)
         {
             var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
-            if (!row.HasValue) return null;
+            if (!row.HasValue || IsTombstone(row.Value!)) return null;
             var spill = SpillOf(row.Value!);
             var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct);
             if (json is null)
@@ -310,7 +310,7 @@ public sealed partial class TrackingStore
         {
             var pending = new List<TableTransactionAction>();
             var large = new List<string>();
-            var filter = RowsWithPrefix(experimentId, RunRowPrefix, $"Lifecycle ne {lifecycle}");
+            var filter = RowsWithPrefix(experimentId, RunRowPrefix, $"Lifecycle ne {lifecycle} and Lifecycle ne {Purged}");
             await foreach (var row in _runs.QueryAsync<TableEntity>(filter, cancellationToken: ct).WithTransientErrors())
             {
                 var runId = row.RowKey[RunRowPrefix.Length..];

@@ -80,7 +80,8 @@ public sealed partial class TrackingStore
     /// storage which rows were written since (Table's own Timestamp, minus a margin against clock skew), first for keys
     /// and ETags only, then in full for just the rows whose ETag it does not hold. A search thus stays exact across
     /// instances while repeated searches and later pages skip re-reading thousands of unchanged rows. Runs are never
-    /// removed from a partition (delete is a lifecycle change), so changed rows are all there is to learn.
+    /// removed from a partition (delete is a lifecycle change, and a purge leaves a tombstone that is itself a change),
+    /// so changed rows are all there is to learn.
     /// </summary>
     private async Task<RunDocument[]> CurrentRunsAsync(string experimentId, CancellationToken ct)
     {
@@ -98,14 +99,21 @@ public sealed partial class TrackingStore
             {
                 var stale = new List<TableEntity>();
                 await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, from), select: ["RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
-                    if (!known.Runs.TryGetValue(row.RowKey, out var held) || held.ETag != row.ETag) stale.Add(row);
+                    if ((!known.Runs.TryGetValue(row.RowKey, out var held) || held.ETag != row.ETag) &&
+                        (!known.Tombstones.TryGetValue(row.RowKey, out var gone) || gone != row.ETag)) stale.Add(row);
                 if (stale.Count == 0) return [.. known.Runs.Values.Select(r => r.Doc)];
                 since = stale.Min(r => r.Timestamp);
             }
             var spilled = new List<TableEntity>();
-            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, SpillProperty, "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
+            await foreach (var row in _runs.QueryAsync<TableEntity>(RunRows(experimentId, since), select: [.. DocumentColumns.Selected, SpillProperty, "Lifecycle", "RowKey", "Timestamp"], cancellationToken: ct).WithTransientErrors())
             {
-                if (SpillOf(row).Length > 0) spilled.Add(row);
+                // A purged run's tombstone (TrackingStore.Purge) is a change like any other: it drops the run here.
+                if (IsTombstone(row))
+                {
+                    known.Runs.Remove(row.RowKey);
+                    known.Tombstones[row.RowKey] = row.ETag;
+                }
+                else if (SpillOf(row).Length > 0) spilled.Add(row);
                 else known.Runs[row.RowKey] = (ReadRun(row), row.ETag);
                 if (known.Watermark is null || row.Timestamp > known.Watermark) known.Watermark = row.Timestamp;
             }
@@ -145,5 +153,7 @@ public sealed partial class TrackingStore
         /// <summary>By row key: the row's document and the ETag it was read at.</summary>
         public readonly Dictionary<string, (RunDocument Doc, ETag ETag)> Runs = new(StringComparer.Ordinal);
         public DateTimeOffset? Watermark;
+        /// <summary>Purged runs' tombstones seen, by row key, so a tombstone near the watermark is not read again.</summary>
+        public readonly Dictionary<string, ETag> Tombstones = new(StringComparer.Ordinal);
     }
 }

@@ -1,5 +1,6 @@
 using Tracker.Core;
 using Tracker.Core.Auth;
+using Tracker.Core.Lifecycle;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Auth;
@@ -88,9 +89,11 @@ public static class ExperimentEndpoints
         return MlflowJson.Empty();
     }
 
-    public static async Task<IResult> DeleteExperiment(RequestArgs args, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteExperiment(RequestArgs args, TrackingStore store, LifecycleQueue lifecycle, CancellationToken ct)
     {
-        await store.DeleteExperimentAsync(args.RequiredString("experiment_id"), ct);
+        var experimentId = args.RequiredString("experiment_id");
+        await store.DeleteExperimentAsync(experimentId, ct);
+        await lifecycle.ExperimentDeletedAsync(experimentId, ct); // purged once retention has passed
         return MlflowJson.Empty();
     }
 

@@ -1,5 +1,6 @@
 using Tracker.Core;
 using Tracker.Core.Auth;
+using Tracker.Core.Lifecycle;
 using Tracker.Core.Registry;
 using Tracker.Core.Tracking;
 using Tracker.Core.Webhooks;
@@ -103,13 +104,15 @@ public static class ModelVersionEndpoints
         });
     }
 
-    public static async Task<IResult> TransitionStage(RequestArgs args, RegistryStore registry, CancellationToken ct)
+    public static async Task<IResult> TransitionStage(RequestArgs args, RegistryStore registry, LifecycleQueue lifecycle, CancellationToken ct)
     {
         var (name, version) = NameAndVersion(args);
         var stage = ModelStages.Parse(args.RequiredString("stage"));
         var archive = args.Bool("archive_existing_versions") ?? false;
         RegistryValidation.ArchiveExisting(stage, archive);
-        return VersionResult(await registry.TransitionModelVersionStageAsync(name, version, stage, archive, ct), withAliases: false);
+        var transition = await registry.TransitionStageAsync(name, version, stage, archive, ct);
+        await lifecycle.StagesChangedAsync(transition.Version.Name, transition.StageChanged, ct); // tiering
+        return VersionResult(transition.Version, withAliases: false);
     }
 
     /// <summary>The stored location exactly as MLflow answers it (a runs:/ source comes back as is; the client resolves it).</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tracker.Core;
 using Tracker.Core.Auth;
+using Tracker.Core.Lifecycle;
 using Tracker.Core.Storage;
 using Tracker.Core.Tracking;
 using Tracker.Functions.Auth;
@@ -54,9 +55,11 @@ public static class RunEndpoints
         });
     }
 
-    public static async Task<IResult> DeleteRun(RequestArgs args, TrackingStore store, CancellationToken ct)
+    public static async Task<IResult> DeleteRun(RequestArgs args, TrackingStore store, LifecycleQueue lifecycle, CancellationToken ct)
     {
-        await store.DeleteRunAsync(args.RequiredString("run_id"), ct);
+        var runId = args.RequiredString("run_id");
+        await store.DeleteRunAsync(runId, ct);
+        await lifecycle.RunDeletedAsync(runId, ct); // purged once retention has passed
         return MlflowJson.Empty();
     }
 
