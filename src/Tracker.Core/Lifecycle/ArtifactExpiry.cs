@@ -49,7 +49,8 @@ public sealed partial class ArtifactExpiry(
         }
 
         var roots = await RootsAsync(runId, experimentId, ct);
-        var kept = await KeptPrefixesAsync(roots, ct);
+        // Whatever its source spelling, a version's storage location is where its files are.
+        var kept = await RegisteredFiles.ReadAsync(registry, ct, archivedToo: false);
         var cutoff = DateTimeOffset.FromUnixTimeMilliseconds(cutoffMs);
         var max = options.Value.MaxBlobsPerMessage;
         var (startOwner, marker) = ParseContinuation(message.Continuation, roots);
@@ -69,7 +70,7 @@ public sealed partial class ArtifactExpiry(
                     foreach (var blob in page.Values)
                     {
                         examined++;
-                        if (blob.Properties.LastModified is { } modified && modified < cutoff && !IsKept(blob.Name, kept) &&
+                        if (blob.Properties.LastModified is { } modified && modified < cutoff && !kept.Covers(blob.Name) &&
                             await DeleteIfUnchangedAsync(blob, ct)) deleted++;
                     }
                     if (page.ContinuationToken is { Length: > 0 } next && examined >= max)
@@ -119,43 +120,6 @@ public sealed partial class ArtifactExpiry(
             roots.Add((modelId, ArtifactLocation.ForModel(modelId, "", allowRoot: true).Root));
         return roots;
     }
-
-    /// <summary>
-    /// The blob names (a file, or a directory as its name) below <paramref name="roots"/> that a registered version not
-    /// in <c>Archived</c> names as its files: whatever its source spelling (<c>runs:/</c>, <c>mlflow-artifacts:/</c>,
-    /// <c>models:/m-…</c>, another version), <see cref="ModelVersion.StorageLocation"/> is where its files are.
-    /// </summary>
-    private async Task<List<string>> KeptPrefixesAsync(List<(string Owner, string Root)> roots, CancellationToken ct)
-    {
-        var kept = new List<string>();
-        string? token = null;
-        do
-        {
-            var page = await registry.SearchModelVersionsAsync(null, PageSize, [], token, ct: ct);
-            foreach (var version in page.Items.Where(v => v.CurrentStage != ModelStages.Archived))
-            {
-                if (Location(version.StorageLocation) is { } at && roots.Any(r => at.BlobName == r.Root || at.BlobName.StartsWith(r.Root + "/", StringComparison.Ordinal)))
-                    kept.Add(at.BlobName);
-            }
-            token = page.NextPageToken;
-        } while (token is not null);
-        return kept;
-    }
-
-    private static ArtifactLocation? Location(string storageLocation)
-    {
-        try
-        {
-            return ArtifactLocation.FromUri(storageLocation, allowRoot: true);
-        }
-        catch (MlflowException)
-        {
-            return null; // not one of Tracker's own locations: it names no blob here
-        }
-    }
-
-    private static bool IsKept(string blobName, List<string> kept) =>
-        kept.Any(k => blobName == k || blobName.StartsWith(k + "/", StringComparison.Ordinal));
 
     /// <summary>Where a follow-up resumes: the owner (run or logged model id) whose directory it was listing and the
     /// listing's marker. One that names none of this run's directories starts over (a forged one reaches nothing more).</summary>

@@ -19,7 +19,6 @@ namespace Tracker.Core.Lifecycle;
 public sealed class CleanupStore
 {
     private const string Partition = "c";
-    private const long MaxMillis = 9_999_999_999_999; // year 2286: 13 digits of inverted time
     private readonly TableClient _table;
     private readonly ServerKeys _keys;
     private readonly TimeSpan _requestTimeout;
@@ -35,7 +34,7 @@ public sealed class CleanupStore
 
     /// <summary>13 digits of inverted milliseconds, then 8 random hex digits (two runs in one millisecond stay apart).</summary>
     public static string NewId(long nowMillis) =>
-        (MaxMillis - nowMillis).ToString("D13", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        TableKeys.NewestFirst(nowMillis, 4);
 
     /// <summary>Writes the run's row, replacing what an earlier write of the same run left.</summary>
     public Task SaveAsync(CleanupRun run, CancellationToken ct = default) =>

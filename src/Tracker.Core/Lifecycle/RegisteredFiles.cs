@@ -10,13 +10,15 @@ namespace Tracker.Core.Lifecycle;
 /// </summary>
 public sealed record RegisteredFiles(IReadOnlySet<string> Runs, IReadOnlySet<string> Models, IReadOnlyList<string> Prefixes)
 {
-    public static async Task<RegisteredFiles> ReadAsync(RegistryStore registry, CancellationToken ct)
+    /// <param name="archivedToo">False: only versions not in <c>Archived</c> (what artifact retention must keep).</param>
+    public static async Task<RegisteredFiles> ReadAsync(RegistryStore registry, CancellationToken ct, bool archivedToo = true)
     {
         var runs = new HashSet<string>(StringComparer.Ordinal);
         var models = new HashSet<string>(StringComparer.Ordinal);
         var prefixes = new List<string>();
         foreach (var version in await registry.ListLiveVersionsAsync(ct))
         {
+            if (!archivedToo && version.CurrentStage == ModelStages.Archived) continue;
             if (!string.IsNullOrEmpty(version.RunId)) runs.Add(version.RunId);
             if (!string.IsNullOrEmpty(version.ModelId)) models.Add(version.ModelId);
             var location = string.IsNullOrEmpty(version.StorageLocation) ? version.Source : version.StorageLocation;

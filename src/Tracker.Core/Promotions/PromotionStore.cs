@@ -23,7 +23,6 @@ public sealed class PromotionStore
 {
     private const string Partition = "p";
     private const string ModelColumn = "Model";
-    private const long MaxMillis = 9_999_999_999_999; // year 2286: 13 digits of inverted time
     private readonly TableClient _table;
     private readonly ServerKeys _keys;
     private readonly TimeSpan _requestTimeout;
@@ -41,7 +40,7 @@ public sealed class PromotionStore
 
     /// <summary>13 digits of inverted milliseconds, then 16 random hex digits: unguessable, sorted newest first.</summary>
     public static string NewId(long nowMillis) =>
-        (MaxMillis - nowMillis).ToString("D13", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        TableKeys.NewestFirst(nowMillis, 8);
 
     /// <summary>Whether <paramref name="id"/> has the shape of an id Tracker issues (anything else is not looked up).</summary>
     public static bool IsWellFormedId(string? id) =>

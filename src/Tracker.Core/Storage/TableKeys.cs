@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -24,4 +25,13 @@ public static class TableKeys
         }
         return escaped.ToString();
     }
+
+    private const long MaxMillis = 9_999_999_999_999; // year 2286: 13 digits of inverted time
+
+    /// <summary>
+    /// A row key that sorts newest first: 13 digits of inverted Unix milliseconds, then <paramref name="randomBytes"/>
+    /// random bytes in lowercase hex (so two keys made in one millisecond stay apart, and an id is not guessable).
+    /// </summary>
+    public static string NewestFirst(long nowMillis, int randomBytes) =>
+        (MaxMillis - nowMillis).ToString("D13", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(randomBytes));
 }
