@@ -84,7 +84,13 @@ public sealed class TrackerProcess : IAsyncDisposable
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(100))
         {
-            if (_process.HasExited) throw new InvalidOperationException($"Tracker exited ({_process.ExitCode}):\n{Output}");
+            if (_process.HasExited)
+            {
+                // The output readers may still be draining the pipes: this waits for their end, so the message holds
+                // what the process printed before it died (its start-up refusal, say).
+                await _process.WaitForExitAsync();
+                throw new InvalidOperationException($"Tracker exited ({_process.ExitCode}):\n{Output}");
+            }
             try
             {
                 if ((await http.GetAsync(new Uri(Url, "/health"))).IsSuccessStatusCode) return;

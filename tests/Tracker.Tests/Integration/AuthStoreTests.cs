@@ -178,7 +178,8 @@ public sealed class AuthStoreTests(AzuriteFixture azurite) : IDisposable
         await Store.CreateUserAsync("alice", null);
         var created = await Store.CreateTokenAsync("alice", "laptop", DateTimeOffset.UtcNow.AddDays(30));
         Assert.True(TrackerToken.TryParse(created.Token, out var id, out var secret));
-        var secretText = created.Token[(created.Token.LastIndexOf('_') + 1)..];
+        // The secret's text is everything after "trk_<id>_" (base64url may itself contain '_').
+        var secretText = created.Token[(TrackerToken.Prefix.Length + id.Length + 1)..];
 
         var rows = await _auth.ScanAsync("tokens");
         var row = Assert.Single(rows);
