@@ -24,8 +24,8 @@ public static class PromotionWire
             w.WriteStartObject("gate");
             w.WriteString("metric", gate.Metric);
             w.WriteString("direction", gate.Direction);
-            WriteDouble(w, "max_regression", gate.MaxRegression);
-            if (gate.MinImprovement is { } min) WriteDouble(w, "min_improvement", min);
+            w.WriteDouble("max_regression", gate.MaxRegression);
+            if (gate.MinImprovement is { } min) w.WriteDouble("min_improvement", min);
             if (gate.BaselineVersion is { } baseline) w.WriteString("baseline", baseline.ToString(CultureInfo.InvariantCulture));
             w.WriteEndObject();
         }
@@ -36,26 +36,12 @@ public static class PromotionWire
         if (p.Figures is { } f)
         {
             w.WriteStartObject("gate_result");
-            if (f.CandidateValue is { } c) WriteDouble(w, "candidate_value", c);
-            if (f.BaselineValue is { } b) WriteDouble(w, "baseline_value", b);
+            if (f.CandidateValue is { } c) w.WriteDouble("candidate_value", c);
+            if (f.BaselineValue is { } b) w.WriteDouble("baseline_value", b);
             if (f.BaselineVersion is { } bv) w.WriteString("baseline_version", bv.ToString(CultureInfo.InvariantCulture));
-            if (f.AllowedBound is { } bound) WriteDouble(w, "allowed_bound", bound);
+            if (f.AllowedBound is { } bound) w.WriteDouble("allowed_bound", bound);
             w.WriteEndObject();
         }
         if (p.Reason is not null) w.WriteString("reason", p.Reason);
-    }
-
-    /// <summary>Python's repr of a float, as the rest of Tracker's MLflow JSON (MlflowJson.WriteDouble): 1.0, not 1; NaN as a string.</summary>
-    private static void WriteDouble(Utf8JsonWriter w, string name, double value)
-    {
-        w.WritePropertyName(name);
-        if (double.IsNaN(value)) w.WriteStringValue("NaN");
-        else if (double.IsPositiveInfinity(value)) w.WriteStringValue("Infinity");
-        else if (double.IsNegativeInfinity(value)) w.WriteStringValue("-Infinity");
-        else
-        {
-            var text = value.ToString("R", CultureInfo.InvariantCulture);
-            w.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E', 'e') >= 0 ? text : text + ".0", skipInputValidation: true);
-        }
     }
 }

@@ -84,20 +84,6 @@ public static class MlflowJson
         }
     }
 
-    /// <summary>Python's repr of a float, which is what MLflow's JSON carries (1.0, not 1).</summary>
-    public static void WriteDouble(this Utf8JsonWriter w, string name, double value)
-    {
-        w.WritePropertyName(name);
-        if (double.IsNaN(value)) w.WriteStringValue("NaN");
-        else if (double.IsPositiveInfinity(value)) w.WriteStringValue("Infinity");
-        else if (double.IsNegativeInfinity(value)) w.WriteStringValue("-Infinity");
-        else
-        {
-            var text = value.ToString("R", CultureInfo.InvariantCulture);
-            w.WriteRawValue(text.AsSpan().IndexOfAny('.', 'E', 'e') >= 0 ? text : text + ".0", skipInputValidation: true);
-        }
-    }
-
     /// <summary>MLflow's FileInfo list (omitted when empty, like every empty repeated field): <paramref name="prefix"/> + name.</summary>
     public static void WriteFiles(this Utf8JsonWriter w, IReadOnlyList<ArtifactFile> files, string prefix)
     {
