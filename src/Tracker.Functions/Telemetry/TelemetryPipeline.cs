@@ -32,9 +32,11 @@ public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider
     /// <summary>ASP.NET Core's own request activity, named and tagged by <see cref="RequestSpans"/>.</summary>
     private const string AspNetCoreSource = "Microsoft.AspNetCore";
 
-    /// <summary>Meters .NET and ASP.NET Core publish themselves: request and storage-call durations, GC and heap.</summary>
+    /// <summary>Meters .NET and ASP.NET Core publish themselves: request durations, connections, GC and heap. Not
+    /// System.Net.Http: its per-request instruments only repeat the storage calls' durations, which every storage span
+    /// already carries (Application Insights builds its dependencies from those), at a cost on every storage request.</summary>
     private static readonly string[] Meters =
-        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "System.Runtime"];
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime"];
 
     private readonly TaskCompletionSource _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task<ServiceProvider>? _built;
