@@ -91,10 +91,7 @@ public sealed partial class LocalQueuePoller(
         try
         {
             await using var scope = services.CreateAsyncScope();
-            var handler = scope.ServiceProvider.GetKeyedService<IQueueHandler>(trigger.Queue)
-                          ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
-            using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
-            await handler.HandleAsync(message, ct);
+            await trigger.HandleAsync(scope.ServiceProvider, message, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

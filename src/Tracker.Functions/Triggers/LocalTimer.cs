@@ -49,9 +49,7 @@ public sealed partial class LocalTimer(IServiceProvider services, TimeProvider c
         try
         {
             await using var scope = services.CreateAsyncScope();
-            var handler = scope.ServiceProvider.GetKeyedService<ITimerHandler>(trigger.FunctionName)
-                          ?? throw new InvalidOperationException($"No ITimerHandler is registered for timer '{trigger.FunctionName}'.");
-            await handler.HandleAsync(tick, ct);
+            await trigger.HandleAsync(scope.ServiceProvider, tick, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -1,3 +1,5 @@
+using Tracker.Core.Storage;
+
 namespace Tracker.Functions.Triggers;
 
 /// <summary>
@@ -13,6 +15,16 @@ public sealed record QueueTrigger(string FunctionName, string Queue, string Bind
     [
         PromoteModelTrigger.Definition, PromoteModelPoisonTrigger.Definition, LifecycleTrigger.Definition, WebhookDeliveryTrigger.Definition,
     ];
+
+    /// <summary>Runs the message through the handler registered for <see cref="Queue"/>, in a consumer span carrying the
+    /// producer's trace context: what the host's invocation and the local poller both do with a delivery.</summary>
+    public async Task HandleAsync(IServiceProvider services, QueueMessage message, CancellationToken ct)
+    {
+        var handler = services.GetKeyedService<IQueueHandler>(Queue)
+                      ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{Queue}'.");
+        using var span = QueueTrace.StartProcessing(message, FunctionName);
+        await handler.HandleAsync(message, ct);
+    }
 
     /// <summary>Where the host moves a message after <c>maxDequeueCount</c> failed deliveries.</summary>
     public static string PoisonQueueOf(string queue) => queue + "-poison";

@@ -1,3 +1,5 @@
+using Tracker.Core.Storage;
+
 namespace Tracker.Functions.Triggers;
 
 /// <summary>
@@ -11,4 +13,10 @@ public sealed record TimerTrigger(string FunctionName, string ScheduleAppSetting
 {
     /// <summary>Every timer function Tracker has; a function folder without an entry here is caught by the host tests.</summary>
     public static readonly IReadOnlyList<TimerTrigger> All = [CleanupTrigger.Definition];
+
+    /// <summary>Runs the tick through the handler registered under <see cref="FunctionName"/>: what the host's invocation
+    /// and the local timer both do.</summary>
+    public Task HandleAsync(IServiceProvider services, TimerTick tick, CancellationToken ct) =>
+        (services.GetKeyedService<ITimerHandler>(FunctionName)
+         ?? throw new InvalidOperationException($"No ITimerHandler is registered for timer '{FunctionName}'.")).HandleAsync(tick, ct);
 }

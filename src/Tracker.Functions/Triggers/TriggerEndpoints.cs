@@ -52,12 +52,9 @@ public static partial class TriggerEndpoints
 
     private static async Task<string> HandleQueueMessageAsync(IServiceProvider services, QueueTrigger trigger, QueueMessage message, CancellationToken ct)
     {
-        var handler = services.GetKeyedService<IQueueHandler>(trigger.Queue)
-                      ?? throw new InvalidOperationException($"No IQueueHandler is registered for queue '{trigger.Queue}'.");
-        using var span = QueueTrace.StartProcessing(message, trigger.FunctionName);
         try
         {
-            await handler.HandleAsync(message, ct);
+            await trigger.HandleAsync(services, message, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -70,11 +67,9 @@ public static partial class TriggerEndpoints
 
     private static async Task<string> HandleTimerTickAsync(IServiceProvider services, TimerTrigger trigger, TimerTick tick, CancellationToken ct)
     {
-        var handler = services.GetKeyedService<ITimerHandler>(trigger.FunctionName)
-                      ?? throw new InvalidOperationException($"No ITimerHandler is registered for timer '{trigger.FunctionName}'.");
         try
         {
-            await handler.HandleAsync(tick, ct);
+            await trigger.HandleAsync(services, tick, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
