@@ -12,10 +12,14 @@ public interface ISearchableRun
     string ArtifactUri { get; }
     long StartTime { get; }
     long? EndTime { get; }
-    IReadOnlyDictionary<string, string> Params { get; }
-    IReadOnlyDictionary<string, string> Tags { get; }
-    /// <summary>Latest value per metric key (MLflow's max (step, timestamp, value)); NaN where the latest is NaN.</summary>
-    IReadOnlyDictionary<string, double> LatestMetrics { get; }
+    /// <summary>The param's value, or null when the run has none by that key. Lookups, not dictionaries, so that a run
+    /// held compactly (a search cache of 100,000 runs) need not build maps to be searched.</summary>
+    string? Param(string key);
+    /// <summary>The tag's value, or null when the run has no such tag.</summary>
+    string? Tag(string key);
+    /// <summary>The metric's latest value (MLflow's max (step, timestamp, value)), NaN where the latest is NaN; null when
+    /// the run has no such metric.</summary>
+    double? LatestMetric(string key);
     /// <summary>The run's dataset inputs: name, digest and the <c>mlflow.data.context</c> input tag (null when absent).</summary>
     IReadOnlyList<SearchableDataset> Datasets { get; }
 }

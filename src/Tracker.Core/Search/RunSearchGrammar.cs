@@ -18,9 +18,9 @@ internal sealed class RunSearchGrammar : SearchGrammar
         .Text("artifact_uri", r => r.ArtifactUri)
         .Number("start_time", r => r.StartTime)
         .Number("end_time", r => r.EndTime)
-        .KeyedNumber(SearchEntityType.Metric, (r, key) => r.LatestMetrics.TryGetValue(key, out var value) ? value : null)
-        .KeyedText(SearchEntityType.Param, (r, key) => r.Params.TryGetValue(key, out var value) ? value : null)
-        .KeyedText(SearchEntityType.Tag, (r, key) => r.Tags.TryGetValue(key, out var value) ? value : null)
+        .KeyedNumber(SearchEntityType.Metric, (r, key) => r.LatestMetric(key))
+        .KeyedText(SearchEntityType.Param, (r, key) => r.Param(key))
+        .KeyedText(SearchEntityType.Tag, (r, key) => r.Tag(key))
         .KeyedAnyOf(SearchEntityType.Dataset, r => r.Datasets, key => key switch
         {
             "name" => d => d.Name,

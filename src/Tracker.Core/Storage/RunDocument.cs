@@ -78,10 +78,10 @@ internal sealed class RunDocument : ISearchableRun
     private Dictionary<string, double>? _metricMap;
     private List<SearchableDataset>? _datasets;
 
-    IReadOnlyDictionary<string, string> ISearchableRun.Params => _paramMap ??= ToMap(Params);
-    IReadOnlyDictionary<string, string> ISearchableRun.Tags => _tagMap ??= ToMap(Tags);
-    IReadOnlyDictionary<string, double> ISearchableRun.LatestMetrics =>
-        _metricMap ??= Metrics.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+    string? ISearchableRun.Param(string key) => (_paramMap ??= ToMap(Params)).GetValueOrDefault(key);
+    string? ISearchableRun.Tag(string key) => (_tagMap ??= ToMap(Tags)).GetValueOrDefault(key);
+    double? ISearchableRun.LatestMetric(string key) =>
+        (_metricMap ??= Metrics.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal)).TryGetValue(key, out var v) ? v : null;
     IReadOnlyList<SearchableDataset> ISearchableRun.Datasets => _datasets ??= Inputs
         .Select(i => new SearchableDataset(i.Dataset.Name, i.Dataset.Digest,
             i.Tags.FirstOrDefault(t => t.Key == MlflowTags.DatasetContext)?.Value))

@@ -34,12 +34,15 @@ public static class StorageServiceCollectionExtensions
             .Validate(o => o.IsValid(), $"Invalid {Lifecycle.LifecycleOptions.Section} settings.")
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<StorageClock>();
         services.AddSingleton<TokenCredential>(sp => Credential(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var clientOptions = new TableClientOptions();
             Configure(clientOptions, TimeSpan.FromSeconds(10));
+            // Storage's clock, as the change feed keys its rows (ChangeFeed): learnt from every table answer.
+            clientOptions.AddPolicy(sp.GetRequiredService<StorageClock>(), HttpPipelinePosition.PerRetry);
             return UsesConnectionString(options)
                 ? new TableServiceClient(options.ConnectionString, clientOptions)
                 : new TableServiceClient(options.TableServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);

@@ -15,6 +15,9 @@ internal sealed record FakeRun(string RunId, long StartTime) : ISearchableRun
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
     public IReadOnlyDictionary<string, double> LatestMetrics { get; init; } = new Dictionary<string, double>();
     public IReadOnlyList<SearchableDataset> Datasets { get; init; } = [];
+    public string? Param(string key) => Params.GetValueOrDefault(key);
+    public string? Tag(string key) => Tags.GetValueOrDefault(key);
+    public double? LatestMetric(string key) => LatestMetrics.TryGetValue(key, out var v) ? v : null;
 }
 
 internal sealed record FakeExperiment(string ExperimentId, string Name, long CreationTime, long LastUpdateTime) : ISearchableExperiment
