@@ -134,7 +134,7 @@ public sealed partial class TrackingStore
                 var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), select: ["Lifecycle"], cancellationToken: ct));
                 if (!row.HasValue || IsTombstone(row.Value!) || (!anyLifecycle && row.Value!.GetString("Lifecycle") != LifecycleStage.Deleted)) return false;
                 var tombstone = new TableEntity(experimentId, RunRow(runId)) { ["Lifecycle"] = Purged };
-                await StorageErrors.Call(() => _runs.UpdateEntityAsync(tombstone, row.Value!.ETag, TableUpdateMode.Replace, ct));
+                await CommitRunRowAsync(new(TableTransactionActionType.UpdateReplace, tombstone, row.Value!.ETag), [], ct);
                 _runRowCache.Remove(runId);
                 return true;
             }, ct);

@@ -81,9 +81,9 @@ public sealed partial class TrackingStore
                 var spill = await SpillAsync(doc, json, ct);
                 try
                 {
-                    var response = await StorageErrors.Call(() => _runs.AddEntityAsync(RunEntity(doc, json, spill), ct));
+                    var etag = await CommitRunRowAsync(new(TableTransactionActionType.Add, RunEntity(doc, json, spill)), [], ct);
                     doc.Spill = spill;
-                    CacheRunRow(doc.RunId, json, doc.Buffer, spill, response.Headers.ETag);
+                    CacheRunRow(doc.RunId, json, doc.Buffer, spill, etag);
                     return doc.ToRun();
                 }
                 catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict)
@@ -183,8 +183,10 @@ public sealed partial class TrackingStore
                 var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
                 try
                 {
-                    var response = await StorageErrors.Call(() => _runs.UpdateEntityAsync(RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge), etag, mode, ct));
-                    CacheRunRow(runId, json, doc.Buffer, spill, response.Headers.ETag);
+                    var entity = RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge);
+                    var committed = await CommitRunRowAsync(new(
+                        mode == TableUpdateMode.Merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, entity, etag), [], ct);
+                    CacheRunRow(runId, json, doc.Buffer, spill, committed);
                     if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
                     doc.Spill = spill;
                     return doc;
@@ -330,8 +332,9 @@ public sealed partial class TrackingStore
             if (pending.Count == 0 && large.Count == 0) return;
             try
             {
-                foreach (var batch in pending.Chunk(100))
-                    await StorageErrors.Call(() => _runs.SubmitTransactionAsync(batch, ct));
+                // Each run row with its change row: 50 runs per transaction of at most 100 actions.
+                foreach (var batch in pending.Chunk(50))
+                    await CommitRunRowsAsync(batch, [], ct);
                 // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
                 foreach (var runId in large)
                     await MutateRunAsync(runId, doc =>

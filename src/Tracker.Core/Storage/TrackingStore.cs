@@ -35,6 +35,8 @@ public sealed partial class TrackingStore
     private readonly TableClient _loggedModels;
     private readonly ILogger<TrackingStore> _logger;
     private readonly ServerKeys _keys;
+    private readonly StorageClock _clock;
+    private readonly TimeProvider _time;
     private readonly int _historyRowsPerCompaction;
     private readonly TimeSpan _requestTimeout;  // each call's budget (TableStorage.WithinBudget)
     private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
@@ -46,9 +48,15 @@ public sealed partial class TrackingStore
     // Metric histories being paged through, by snapshot id (see GetMetricHistoryAsync).
     private readonly MemoryCache _historySnapshots = new(new MemoryCacheOptions { SizeLimit = 128L * 1024 * 1024 });
 
-    public TrackingStore(TableServiceClient tables, IOptions<StorageOptions> options, ServerKeys keys, ILogger<TrackingStore> logger)
+    /// <param name="clock">Storage's time, learnt from the answers of <paramref name="tables"/> (its pipeline must hold it);
+    /// without one the local clock stands in (tests on one machine).</param>
+    public TrackingStore(
+        TableServiceClient tables, IOptions<StorageOptions> options, ServerKeys keys, ILogger<TrackingStore> logger,
+        StorageClock? clock = null, TimeProvider? time = null)
     {
         _keys = keys;
+        _time = time ?? TimeProvider.System;
+        _clock = clock ?? new StorageClock(_time);
         _experiments = tables.GetTableClient(options.Value.TablePrefix + "experiments");
         _runs = tables.GetTableClient(options.Value.TablePrefix + "runs");
         _metrics = tables.GetTableClient(options.Value.TablePrefix + "metrics");
