@@ -19,6 +19,10 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
     /// <summary>Tracker's diagnostic header (Tracker:Diagnostics:StorageRequestHeader=true).</summary>
     public const string StorageRequestsHeader = "X-Tracker-Storage-Requests";
 
+    /// <summary>Tracker's diagnostic header on search answers (same switch): what the instance's search cache holds,
+    /// as <c>runs=&lt;n&gt;; bytes=&lt;m&gt;</c>.</summary>
+    public const string SearchCacheHeader = "X-Tracker-Search-Cache";
+
     /// <summary>What the Python client always asks for when it reads a metric history.</summary>
     public const int HistoryPageSize = 25_000;
 
@@ -61,8 +65,9 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
     public async Task<int?> LogBatchAsync(byte[] body, CancellationToken ct) =>
         (await PostAsync("runs/log-batch", body, ct)).StorageRequests;
 
-    public async Task LogMetricAsync(string runId, MetricPoint metric, CancellationToken ct) =>
-        await PostAsync("runs/log-metric", WireJson.LogMetric(runId, metric), ct);
+    /// <summary>Logs one point; returns Tracker's storage-request count if it sent one.</summary>
+    public async Task<int?> LogMetricAsync(string runId, MetricPoint metric, CancellationToken ct) =>
+        (await PostAsync("runs/log-metric", WireJson.LogMetric(runId, metric), ct)).StorageRequests;
 
     public async Task<MetricHistoryPage> GetMetricHistoryPageAsync(string runId, string metricKey, string? pageToken, CancellationToken ct)
     {
@@ -121,7 +126,7 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
                 }
             }
 
-            return new SearchRunsPage(runs, NextPageToken(root));
+            return new SearchRunsPage(runs, NextPageToken(root)) { Cache = answer.SearchCache };
         });
     }
 
@@ -169,8 +174,11 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
             throw BenchHttp.Failure(request.Method, request.RequestUri!.ToString(), response, body);
         }
 
-        return new Answer(body, StorageRequests(response));
+        return new Answer(body, StorageRequests(response), SearchCacheState.Parse(HeaderValue(response, SearchCacheHeader)));
     }
+
+    private static string? HeaderValue(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
     private static int? StorageRequests(HttpResponseMessage response) =>
         response.Headers.TryGetValues(StorageRequestsHeader, out var values)
@@ -223,5 +231,5 @@ public sealed class MlflowClient(HttpClient http, string baseUrl, string? bearer
         : v.ValueKind == JsonValueKind.String ? long.Parse(v.GetString()!, CultureInfo.InvariantCulture)
         : v.GetInt64();
 
-    private readonly record struct Answer(byte[] Body, int? StorageRequests);
+    private readonly record struct Answer(byte[] Body, int? StorageRequests, SearchCacheState? SearchCache);
 }

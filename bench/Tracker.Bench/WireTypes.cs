@@ -14,8 +14,11 @@ public sealed record MetricHistoryPage(IReadOnlyList<MetricPoint> Metrics, strin
 /// <summary>The parts of a <c>Run</c> the search checks look at.</summary>
 public sealed record RunSummary(string RunId, IReadOnlyDictionary<string, double> Metrics);
 
-/// <summary>One page of <c>POST runs/search</c>.</summary>
-public sealed record SearchRunsPage(IReadOnlyList<RunSummary> Runs, string? NextPageToken);
+/// <summary>One page of <c>POST runs/search</c>; <see cref="Cache"/> is Tracker's diagnostic header, when it sent one.</summary>
+public sealed record SearchRunsPage(IReadOnlyList<RunSummary> Runs, string? NextPageToken)
+{
+    public SearchCacheState? Cache { get; init; }
+}
 
 /// <summary>The body of <c>POST runs/search</c> minus the page token.</summary>
 public sealed record SearchRunsQuery(string ExperimentId, string Filter, int MaxResults, IReadOnlyList<string> OrderBy);
