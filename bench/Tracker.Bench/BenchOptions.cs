@@ -9,19 +9,29 @@ public sealed record BenchOptions(
     bool SameRun,
     IReadOnlySet<string> Workloads,
     int? ArtifactMegabytes,
-    string? Token = null)
+    string? Token = null,
+    IReadOnlyList<int>? ScaleRuns = null)
 {
     public const int UsageExitCode = 2;
 
     /// <summary>Whatever happens, the bench gives up after this long (the full run takes a few minutes).</summary>
     public static readonly TimeSpan HardTimeLimit = TimeSpan.FromMinutes(20);
 
+    /// <summary>
+    /// <c>--only scale</c> seeds 122,000 runs (two calls each) into one Azurite that scans its whole table on every query,
+    /// so it gets longer; a bench that hangs is still stopped.
+    /// </summary>
+    public static readonly TimeSpan ScaleTimeLimit = TimeSpan.FromHours(3);
+
+    /// <summary>Bounds of one <c>--scale-runs</c> size: at least one run, and no more than Azurite can sensibly hold in memory.</summary>
+    public const int MaxScaleRuns = 1_000_000;
+
     /// <summary>A single Put Blob takes at most 5000 MiB; the quarter-size proxied upload needs at least 1 MiB.</summary>
     public const int MaxArtifactMegabytes = 5000;
     public const int MinArtifactMegabytes = 4;
 
     private const string Usage = """
-        usage: Tracker.Bench <base-url> [--token T] [--quick] [--same-run] [--only NAMES] [--artifact-mb N]
+        usage: Tracker.Bench <base-url> [--token T] [--quick] [--same-run] [--only NAMES] [--artifact-mb N] [--scale-runs N,N,...]
                Tracker.Bench --launch <server-executable> [--env KEY=VALUE]... [same options]
 
           <base-url>      a running MLflow-compatible server, e.g. http://127.0.0.1:5000
@@ -40,8 +50,13 @@ public sealed record BenchOptions(
                           auth (log-metric latency and log-batch throughput with auth off vs on),
                           promotion (promotions/create to succeeded in local mode, median of 20),
                           purge (runs of 1,000 small artifacts deleted and purged through the lifecycle
-                          queue by a local-mode sibling with retention 0: blobs per second)
+                          queue by a local-mode sibling with retention 0: blobs per second),
+                          scale (experiments of 2,000, 20,000 and 100,000 runs: seeding, filtered and paged
+                          search, the first search in a freshly started sibling, storage requests per
+                          log-batch, bytes per cached run; may run for an hour)
           --artifact-mb N size of the artifact files in MiB (default 1024, --quick 64; 4 to 5000)
+          --scale-runs N,N,...  runs per experiment of --only scale (default 2000,20000,100000;
+                          --quick 200,2000,10000), e.g. 300,1000 for a smoke run
         """;
 
     /// <summary>Parses <paramref name="args"/>; on a usage error writes why and returns null.</summary>
@@ -54,6 +69,7 @@ public sealed record BenchOptions(
         HashSet<string>? only = null;
         int? artifactMegabytes = null;
         string? token = null;
+        List<int>? scaleRuns = null;
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -90,6 +106,20 @@ public sealed record BenchOptions(
                     }
 
                     artifactMegabytes = mb;
+                    break;
+                case "--scale-runs" when i + 1 < args.Count:
+                    scaleRuns = [];
+                    foreach (var size in args[++i].Split(',', StringSplitOptions.TrimEntries))
+                    {
+                        if (!int.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var runs)
+                            || runs is < 1 or > MaxScaleRuns)
+                        {
+                            return Fail(errors, $"--scale-runs expects whole numbers of runs from 1 to {MaxScaleRuns}, comma-separated, got '{args[i]}'");
+                        }
+
+                        scaleRuns.Add(runs);
+                    }
+
                     break;
                 case "--token" when i + 1 < args.Count:
                     token = args[++i];
@@ -143,9 +173,14 @@ public sealed record BenchOptions(
             return Fail(errors, "--env only applies with --launch");
         }
 
-        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth) || only.Contains(BenchWorkload.Promotion) || only.Contains(BenchWorkload.Purge)))
+        if (launch is null && only is not null && (only.Contains(BenchWorkload.Fuzz) || only.Contains(BenchWorkload.Telemetry) || only.Contains(BenchWorkload.Auth) || only.Contains(BenchWorkload.Promotion) || only.Contains(BenchWorkload.Purge) || only.Contains(BenchWorkload.Scale)))
         {
-            return Fail(errors, "--only fuzz, telemetry, auth, promotion and purge need --launch");
+            return Fail(errors, "--only fuzz, telemetry, auth, promotion, purge and scale need --launch");
+        }
+
+        if (scaleRuns is not null && only?.Contains(BenchWorkload.Scale) != true)
+        {
+            return Fail(errors, "--scale-runs only applies with --only scale");
         }
 
         if (only?.Contains(BenchWorkload.Fuzz) == true && !env.Exists(e => e.Key == Tracker.Bench.Workloads.FuzzWorkload.HeapLimitVariable))
@@ -163,10 +198,13 @@ public sealed record BenchOptions(
             return Fail(errors, "--token is for a running server; with --launch the bench makes its own");
         }
 
-        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes, token);
+        return new BenchOptions(url, launch, env, quick, sameRun, only ?? [.. BenchWorkload.All], artifactMegabytes, token, scaleRuns);
     }
 
     public bool Runs(string workload) => Workloads.Contains(workload);
+
+    /// <summary>How long the bench may run before it stops itself.</summary>
+    public TimeSpan TimeLimit => Runs(BenchWorkload.Scale) ? ScaleTimeLimit : HardTimeLimit;
 
     private static BenchOptions? Fail(TextWriter errors, string message)
     {

@@ -16,9 +16,10 @@ public static class BenchWorkload
     public const string Auth = "auth";
     public const string Purge = "purge";
     public const string Promotion = "promotion";
+    public const string Scale = "scale";
 
     /// <summary>The standard workloads, run when <c>--only</c> is not given.</summary>
     public static readonly IReadOnlyList<string> All = [LogBatch, LogMetric, MetricHistory, Search, Registry, Artifacts];
 
-    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth, Promotion, Purge];
+    public static readonly IReadOnlyList<string> Named = [.. All, Fuzz, Telemetry, Auth, Promotion, Purge, Scale];
 }

@@ -9,7 +9,7 @@ if (options is null)
     return BenchOptions.UsageExitCode;
 }
 
-using var cancellation = new BenchCancellation(BenchOptions.HardTimeLimit);
+using var cancellation = new BenchCancellation(options.TimeLimit);
 using var http = BenchHttp.CreateClient();
 using var transfers = BenchHttp.CreateTransferClient();
 var report = new Report(Console.Out);
@@ -100,13 +100,18 @@ try
         await PurgeWorkload.RunAsync(server!, http, transfers, sizes, report, ct);
     }
 
+    if (options.Runs(BenchWorkload.Scale))
+    {
+        await ScaleWorkload.RunAsync(client, server!, http, sizes, report, ct);
+    }
+
     report.Memory(server?.ReadMemory());
     return 0;
 }
 catch (OperationCanceledException) when (cancellation.Token.IsCancellationRequested)
 {
     Console.Error.WriteLine(cancellation.TimedOut
-        ? $"error: bench exceeded its time limit of {BenchOptions.HardTimeLimit.TotalMinutes:F0} minutes"
+        ? $"error: bench exceeded its time limit of {options.TimeLimit.TotalMinutes:F0} minutes"
         : "error: interrupted");
     server?.WriteRecentOutput(Console.Error);
     return cancellation.TimedOut ? 1 : 130;

@@ -56,6 +56,13 @@ public sealed class Report(TextWriter output)
             parts.Add("telemetry: sibling servers, OTLP off vs on");
         }
 
+        if (options.Runs(BenchWorkload.Scale))
+        {
+            parts.Add($"scale: experiments of {string.Join(", ", sizes.ScaleRuns)} runs (5 params, 5 metrics, 3 tags), " +
+                      $"{ScaleWorkload.SeedWorkers} seeding calls in flight, filtered search median of {ScaleWorkload.FilteredRepetitions}, " +
+                      $"paged listing {ScaleWorkload.ListingPageSize} per page, first search in a fresh sibling");
+        }
+
         output.WriteLine(string.Join(" | ", parts));
     }
 

@@ -24,6 +24,9 @@ public sealed record WorkloadSizes(
     public int PurgeRuns { get; init; } = 10;
     public int PurgeFilesPerRun { get; init; } = 1_000;
 
+    /// <summary>Runs in each experiment of <c>--only scale</c>, smallest first: issue 11's table rows.</summary>
+    public IReadOnlyList<int> ScaleRuns { get; init; } = [2_000, 20_000, 100_000];
+
     public static readonly WorkloadSizes Full = new(
         Mode: "full",
         SequentialBatchCalls: 100,
@@ -54,12 +57,14 @@ public sealed record WorkloadSizes(
         ModelVersions = 1_000,
         PurgeRuns = 2,
         PurgeFilesPerRun = 50,
+        ScaleRuns = [200, 2_000, 10_000],
     };
 
-    /// <summary>The sizes for <c>--quick</c> or not, with an explicit <c>--artifact-mb</c> over either.</summary>
+    /// <summary>The sizes for <c>--quick</c> or not, with an explicit <c>--artifact-mb</c> or <c>--scale-runs</c> over either.</summary>
     public static WorkloadSizes For(BenchOptions options)
     {
         var sizes = options.Quick ? Quick : Full;
-        return options.ArtifactMegabytes is { } mb ? sizes with { ArtifactMegabytes = mb } : sizes;
+        sizes = options.ArtifactMegabytes is { } mb ? sizes with { ArtifactMegabytes = mb } : sizes;
+        return options.ScaleRuns is { } runs ? sizes with { ScaleRuns = runs } : sizes;
     }
 }

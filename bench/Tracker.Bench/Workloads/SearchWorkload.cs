@@ -39,9 +39,9 @@ public static class SearchWorkload
     /// <summary>
     /// p0 cycles v0..v9 and t0 is group-((i/10) mod 10), so the filters select 10% of the runs
     /// independently of each other; metrics are uniform in [0,1) so ties are practically impossible
-    /// and the expected order is unambiguous.
+    /// and the expected order is unambiguous. The scale workload seeds its experiments from the same generator.
     /// </summary>
-    private static GeneratedRun[] GenerateRuns(int count)
+    internal static GeneratedRun[] GenerateRuns(int count, string namePrefix = "search-run")
     {
         var random = new Random(20_251_123);
         string[] learningRates = ["0.1", "0.01", "0.001", "0.0001"];
@@ -50,7 +50,7 @@ public static class SearchWorkload
         return
         [
             .. Enumerable.Range(0, count).Select(i => new GeneratedRun(
-                Name: $"search-run-{i.ToString("D5", CultureInfo.InvariantCulture)}",
+                Name: $"{namePrefix}-{i.ToString("D5", CultureInfo.InvariantCulture)}",
                 Params:
                 [
                     new("p0", $"v{i % 10}"),
@@ -160,7 +160,7 @@ public static class SearchWorkload
     }
 
     /// <summary>A run as generated; <see cref="RunId"/> is filled in once the server has created it.</summary>
-    private sealed record GeneratedRun(string Name, KeyValue[] Params, KeyValue[] Tags, double[] Metrics)
+    internal sealed record GeneratedRun(string Name, KeyValue[] Params, KeyValue[] Tags, double[] Metrics)
     {
         public string RunId { get; set; } = "";
     }
