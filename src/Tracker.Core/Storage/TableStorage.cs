@@ -104,7 +104,8 @@ internal static class TableStorage
     public static OnceUntilSuccess CreateTablesOnce(IReadOnlyList<TableClient> tables, Func<Task>? then = null) =>
         new(async () => await StorageErrors.Call(async () =>
         {
-            foreach (var table in tables) await table.CreateIfNotExistsAsync();
+            // Side by side: a cold instance's first request waits for all of them.
+            await Task.WhenAll(tables.Select(table => table.CreateIfNotExistsAsync()));
             if (then is not null) await then();
             return true;
         }));
