@@ -1,4 +1,6 @@
 using System.Text;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Tracker.Core;
 using Tracker.Core.Storage;
@@ -58,6 +60,96 @@ public sealed class HistoryLayoutTests(AzuriteFixture azurite)
         var run = await store.GetRunAsync(runId);
         Assert.Equal(101, run.Params.Count);
         Assert.Equal(999, run.Metrics.Single(m => m.Key == "loss").Step);
+    }
+
+    /// <summary>
+    /// Points move run-row buffer → batch rows (a flush) → compacted rows (a compaction). A history read that such a
+    /// move falls between the reads of two places must still see every point once: the move is made to happen, from
+    /// another instance, just before the reader's second (then third) request about the run. The reader reads the run
+    /// row, then the batch rows, then the compacted rows; in any other order a point on the move can be missed.
+    /// </summary>
+    [Theory]
+    [InlineData(2)] // a flush after the first read
+    [InlineData(3)] // a compaction after the second
+    public async Task PointsMovingBetweenAReadsQueriesAreSeenOnce(int beforeRequest)
+    {
+        var writer = new TrackingInstance(azurite, historyRowsPerCompaction: 2);
+        var experimentId = await writer.Store.CreateExperimentAsync("moving", []);
+        var runId = (await writer.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        var interleave = new BeforeNthRequest(r => r.Contains(runId, StringComparison.Ordinal), beforeRequest);
+        var reader = new TrackingInstance(azurite, prefix: writer.Prefix, policy: interleave);
+
+        var logged = 0;
+        async Task LogAsync(int points)
+        {
+            await writer.Store.LogBatchAsync(runId, Points("loss", logged, points), [], []);
+            logged += points;
+        }
+        Func<Task> move;
+        if (beforeRequest == 2)
+        {
+            // Fill the buffer to just below its flush size (a copy of it predicts when), so the next batch flushes it.
+            var buffer = PointBuffer.Empty();
+            while (true)
+            {
+                var next = Points("loss", logged, 32).Select(p => new MetricPoint(p.Step, p.Timestamp, p.Value)).ToList();
+                var probe = buffer.Copy();
+                probe.Add([("loss", next)]);
+                if (probe.IsFull) break;
+                buffer = probe;
+                await LogAsync(32);
+            }
+            Assert.Empty(await writer.RunsTableKeysAsync(experimentId, $"h:{runId}:"));
+            move = async () =>
+            {
+                await LogAsync(32);
+                Assert.Single(await writer.RunsTableKeysAsync(experimentId, $"h:{runId}:u:"));
+            };
+        }
+        else
+        {
+            await LogAsync(40); // one batch row; the next one starts a compaction
+            move = async () =>
+            {
+                await LogAsync(40);
+                Assert.Empty(await writer.RunsTableKeysAsync(experimentId, $"h:{runId}:u:"));
+                Assert.NotEmpty(await writer.RunsTableKeysAsync(experimentId, $"h:{runId}:c:"));
+            };
+        }
+
+        interleave.Arm(move);
+        var steps = await StepsAsync(reader.Store, runId, "loss");
+        Assert.True(interleave.Ran);
+        // Every point acknowledged before the read began, once; the moved batch may or may not be seen.
+        Assert.Equal(steps.Distinct().Count(), steps.Count);
+        var before = logged - (beforeRequest == 2 ? 32 : 40);
+        Assert.Equal(Range((0, before)), steps.Take(before));
+        Assert.Equal(Range((0, logged)), await StepsAsync(reader.Store, runId, "loss"));
+    }
+
+    /// <summary>Runs a test's work just before the <c>n</c>-th request whose method and path-and-query match is sent.</summary>
+    private sealed class BeforeNthRequest(Func<string, bool> matches, int n) : HttpPipelinePolicy
+    {
+        private Func<Task>? _work;
+        private int _seen;
+
+        public bool Ran { get; private set; }
+
+        public void Arm(Func<Task> work) => (_work, _seen) = (work, 0);
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (_work is { } work && matches(Uri.UnescapeDataString(message.Request.Uri.ToString())) && Interlocked.Increment(ref _seen) == n)
+            {
+                _work = null;
+                await work();
+                Ran = true;
+            }
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
     }
 
     [Fact]
