@@ -36,7 +36,7 @@ public sealed partial class TrackingStore
                 .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
                 .ToList();
             var compact = false;
-            var doc = await MutateRunAsync(runId, doc =>
+            var run = await MutateRunAsync(runId, doc =>
             {
                 RequireActive(doc);
                 var changed = ApplyParams(doc, @params, singleParamCall);
@@ -63,7 +63,7 @@ public sealed partial class TrackingStore
                 compact = CountHistoryRows(doc, flushed.Count);
                 return new RunChange(true, flushed);
             }, ct);
-            if (compact) await TryCompactHistoryAsync(doc.ExperimentId, runId, doc.HistoryLayout, ct);
+            if (compact) await TryCompactHistoryAsync(run.ExperimentId, runId, run.HistoryLayout, ct);
         }, ct);
 
     /// <summary>MLflow stores ±∞ as ±1.7976931348623157e308 (the largest double).</summary>
