@@ -34,12 +34,11 @@ internal readonly record struct MetricPoint(long Step, long Timestamp, double Va
 }
 
 /// <summary>
-/// Packs points into binary Table properties, and names the history rows of a run (table <c>{prefix}metrics</c>,
-/// partition = run id, so history writes spread over partitions and never slow down the run-row scans of a search):
+/// Packs points into binary Table properties, and names the kinds of history rows of a run (where they live, under
+/// which prefix: TrackingStore.History):
 /// <list type="bullet">
 /// <item><c>u:{unique}</c>: one row per logged batch (or flushed run-row buffer); a metric key's points in properties
-/// <c>h{hash(key)}</c>, <c>h{hash(key)}p1</c>…. Written with a single insert (a transaction with a large body is far
-/// slower, on Azurite especially), never modified.</item>
+/// <c>h{hash(key)}</c>, <c>h{hash(key)}p1</c>…. Written in the run row's transaction, never modified.</item>
 /// <item><c>c:{unique}</c>: compacted history, the same shape as batch rows, made from many of them.</item>
 /// </list>
 /// </summary>

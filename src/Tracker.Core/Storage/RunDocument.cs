@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tracker.Core.Search;
 using Tracker.Core.Tracking;
@@ -25,8 +26,28 @@ internal sealed class RunDocument : ISearchableRun
     public List<DatasetInput> Inputs { get; set; } = [];
     public List<string> ModelInputs { get; set; } = [];
     public List<ModelOutput> ModelOutputs { get; set; } = [];
-    /// <summary>History rows written since the last compaction (see TrackingStore.Metrics).</summary>
+    /// <summary>History rows written since the last compaction (see TrackingStore.History).</summary>
     public int PendingHistoryRows { get; set; }
+    /// <summary>Where the run's metric history is (see TrackingStore.History): <see cref="CurrentHistoryLayout"/> for runs
+    /// created since history moved into the runs table; absent (0) for older runs, whose history may be in both places.</summary>
+    public int HistoryLayout { get; set; }
+
+    public const int CurrentHistoryLayout = 2;
+
+    /// <summary>The document's <c>historyLayout</c> without deserializing the rest (a history read needs only that).</summary>
+    public static int HistoryLayoutOf(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isLayout = reader.ValueTextEquals("historyLayout"u8);
+            reader.Read();
+            if (isLayout) return reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var layout) ? layout : 0;
+            reader.Skip();
+        }
+        return 0;
+    }
 
     /// <summary>Logged points not yet in a history row; kept in the row's own binary properties, outside the JSON,
     /// so searches (which select only the document) never read them.</summary>

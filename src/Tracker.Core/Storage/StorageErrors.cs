@@ -31,6 +31,12 @@ internal static class StorageErrors
         new(ErrorCode.TemporarilyUnavailable, $"Too many concurrent writes to {what}. Please retry.");
 
     /// <summary>
+    /// A race lost between two reads (rows that belong together, read while a writer replaced them): the same as a 412,
+    /// so <see cref="TableStorage.OptimisticAsync{T}"/> tries again.
+    /// </summary>
+    public static RequestFailedException LostRace(string what) => new(PreconditionFailed, $"{what} changed between two reads.");
+
+    /// <summary>
     /// Throttling, server errors and network failures. Once the SDK's own retries run out on network failures
     /// (connection refused, timeouts) it throws them all as one AggregateException.
     /// </summary>

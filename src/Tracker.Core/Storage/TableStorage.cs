@@ -77,6 +77,33 @@ internal static class TableStorage
 
     public static string Filter(FormattableString filter) => TableClient.CreateQueryFilter(filter);
 
+    /// <summary>Azure's limit on the actions of one entity-group transaction.</summary>
+    public const int MaxTransactionActions = 100;
+
+    /// <summary>
+    /// What this code lets one entity-group transaction's entities weigh by <see cref="EstimatedBytes"/>: Azure allows a
+    /// 4 MiB body, which also holds each action's multipart headers; the rest is the margin for those.
+    /// </summary>
+    public const int MaxTransactionEntityBytes = 3 * 1024 * 1024;
+
+    /// <summary>
+    /// An entity's share of a transaction's body, from above: the body is JSON, binary properties in base64 (4 bytes per
+    /// 3), a string escaped at worst 6 bytes per character, plus the keys, type annotations and the action's headers.
+    /// </summary>
+    public static int EstimatedBytes(ITableEntity entity)
+    {
+        var bytes = 1024;
+        if (entity is TableEntity properties)
+            foreach (var (name, value) in properties)
+                bytes += 2 * name.Length + 64 + value switch
+                {
+                    byte[] binary => (binary.Length + 2) / 3 * 4,
+                    string text => 6 * text.Length,
+                    _ => 32,
+                };
+        return bytes;
+    }
+
     /// <summary>
     /// The rows of one partition whose row key starts with <paramref name="prefix"/> (which ends in ':'), a range scan,
     /// optionally narrowed by a further clause. Every value goes through <see cref="Filter"/>.

@@ -1,7 +1,4 @@
-using Azure;
-using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
-using Microsoft.Extensions.Logging;
 using Tracker.Core.Tracking;
 using HistoryPage = Tracker.Core.Tracking.Page<Tracker.Core.Tracking.Metric>;
 using static Tracker.Core.Storage.TableStorage;
@@ -17,9 +14,11 @@ public sealed partial class TrackingStore
     /// <summary>
     /// MLflow's log_batch: validate everything first, then write params, metrics and tags. Every write funnels here
     /// (log-metric, log-parameter and set-tag are batches of one). The run row (params, tags, latest metrics) is merged
-    /// under its ETag, its read usually saved by a cache. A small batch's points ride along in the run row's buffer:
-    /// one storage request. A larger batch's points go into a history row of their own, written concurrently: two.
-    /// A retry after a lost answer only repeats points exactly, and exact duplicates are one point to readers.
+    /// under its ETag, its read usually saved by a cache. A small batch's points ride along in the run row's buffer; a
+    /// larger batch's points, or a buffer that filled up, go into history rows of the run's partition
+    /// (TrackingStore.History) in the same entity-group transaction as the run row and its change row: every batch is
+    /// one storage request, all or nothing. A retry after a lost answer only repeats points exactly, and exact
+    /// duplicates are one point to readers.
     /// </summary>
     public Task LogBatchAsync(
         string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValue> @params, IReadOnlyList<KeyValue> tags,
@@ -37,7 +36,7 @@ public sealed partial class TrackingStore
                 .Select(g => (Key: g.Key, Points: g.Select(ToPoint).ToList()))
                 .ToList();
             var compact = false;
-            await MutateRunAsync(runId, doc =>
+            var run = await MutateRunAsync(runId, doc =>
             {
                 RequireActive(doc);
                 var changed = ApplyParams(doc, @params, singleParamCall);
@@ -50,48 +49,22 @@ public sealed partial class TrackingStore
                 if (byKey.Count == 0) return changed;
                 foreach (var (key, points) in byKey) UpdateLatest(doc, key, points);
 
+                var place = NewHistoryPlace(doc.ExperimentId, runId);
                 if (metrics.Count > PointBuffer.MaxBatchPoints)
                 {
-                    var own = BatchRows(runId, byKey.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => k.Points, StringComparer.Ordinal));
+                    var own = BatchRows(place, byKey.ToDictionary(k => MetricPoints.KeyProperty(k.Key), k => k.Points, StringComparer.Ordinal));
                     compact = CountHistoryRows(doc, own.Count);
-                    return new RunChange(true, WriteAlongside: () => WriteHistoryRowsAsync(own, ct));
+                    return new RunChange(true, own);
                 }
                 doc.Buffer.Add(byKey);
                 if (!doc.Buffer.IsFull) return true;
-                // The buffer leaves the row only once its points are durable in batch rows.
-                var flushed = BatchRows(runId, doc.Buffer.TakeAll());
+                // The buffer's points leave the row in the transaction that puts them in batch rows.
+                var flushed = BatchRows(place, doc.Buffer.TakeAll());
                 compact = CountHistoryRows(doc, flushed.Count);
-                return new RunChange(true, WriteFirst: () => WriteHistoryRowsAsync(flushed, ct));
+                return new RunChange(true, flushed);
             }, ct);
-            if (compact) await TryCompactHistoryAsync(runId, ct);
+            if (compact) await TryCompactHistoryAsync(run.ExperimentId, runId, run.HistoryLayout, ct);
         }, ct);
-
-    /// <summary>
-    /// The batch is durable before compaction starts, so a failed compaction must not fail the request (the client
-    /// would retry a write that succeeded). It only leaves more history rows, which read correctly, until the next one.
-    /// </summary>
-    private async Task TryCompactHistoryAsync(string runId, CancellationToken ct)
-    {
-        try
-        {
-            await CompactHistoryAsync(runId, ct);
-        }
-        catch (Exception e) when (e is RequestFailedException or MlflowException or OperationCanceledException)
-        {
-            // Cancelled too: the request's storage budget running out here must not turn a durable write into a 503.
-            _logger.LogWarning(e, "Compacting the metric history of run {RunId} failed; it is retried at the next threshold", runId);
-        }
-    }
-
-    /// <summary>Counts new batch rows; the write that crosses the threshold claims the compaction (the ETag makes the
-    /// claim exclusive).</summary>
-    private bool CountHistoryRows(RunDocument doc, int rows)
-    {
-        doc.PendingHistoryRows += rows;
-        if (doc.PendingHistoryRows < _historyRowsPerCompaction) return false;
-        doc.PendingHistoryRows = 0;
-        return true;
-    }
 
     /// <summary>MLflow stores ±∞ as ±1.7976931348623157e308 (the largest double).</summary>
     private static MetricPoint ToPoint(Metric m) => new(m.Step, m.Timestamp, m.Value switch
@@ -150,118 +123,6 @@ public sealed partial class TrackingStore
             if (p.Timestamp != s.Timestamp) return p.Timestamp > s.Timestamp;
             return p.ComparableValue > (double.IsNaN(s.Value) ? 0 : s.Value);
         }
-    }
-
-    /// <summary>
-    /// History rows holding the given points, each key's packed into pieces; a key that outgrows a row continues in
-    /// the next one, numbering its pieces afresh, so every row reads on its own.
-    /// </summary>
-    private static List<TableEntity> BatchRows(string runId, Dictionary<string, List<MetricPoint>> byKeyProperty, string prefix = MetricPoints.BatchRowPrefix)
-    {
-        var rows = new List<TableEntity>();
-        TableEntity? row = null;
-        var (properties, bytes) = (0, 0);
-        var pieceOfKey = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (property, points) in byKeyProperty)
-        {
-            foreach (var piece in MetricPoints.PackPieces(points))
-            {
-                if (row is null || properties == MetricPoints.MaxPropertiesPerBatchRow || bytes + piece.Length > MetricPoints.MaxBytesPerRow ||
-                    pieceOfKey.GetValueOrDefault(property) == MetricPoints.MaxPiecesPerKey)
-                {
-                    rows.Add(row = new TableEntity(runId, prefix + MetricPoints.UniqueSuffix()));
-                    (properties, bytes) = (0, 0);
-                    pieceOfKey.Clear();
-                }
-                var index = pieceOfKey.GetValueOrDefault(property);
-                row[MetricPoints.PieceProperties(property)[index]] = piece;
-                pieceOfKey[property] = index + 1;
-                (properties, bytes) = (properties + 1, bytes + piece.Length);
-            }
-        }
-        return rows;
-    }
-
-    private async Task WriteHistoryRowsAsync(List<TableEntity> rows, CancellationToken ct) =>
-        await Task.WhenAll(rows.Select(row => StorageErrors.Call(() => _metrics.AddEntityAsync(row, ct))));
-
-    /// <summary>
-    /// Folds the run's batch rows into a few compacted rows of the same shape, then deletes them: a handful of
-    /// requests however many keys. Safe to interrupt or repeat: until the deletes, a point is in both places, and
-    /// readers drop exact duplicates.
-    /// </summary>
-    private async Task CompactHistoryAsync(string runId, CancellationToken ct)
-    {
-        var batchRows = new List<TableEntity>();
-        await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                           RowsWithPrefix(runId, MetricPoints.BatchRowPrefix),
-                           cancellationToken: ct).WithTransientErrors())
-            batchRows.Add(row);
-        if (batchRows.Count == 0) return;
-
-        var byKey = new Dictionary<string, List<MetricPoint>>(StringComparer.Ordinal);
-        foreach (var row in batchRows)
-            foreach (var (name, value) in row)
-                if (name.StartsWith('h') && value is byte[] piece)
-                {
-                    var key = MetricPoints.KeyPropertyOf(name);
-                    if (!byKey.TryGetValue(key, out var points)) byKey[key] = points = [];
-                    MetricPoints.Unpack(piece, points);
-                }
-        await WriteHistoryRowsAsync(BatchRows(runId, byKey, MetricPoints.CompactedRowPrefix), ct);
-        foreach (var deletes in batchRows.Chunk(100))
-            await StorageErrors.Call(() => _metrics.SubmitTransactionAsync(
-                deletes.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), ct));
-    }
-
-    private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> rows, string keyProperty)
-    {
-        var points = new List<MetricPoint>();
-        var pieces = MetricPoints.PieceProperties(keyProperty);
-        foreach (var row in rows)
-            foreach (var piece in pieces)
-                if (row.GetBinary(piece) is { } bytes) MetricPoints.Unpack(bytes, points);
-        return points;
-    }
-
-    /// <summary>
-    /// The whole history of one metric in the given order, exact duplicates removed. Points move one way: run-row
-    /// buffer → batch rows → compacted rows, each move writing the new place before clearing the old. Reading the
-    /// places in that same order means a point on the move is seen twice (and deduplicated), never missed.
-    /// </summary>
-    private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct)
-    {
-        var points = new List<MetricPoint>();
-        if (RunIds.ExperimentOf(runId) is null) return points;
-        await EnsureInitializedAsync(ct);
-        var pieces = MetricPoints.PieceProperties(MetricPoints.KeyProperty(key));
-        points.AddRange(await ReadBufferedAsync(runId, key, ct));
-        foreach (var prefix in new[] { MetricPoints.BatchRowPrefix, MetricPoints.CompactedRowPrefix })
-        {
-            var rows = new List<TableEntity>();
-            await foreach (var row in _metrics.QueryAsync<TableEntity>(
-                               RowsWithPrefix(runId, prefix),
-                               select: pieces, cancellationToken: ct).WithTransientErrors())
-                rows.Add(row);
-            points.AddRange(PointsOf(rows, pieces[0]));
-        }
-
-        points.Sort(order);
-        var write = 0;
-        for (var read = 0; read < points.Count; read++)
-            if (write == 0 || !points[read].SameAs(points[write - 1]))
-                points[write++] = points[read];
-        points.RemoveRange(write, points.Count - write);
-        return points;
-    }
-
-    /// <summary>The key's points still in the run row's buffer.</summary>
-    private async Task<List<MetricPoint>> ReadBufferedAsync(string runId, string key, CancellationToken ct)
-    {
-        var points = new List<MetricPoint>();
-        var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(RunIds.ExperimentOf(runId)!, RunRow(runId), cancellationToken: ct));
-        if (row.HasValue) PointBuffer.From(row.Value!).CollectPoints(key, points);
-        return points;
     }
 
     /// <summary>

@@ -9,12 +9,13 @@ namespace Tracker.Core.Storage;
 /// The storage side of a permanent purge (issue 10 §3; the lifecycle workers in Tracker.Core.Lifecycle decide when).
 ///
 /// A purged run's row does not disappear: it is replaced by a tombstone, a row of about 100 bytes (partition and row
-/// key, <c>Lifecycle = purged</c> and the Table timestamp) that every reader treats as absent. Search snapshots
-/// (<see cref="CurrentRunsAsync"/>) learn about changes only from rows whose Timestamp moved, so a row that simply
-/// vanished would be served from another instance's snapshot for as long as it lives; the tombstone is such a change,
-/// and drops the run from every snapshot at its next refresh. Tombstones stay (a run id is never issued again, so they
-/// only cost their bytes) until issue 11's change feed replaces them. The tombstone is written last, after the history,
-/// spill rows and blobs are gone, so a purge that stops half-way leaves a deleted run that the cleanup timer finds again.
+/// key, <c>Lifecycle = purged</c> and the Table timestamp) that every reader treats as absent. The tombstone's write
+/// carries a change row like any run-row write, so a change-feed reader re-reads the run and drops it; the tombstone
+/// also keeps readers that look for moved Table timestamps (<see cref="CurrentRunsAsync"/>) right. Deleting the row
+/// in that transaction instead would save its bytes, but every reader would still have to treat the tombstones already
+/// written as absent: keeping them is one rule instead of two (a run id is never issued again, so they only cost their
+/// bytes). The tombstone is written last, after the history, spill rows and blobs are gone, so a purge that stops
+/// half-way leaves a deleted run that the cleanup timer finds again.
 /// </summary>
 public sealed partial class TrackingStore
 {
@@ -88,8 +89,9 @@ public sealed partial class TrackingStore
         }, ct);
 
     /// <summary>
-    /// Deletes up to <paramref name="maxRows"/> of the run's own rows besides its run row: metric history (its own
-    /// partition) and spill rows. Returns how many it deleted; fewer than <paramref name="maxRows"/> means none are left.
+    /// Deletes up to <paramref name="maxRows"/> of the run's own rows besides its run row: metric history (in both
+    /// places, see TrackingStore.History) and spill rows. Returns how many it deleted; fewer than
+    /// <paramref name="maxRows"/> means none are left.
     /// </summary>
     public Task<int> DeleteRunDataRowsAsync(string runId, int maxRows, CancellationToken ct = default) =>
         WithinBudget(_requestTimeout, async ct =>
@@ -100,6 +102,7 @@ public sealed partial class TrackingStore
             foreach (var (table, filter) in new[]
                      {
                          (_metrics, Filter($"PartitionKey eq {runId}")),
+                         (_runs, RowsWithPrefix(experimentId, NewHistoryPlace(experimentId, runId).RowPrefix)),
                          (_runs, RowsWithPrefix(experimentId, SpillRowPrefix + runId + ":")),
                      })
             {

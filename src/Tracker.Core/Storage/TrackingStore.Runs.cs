@@ -74,6 +74,7 @@ public sealed partial class TrackingStore
                 {
                     RunId = RunIds.New(experimentId), ExperimentId = experimentId, StartTime = startTime,
                     UserId = !string.IsNullOrEmpty(userId) ? userId : tags.LastOrDefault(t => t.Key == MlflowTags.User)?.Value ?? "",
+                    HistoryLayout = RunDocument.CurrentHistoryLayout,
                 };
                 foreach (var tag in tags) doc.SetTag(tag.Key, tag.Value);
                 doc.SetTag(MlflowTags.RunName, name);
@@ -104,22 +105,18 @@ public sealed partial class TrackingStore
             return (ReadRun(cached.Json, cached.Buffer.Copy(), cached.Spill), cached.ETag);
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
         await EnsureInitializedAsync(ct);
-        for (var attempt = 0; ; attempt++)
+        return await OptimisticAsync<(RunDocument, ETag)?>($"run {runId}", MaxConflictRetries, async _ =>
         {
             var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
             if (!row.HasValue || IsTombstone(row.Value!)) return null;
             var spill = SpillOf(row.Value!);
-            var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct);
-            if (json is null)
-            {
+            var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct)
                 // A writer superseded the generation between the two reads: the run row now names another.
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
-                continue;
-            }
+                ?? throw StorageErrors.LostRace($"run {runId}");
             var buffer = PointBuffer.From(row.Value!);
             CacheRunRow(runId, json, buffer, spill, row.Value!.ETag); // the cache keeps a copy of its own
             return (ReadRun(json, buffer, spill), row.Value!.ETag);
-        }
+        }, ct);
     }
 
     private sealed record CachedRow(byte[] Json, PointBuffer Buffer, string Spill, ETag ETag);
@@ -138,17 +135,18 @@ public sealed partial class TrackingStore
 
     /// <summary>What a change to a run row needs written besides the row itself.</summary>
     /// <param name="Changed">False when there is nothing to write.</param>
-    /// <param name="WriteFirst">Written before this attempt's commit (its content depends on the row this attempt read).</param>
-    /// <param name="WriteAlongside">Started once, on the first attempt that asks, and run concurrently with the commit.</param>
-    private readonly record struct RunChange(bool Changed, Func<Task>? WriteFirst = null, Func<Task>? WriteAlongside = null)
+    /// <param name="HistoryRows">Metric history rows of the run's partition (TrackingStore.History), committed in the
+    /// run row's transaction.</param>
+    private readonly record struct RunChange(bool Changed, IReadOnlyList<TableEntity>? HistoryRows = null)
     {
         public static implicit operator RunChange(bool changed) => new(changed);
     }
 
     /// <summary>
-    /// Read-modify-write of one run row under its ETag. The first attempt starts from the cached row; a 412 (another
-    /// writer, another instance) or a rule violation seen only in the cached copy sends it back to storage. Every write
-    /// it starts must succeed before the caller may answer 2xx.
+    /// Read-modify-write of one run row under its ETag, as one entity-group transaction with its change row and the
+    /// change's history rows (<see cref="CommitRunRowAsync"/>). The first attempt starts from the cached row; a rule
+    /// violation seen only in the cached copy is checked again against storage, and a 412 (another writer, another
+    /// instance) sends the next attempt to storage.
     /// </summary>
     private async Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct)
     {
@@ -156,25 +154,22 @@ public sealed partial class TrackingStore
         // storage requests); the ETag still arbitrates between instances.
         var turn = _runWriteTurns[(int)((uint)StringComparer.Ordinal.GetHashCode(runId) % (uint)_runWriteTurns.Length)];
         await turn.WaitAsync(ct);
-        Task? alongside = null;
         try
         {
-            for (var attempt = 0; ; attempt++)
+            return await OptimisticAsync($"run {runId}", MaxConflictRetries, async attempt =>
             {
-                var fromCache = attempt == 0;
-                var (doc, etag) = await ReadRunAsync(runId, fromCache, ct) ?? throw RunNotFound(runId);
+                var (doc, etag) = await ReadRunAsync(runId, useCache: attempt == 0, ct) ?? throw RunNotFound(runId);
                 RunChange change;
                 try
                 {
                     change = apply(doc);
                 }
-                catch (MlflowException) when (fromCache)
+                catch (MlflowException) when (attempt == 0)
                 {
-                    continue;
+                    (doc, etag) = await ReadRunAsync(runId, useCache: false, ct) ?? throw RunNotFound(runId);
+                    change = apply(doc);
                 }
-                alongside ??= change.WriteAlongside?.Invoke();
                 if (!change.Changed) return doc;
-                if (change.WriteFirst is not null) await change.WriteFirst();
 
                 var json = Serialize(doc);
                 var spill = await SpillAsync(doc, json, ct);
@@ -184,8 +179,13 @@ public sealed partial class TrackingStore
                 try
                 {
                     var entity = RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge);
-                    var committed = await CommitRunRowAsync(new(
-                        mode == TableUpdateMode.Merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, entity, etag), [], ct);
+                    // History rows that would take the transaction past Azure's limits go first, on their own: see
+                    // FitTransaction for why that does not happen with MLflow's batch limits.
+                    var (inTransaction, first) = FitTransaction(entity, change.HistoryRows ?? []);
+                    if (first.Count > 0) await WriteHistoryRowsAsync(first, ct);
+                    var committed = await CommitRunRowAsync(
+                        new(mode == TableUpdateMode.Merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, entity, etag),
+                        inTransaction.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)).ToList(), ct);
                     CacheRunRow(runId, json, doc.Buffer, spill, committed);
                     if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
                     doc.Spill = spill;
@@ -195,16 +195,13 @@ public sealed partial class TrackingStore
                 {
                     await DropSpillAsync(doc.ExperimentId, runId, spill, ct);
                     _runRowCache.Remove(runId);
-                    if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"run {runId}");
-                    if (attempt > 0) await BackoffAsync(attempt, ct);
+                    throw; // a lost race: OptimisticAsync tries again
                 }
-            }
+            }, ct);
         }
         finally
         {
             turn.Release();
-            // Observed on every path: its failure fails the request even when the commit succeeded.
-            if (alongside is not null) await alongside;
         }
     }
 
@@ -305,10 +302,11 @@ public sealed partial class TrackingStore
                 return true;
             }, ct), ct);
 
-    /// <summary>Marks every run of an experiment (experiment delete/restore cascade), a transaction per 100 rows.</summary>
-    private async Task SetRunsLifecycleAsync(string experimentId, string lifecycle, long? deletedTime, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
+    /// <summary>Marks every run of an experiment (experiment delete/restore cascade): each run row with its change row,
+    /// as many runs per transaction as fit.</summary>
+    private Task SetRunsLifecycleAsync(string experimentId, string lifecycle, long? deletedTime, CancellationToken ct) =>
+        // A writer that touches a run meanwhile fails its transaction (412): the next attempt re-reads the ones still to do.
+        OptimisticAsync($"the runs of experiment {experimentId}", MaxConflictRetries, async _ =>
         {
             var pending = new List<TableTransactionAction>();
             var large = new List<string>();
@@ -329,28 +327,36 @@ public sealed partial class TrackingStore
                 if (json.Length > DocumentColumns.MaxDocumentBytes) large.Add(runId);
                 else pending.Add(new TableTransactionAction(TableTransactionActionType.UpdateReplace, RunEntity(doc, json, ""), row.ETag));
             }
-            if (pending.Count == 0 && large.Count == 0) return;
-            try
+            foreach (var batch in TransactionsOfRunRows(pending))
+                await CommitRunRowsAsync(batch, [], ct);
+            // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
+            foreach (var runId in large)
+                await MutateRunAsync(runId, doc =>
+                {
+                    if (doc.Lifecycle == lifecycle) return false;
+                    doc.Lifecycle = lifecycle;
+                    doc.DeletedTime = deletedTime;
+                    return true;
+                }, ct);
+        }, ct);
+
+    /// <summary>Run-row writes grouped into transactions within Azure's limits: a change row each (so at most 50 runs),
+    /// and the rows' weight (a run row may be near 1 MiB).</summary>
+    internal static IEnumerable<List<TableTransactionAction>> TransactionsOfRunRows(IEnumerable<TableTransactionAction> runRows)
+    {
+        var (batch, bytes) = (new List<TableTransactionAction>(), 0);
+        var changeRowBytes = EstimatedBytes(new TableEntity());
+        foreach (var row in runRows)
+        {
+            var weight = EstimatedBytes(row.Entity) + changeRowBytes;
+            if (batch.Count > 0 && (2 * (batch.Count + 1) > MaxTransactionActions || bytes + weight > MaxTransactionEntityBytes))
             {
-                // Each run row with its change row: 50 runs per transaction of at most 100 actions.
-                foreach (var batch in pending.Chunk(50))
-                    await CommitRunRowsAsync(batch, [], ct);
-                // Spilled runs are rare: each is its own ETag-guarded write of a new generation.
-                foreach (var runId in large)
-                    await MutateRunAsync(runId, doc =>
-                    {
-                        if (doc.Lifecycle == lifecycle) return false;
-                        doc.Lifecycle = lifecycle;
-                        doc.DeletedTime = deletedTime;
-                        return true;
-                    }, ct);
-                return;
+                yield return batch;
+                (batch, bytes) = ([], 0);
             }
-            catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-            {
-                if (attempt >= MaxConflictRetries) throw StorageErrors.TooMuchContention($"the runs of experiment {experimentId}");
-                await BackoffAsync(attempt, ct); // a writer touched a run meanwhile: re-read the ones still to do
-            }
+            batch.Add(row);
+            bytes += weight;
         }
+        if (batch.Count > 0) yield return batch;
     }
 }

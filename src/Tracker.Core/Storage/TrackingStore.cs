@@ -11,19 +11,28 @@ namespace Tracker.Core.Storage;
 /// <summary>
 /// MLflow's tracking store over Azure Table Storage (the counterpart of mlflow/store/tracking/sqlalchemy_store.py).
 ///
-/// Layout, chosen so the hot paths cost one or two storage requests:
+/// Layout, chosen so the hot paths cost one storage request:
 /// <list type="bullet">
 /// <item>table <c>{prefix}experiments</c>, one partition: <c>e:{id}</c> experiment rows, <c>n:{sha256(name)}</c>
 /// unique-name rows, <c>counter</c> for id allocation. Creating or renaming is one entity-group transaction.</item>
-/// <item>table <c>{prefix}runs</c>, partition = experiment id: <c>r:{runId}</c> one row per run holding params, tags,
-/// latest metrics and inputs as one document, so a search reads an experiment with range queries, never per run.
-/// Writes are read-modify-write under the row's ETag (the read usually saved by a cache): writers in one instance take
-/// turns, writers in different instances retry on 412, so nothing is lost. Small batches' points wait in the row
-/// (see <see cref="PointBuffer"/>). A document too large for the row lives in <c>s:{runId}:…</c> spill rows
-/// (see TrackingStore.RunSpill).</item>
-/// <item>table <c>{prefix}metrics</c>, partition = run id: metric history rows (see <see cref="MetricPoints"/>).</item>
-/// <item>table <c>{prefix}loggedmodels</c>, partition = experiment id: MLflow 3 logged models (see TrackingStore.LoggedModels).</item>
+/// <item>table <c>{prefix}runs</c>, partition = experiment id, so everything one write of a run touches is one
+/// entity-group transaction:
+///   <c>r:{runId}</c> one row per run holding params, tags, latest metrics and inputs as one document, so a search reads
+///   an experiment with range queries, never per run; small batches' points wait in it (<see cref="PointBuffer"/>).
+///   Writes are read-modify-write under the row's ETag (the read usually saved by a cache, retried by
+///   <see cref="TableStorage.OptimisticAsync{T}"/>): writers in one instance take turns, writers in different instances
+///   retry on 412, so nothing is lost.
+///   <c>c:{storage time}:{runId}:…</c> the change feed, a row per run-row write (<see cref="ChangeFeed"/>).
+///   <c>h:{runId}:u:…</c> and <c>h:{runId}:c:…</c> metric history rows (<see cref="MetricPoints"/>).
+///   <c>s:{runId}:…</c> a document too large for its run row.</item>
+/// <item>table <c>{prefix}metrics</c>, partition = run id: metric history of runs created before it moved into the runs
+/// table, still read, compacted and purged (see TrackingStore.History).</item>
+/// <item>table <c>{prefix}loggedmodels</c>, partition = experiment id: MLflow 3 logged models.</item>
 /// </list>
+/// The code is split by what it handles: TrackingStore.Runs (run rows: create, read, the read-modify-write, lifecycle),
+/// .Metrics (log-batch, history and bulk-interval answers), .History (where history rows live: layout, compaction,
+/// reads, migration), .ChangeFeed (committing a run row with its change row), .RunSpill, .Search, .Purge, .Experiments,
+/// .LoggedModels.
 /// </summary>
 public sealed partial class TrackingStore
 {

@@ -197,6 +197,30 @@ public sealed class LargeRunTests(AzuriteFixture azurite) : IDisposable
         Assert.Single(RunAndSpillRows(table, experimentId));
     }
 
+    [Fact]
+    public async Task DeletingAndRestoringAnExperimentOfRunsNearTheRowLimitMarksEveryRun()
+    {
+        // Six runs of 650 KB each fit their rows; marking them in one transaction would send 5 MB, over Azure's 4 MiB.
+        var experimentId = await CreateExperimentAsync("large-cascade");
+        var runIds = new List<string>();
+        for (var r = 0; r < 6; r++)
+        {
+            var runId = await CreateRunAsync(experimentId);
+            await LogInBatchesAsync(runId, new Dictionary<string, string>(), Enumerable.Range(0, 81).ToDictionary(i => $"t{i}", i => new string('x', 8000)));
+            runIds.Add(runId);
+        }
+
+        foreach (var (route, lifecycle) in new[] { ("experiments/delete", "deleted"), ("experiments/restore", "active") })
+        {
+            Assert.Equal(200, (await _app.PostAsync(Api + route, new { experiment_id = experimentId })).Status);
+            foreach (var runId in runIds)
+            {
+                var (_, got) = await _app.GetAsync($"{Api}runs/get?run_id={runId}");
+                Assert.Equal(lifecycle, (string)got!["run"]!["info"]!["lifecycle_stage"]!);
+            }
+        }
+    }
+
     /// <summary>The experiment's run and spill rows (its change feed rows left out).</summary>
     private static List<string> RunAndSpillRows(Azure.Data.Tables.TableClient table, string experimentId) =>
         table.Query<Azure.Data.Tables.TableEntity>(r => r.PartitionKey == experimentId, select: ["RowKey"])

@@ -49,8 +49,9 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
     private async Task<bool> RunExistsAsync(string runId) =>
         await _h.Tracking.GetRunForPurgeAsync(runId) is not null;
 
+    /// <summary>The run's history rows: in its experiment's partition of the runs table (TrackingStore.History).</summary>
     private Task<List<TableEntity>> HistoryRowsAsync(string runId) =>
-        _h.RowsAsync("metrics", TableClient.CreateQueryFilter($"PartitionKey eq {runId}"));
+        _h.RowsAsync("runs", TableClient.CreateQueryFilter($"PartitionKey eq {RunIds.ExperimentOf(runId)} and RowKey ge {$"h:{runId}:"} and RowKey lt {$"h:{runId};"}"));
 
     private async Task<TableEntity?> RunRowAsync(string runId) =>
         (await _h.RowsAsync("runs", TableClient.CreateQueryFilter($"PartitionKey eq {RunIds.ExperimentOf(runId)} and RowKey eq {"r:" + runId}"))).SingleOrDefault();

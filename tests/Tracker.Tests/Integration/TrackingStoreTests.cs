@@ -92,10 +92,11 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(Enumerable.Range(0, batches * size).Select(i => (long)i), history.Select(p => (long)p["step"]!));
 
         // 101 batch rows (with the retry): three compactions of 32 leave five, plus three compacted rows.
-        var table = new TableClient(azurite.ConnectionString, app.TablePrefix + "metrics");
-        var rows = table.Query<TableEntity>(r => r.PartitionKey == runId, select: ["RowKey"]).Select(r => r.RowKey).ToList();
-        Assert.Equal(5, rows.Count(r => r.StartsWith("u:", StringComparison.Ordinal)));
-        Assert.Equal(3, rows.Count(r => r.StartsWith("c:", StringComparison.Ordinal)));
+        // History rows are in the run's experiment partition of the runs table, keyed h:{run id}:u:… and …:c:….
+        var table = new TableClient(azurite.ConnectionString, app.TablePrefix + "runs");
+        var rows = table.Query<TableEntity>(r => r.PartitionKey == "0", select: ["RowKey"]).Select(r => r.RowKey).ToList();
+        Assert.Equal(5, rows.Count(r => r.StartsWith($"h:{runId}:u:", StringComparison.Ordinal)));
+        Assert.Equal(3, rows.Count(r => r.StartsWith($"h:{runId}:c:", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -1,0 +1,133 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Tracker.Core.Storage;
+using Tracker.Core.Tracking;
+using Tracker.Tests.Infrastructure;
+
+namespace Tracker.Tests.Integration;
+
+/// <summary>
+/// The writing side of the change feed (issue 11 item 1, <see cref="ChangeFeed"/>): rows keyed by storage's clock
+/// whatever the instance's, a second row for a write that answered late, and change rows for exactly the runs a write
+/// changed.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task ChangeRowsAreKeyedByStoragesClockWhenTheInstancesIsTenMinutesBehind()
+    {
+        var behind = new OffsetTime(TimeSpan.FromMinutes(-10));
+        var t = new TrackingInstance(azurite, time: behind);
+        var start = DateTimeOffset.UtcNow; // Azurite runs on this machine: storage's clock is this one
+        var experimentId = await t.Store.CreateExperimentAsync("skewed", []);
+        var runId = (await t.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
+        await t.Store.UpdateRunAsync(runId, "FINISHED", 2, null);
+        var end = DateTimeOffset.UtcNow;
+
+        var changes = await t.ChangesAsync(experimentId);
+        Assert.True(changes.Count(c => c.RunId == runId) >= 3, "create, log and update each add a change row");
+        // The estimate may lag storage by ChangeFeed's StorageClock.MaxLag (Date has whole seconds), never lead it.
+        Assert.All(changes, c => Assert.InRange(c.At, start - StorageClock.MaxLag - TimeSpan.FromSeconds(1), end + TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public async Task AWriteThatAnswersLaterThanLateAfterAddsASecondChangeRow()
+    {
+        var time = new SteppedTime();
+        var slow = new SlowTransaction(time, ChangeFeed.LateAfter + TimeSpan.FromSeconds(1));
+        var t = new TrackingInstance(azurite, time: time, policy: slow);
+        var experimentId = await t.Store.CreateExperimentAsync("late", []);
+        var runId = (await t.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        async Task<int> ChangesOfRunAsync() => (await t.ChangesAsync(experimentId)).Count(c => c.RunId == runId);
+        var before = await ChangesOfRunAsync();
+
+        await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
+        Assert.Equal(before + 1, await ChangesOfRunAsync());
+
+        slow.ArmOnce(); // the next transaction takes "3 s" between drawing its key and its answer
+        await t.Store.LogBatchAsync(runId, [new Metric("m", 2, 2, 1)], [], []);
+        Assert.Equal(before + 3, await ChangesOfRunAsync());
+        var changes = (await t.ChangesAsync(experimentId)).Where(c => c.RunId == runId).ToList();
+        Assert.True(changes[^1].At > changes[^2].At, "The second row is keyed afresh, after the write answered.");
+    }
+
+    [Fact]
+    public async Task EachKindOfRunWriteAddsChangeRowsForExactlyTheRunsItChanged()
+    {
+        var t = new TrackingInstance(azurite);
+        var store = t.Store;
+        var first = await store.CreateExperimentAsync("changes-1", []);
+        var second = await store.CreateExperimentAsync("changes-2", []);
+        var a = (await store.CreateRunAsync(first, "u", null, 1, [])).Info.RunId;
+        var b = (await store.CreateRunAsync(first, "u", null, 1, [])).Info.RunId;
+        var other = (await store.CreateRunAsync(second, "u", null, 1, [])).Info.RunId;
+
+        async Task<string[]> ChangedAsync(Func<Task> write)
+        {
+            var before = (await t.ChangesAsync(first)).Concat(await t.ChangesAsync(second)).Select(c => c.Key).ToHashSet();
+            await write();
+            return (await t.ChangesAsync(first)).Concat(await t.ChangesAsync(second))
+                .Where(c => !before.Contains(c.Key)).Select(c => c.RunId).Distinct().Order().ToArray();
+        }
+        string[] Runs(params string[] ids) => [.. ids.Order()];
+
+        var created = "";
+        var onCreate = await ChangedAsync(async () => created = (await store.CreateRunAsync(first, "u", null, 1, [])).Info.RunId);
+        Assert.Equal(Runs(created), onCreate);
+        Assert.Equal(Runs(a), await ChangedAsync(() => store.UpdateRunAsync(a, "FINISHED", 5, "renamed")));
+        Assert.Equal(Runs(a), await ChangedAsync(() => store.LogBatchAsync(a, [new Metric("m", 1, 1, 0)], [], [])));
+        Assert.Equal(Runs(a), await ChangedAsync(() => store.LogBatchAsync(a,
+            Enumerable.Range(0, 1000).Select(s => new Metric("m", s, s, s)).ToList(), [], [])));
+        Assert.Equal(Runs(b), await ChangedAsync(() => store.LogBatchAsync(b, [], [new KeyValue("p", "1")], [], singleParamCall: true)));
+        Assert.Equal(Runs(b), await ChangedAsync(() => store.LogBatchAsync(b, [], [], [new KeyValue("t", "1")])));
+        Assert.Equal(Runs(b), await ChangedAsync(() => store.DeleteTagAsync(b, "t")));
+        Assert.Equal(Runs(other), await ChangedAsync(() => store.LogBatchAsync(other, [], [], [new KeyValue("t", "1")])));
+
+        Assert.Equal(Runs(created), await ChangedAsync(() => store.DeleteRunAsync(created)));
+        Assert.Empty(await ChangedAsync(() => store.DeleteRunAsync(created))); // already deleted: nothing written
+        Assert.Equal(Runs(created), await ChangedAsync(() => store.RestoreRunAsync(created)));
+        Assert.Equal(Runs(created), await ChangedAsync(() => store.DeleteRunAsync(created)));
+
+        // The cascade marks the experiment's runs that were not deleted yet; restoring brings every deleted one back.
+        Assert.Equal(Runs(a, b), await ChangedAsync(() => store.DeleteExperimentAsync(first)));
+        Assert.Equal(Runs(a, b, created), await ChangedAsync(() => store.RestoreExperimentAsync(first)));
+
+        // Purge: the history and spill rows are not the run row; the tombstone is.
+        await store.DeleteRunAsync(b);
+        Assert.Empty(await ChangedAsync(() => store.DeleteRunDataRowsAsync(b, 1000)));
+        Assert.Equal(Runs(b), await ChangedAsync(() => store.TombstoneRunAsync(b)));
+        Assert.Empty(await ChangedAsync(() => store.TombstoneRunAsync(b))); // purged already
+    }
+
+    /// <summary>The system clock shifted by a fixed offset (an instance whose clock is wrong).</summary>
+    private sealed class OffsetTime(TimeSpan offset) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + offset;
+    }
+
+    /// <summary>The system's monotonic timestamp, which the test can make jump forward.</summary>
+    private sealed class SteppedTime : TimeProvider
+    {
+        private long _jump;
+
+        public override long GetTimestamp() => System.GetTimestamp() + Interlocked.Read(ref _jump);
+
+        public void Jump(TimeSpan by) => Interlocked.Add(ref _jump, (long)(by.TotalSeconds * TimestampFrequency));
+    }
+
+    /// <summary>Once armed, makes the next entity-group transaction take <paramref name="by"/> as the store measures it
+    /// (its time jumps while the request is on its way): a write that answered late.</summary>
+    private sealed class SlowTransaction(SteppedTime time, TimeSpan by) : HttpPipelineSynchronousPolicy
+    {
+        private int _armed;
+
+        public void ArmOnce() => Volatile.Write(ref _armed, 1);
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) && Interlocked.Exchange(ref _armed, 0) == 1) time.Jump(by);
+        }
+    }
+}
