@@ -219,7 +219,7 @@ public sealed partial class TrackingStore
         _views.Set(experimentId, view, entry);
     }
 
-    private string SnapshotBlob(string experimentId) => $"{_snapshotPrefix}runs/{experimentId}.snapshot";
+    internal string SnapshotBlob(string experimentId) => $"{_snapshotPrefix}runs/{experimentId}.snapshot";
 
     /// <summary>The experiment's snapshot and the ETag of the blob read; no snapshot when there is none, it is of an
     /// unknown version, or storage did not answer (the caller then scans: slower, never wrong).</summary>
