@@ -83,7 +83,9 @@ public sealed partial class TrackingStore
             await RefreshAsync(experimentId, view, ct);
             foreach (var run in view.Runs.Values)
                 if (keep(run)) matches.Add(run);
-            snapshotDue = _snapshots is not null && !view.SnapshotWriting &&
+            // Not for an experiment without runs: its scan is one cheap query, and a search of any id (existing or
+            // not) must not leave a blob behind.
+            snapshotDue = _snapshots is not null && !view.SnapshotWriting && view.Count > 0 &&
                           (view.SnapshotMissing || view.ChangesSinceSnapshot > SnapshotAfterChangeRows || view.RunsReadSinceSnapshot > SnapshotAfterRunReads);
             view.SnapshotWriting |= snapshotDue;
         }
@@ -384,6 +386,22 @@ public sealed partial class TrackingStore
             }
         }
         return null;
+    }
+
+    /// <summary>Deletes the experiment's snapshot once the experiment itself is gone (its purge); best effort, as an
+    /// orphaned snapshot only costs its bytes.</summary>
+    public async Task DeleteSearchSnapshotAsync(string experimentId, CancellationToken ct = default)
+    {
+        if (_liveViews.TryRemove(experimentId, out _)) _views.Remove(experimentId);
+        if (_snapshots is null) return;
+        try
+        {
+            await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DeleteIfExistsAsync(cancellationToken: ct);
+        }
+        catch (RequestFailedException e)
+        {
+            _logger.LogWarning(e, "Deleting the search snapshot of purged experiment {ExperimentId} failed; it stays unreferenced", experimentId);
+        }
     }
 
     /// <summary>Deletes up to <see cref="MaxPrunedPerPass"/> change rows keyed before <paramref name="before"/>, a

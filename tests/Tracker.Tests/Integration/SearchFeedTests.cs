@@ -328,19 +328,27 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.Equal(1, fromSnapshot.BlobReads.Count);
     }
 
+    /// <summary>An experiment without runs (or an id nobody created) costs a scan of nothing and leaves no blob; its
+    /// first run is found, and then snapshotted.</summary>
     [Fact]
-    public async Task AnExperimentWithoutRunsGetsASnapshotAndItsFirstRunIsFound()
+    public async Task AnExperimentWithoutRunsHasNoSnapshotAndItsFirstRunIsFound()
     {
         var a = NewInstance();
         var experimentId = await a.Store.CreateExperimentAsync("empty", []);
         Assert.Empty(await SearchAsync(a.Store, experimentId));
+        Assert.Empty(await SearchAsync(a.Store, "987654321"));
         await a.Store.SnapshotWritesSettled();
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container);
+        Assert.False(await container.GetBlobClient(a.Store.SnapshotBlob(experimentId)).ExistsAsync());
+        Assert.False(await container.GetBlobClient(a.Store.SnapshotBlob("987654321")).ExistsAsync());
 
         var b = NewInstance();
         Assert.Empty(await SearchAsync(b.Store, experimentId));
-        Assert.Equal(1, b.BlobReads.Count);
         var run = await CreateRunAsync(a.Store, experimentId);
         Assert.Equal([run.Info.RunId], (await SearchAsync(b.Store, experimentId)).Select(r => r.Info.RunId));
+        await b.Store.SnapshotWritesSettled();
+        Assert.True(await container.GetBlobClient(a.Store.SnapshotBlob(experimentId)).ExistsAsync());
+        Assert.Equal([run.Info.RunId], (await SearchAsync(NewInstance().Store, experimentId)).Select(r => r.Info.RunId));
     }
 
     /// <summary>A snapshot of a format this Tracker does not know is ignored: the runs are scanned and the snapshot
@@ -370,6 +378,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var a = NewInstance();
         a.Store.SnapshotAfterRunReads = 5;
         var experimentId = await a.Store.CreateExperimentAsync("grown-tail", []);
+        await CreateRunAsync(a.Store, experimentId);
         await SearchAsync(a.Store, experimentId);
         await a.Store.SnapshotWritesSettled();
         var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(a.Store.SnapshotBlob(experimentId));
@@ -385,6 +394,6 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         await a.Store.SnapshotWritesSettled();
         Assert.NotEqual(first, (await blob.GetPropertiesAsync()).Value.ETag);
         var cold = NewInstance();
-        Assert.Equal(6, (await SearchAsync(cold.Store, experimentId)).Count);
+        Assert.Equal(7, (await SearchAsync(cold.Store, experimentId)).Count);
     }
 }
