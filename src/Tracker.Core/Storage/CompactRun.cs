@@ -66,6 +66,12 @@ internal sealed class CompactRun : ISearchableRun
             pool.Intern(doc.Lifecycle), doc.StartTime, doc.EndTime, doc.DeletedTime, @params, tags, metrics, extras);
     }
 
+    /// <summary>The same run with its strings held by <paramref name="pool"/> (a view dropping strings no run uses).</summary>
+    public CompactRun Repooled(StringPool pool) => new(
+        RunId, pool.Intern(ExperimentId), pool.Intern(RunName), pool.Intern(UserId), pool.Intern(Status), pool.Intern(Lifecycle),
+        StartTime, EndTime, DeletedTime, Array.ConvertAll(_params, pool.Intern), Array.ConvertAll(_tags, pool.Intern),
+        Array.ConvertAll(_metrics, m => m with { Key = pool.Intern(m.Key) }), _extras);
+
     public string RunId { get; }
     public string ExperimentId { get; }
     public string RunName { get; }

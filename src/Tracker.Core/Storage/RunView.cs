@@ -51,8 +51,23 @@ internal sealed class RunView
         Runs = new Dictionary<string, CompactRun>(StringComparer.Ordinal);
         _runBytes = 0;
         foreach (var run in runs) Put(run);
+        _poolBaseline = pool.Count;
         Loaded = true;
     }
+
+    /// <summary>
+    /// Drops pooled strings no run uses any more (values replaced by later writes, runs purged): once the pool has more
+    /// than doubled since it was last built, every run is re-interned into a fresh one. Amortized, that costs each
+    /// added string a constant, and a busy view's memory follows its live runs.
+    /// </summary>
+    public void TrimPool()
+    {
+        if (Pool.Count <= 2 * _poolBaseline + 1024) return;
+        var pool = new StringPool();
+        Reset(pool, Runs.Values.Select(run => run.Repooled(pool)).ToList());
+    }
+
+    private int _poolBaseline;
 
     public void Put(CompactRun run)
     {

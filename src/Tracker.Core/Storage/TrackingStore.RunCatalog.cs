@@ -174,6 +174,7 @@ public sealed partial class TrackingStore
             for (var i = 0; i < runIds.Count; i++)
                 if (docs[i] is { } doc) view.Put(CompactRun.From(doc, view.Pool));
                 else view.Drop(runIds[i]); // deleted for good: missing, or a purged run's tombstone
+            view.TrimPool();
         }
 
         var cursor = start - ChangeFeed.ReadMargin;

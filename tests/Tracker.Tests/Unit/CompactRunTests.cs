@@ -92,6 +92,25 @@ public sealed class CompactRunTests(ITestOutputHelper output)
         Assert.Null(RunSnapshot.Decode("not a snapshot"u8.ToArray(), new StringPool()));
     }
 
+    /// <summary>A value rewritten thousands of times (a progress tag) must not leave every old value in the pool.</summary>
+    [Fact]
+    public void AViewsPoolFollowsItsLiveRuns()
+    {
+        var view = new RunView();
+        var pool = new StringPool();
+        view.Reset(pool, [.. Enumerable.Range(0, 10).Select(i => CompactRun.From(Document(i), pool))]);
+        var doc = Document(3);
+        for (var i = 0; i < 10_000; i++)
+        {
+            doc.SetTag("progress", $"{i} of 10000");
+            view.Put(CompactRun.From(doc, view.Pool));
+            view.TrimPool();
+        }
+        Assert.InRange(view.Pool.Count, 1, 3000);
+        Assert.Equal("9999 of 10000", view.Runs[doc.RunId].Tag("progress"));
+        Assert.Equal(Wire(Document(5).ToRun(includeModelInputs: false)), Wire(view.Runs[Document(5).RunId].ToRun()));
+    }
+
     /// <summary>
     /// Bytes per cached run, measured: 20,000 runs of 5 params, 5 metrics and 3 tags held in a view, the managed heap
     /// compared before and after. The figure is printed; the bound has lots of slack (it only catches a regression to
