@@ -37,6 +37,7 @@ public sealed partial class TrackingStore
     private const int ScanAfterChangedRuns = 500;
     private const int ParallelRunReads = 16;
     private const int MaxPrunedPerPass = 1000;
+    private const int MaxPrunePasses = 10;
     private const string SnapshotCursorMetadata = "cursor";
     private static readonly TimeSpan ViewIdleExpiry = TimeSpan.FromMinutes(10);
 
@@ -405,9 +406,16 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>Deletes up to <see cref="MaxPrunedPerPass"/> change rows keyed before <paramref name="before"/>, a
-    /// transaction per 100; the next snapshot's pass takes the rest.</summary>
+    /// <summary>Deletes change rows keyed before <paramref name="before"/>: passes of up to <see cref="MaxPrunedPerPass"/>
+    /// rows, a transaction per 100, at most <see cref="MaxPrunePasses"/> passes per snapshot (a feed that grew long
+    /// before its first snapshot shrinks over the next ones).</summary>
     private async Task PruneFeedAsync(string experimentId, DateTimeOffset before, CancellationToken ct)
+    {
+        for (var pass = 0; pass < MaxPrunePasses; pass++)
+            if (await PruneFeedPassAsync(experimentId, before, ct) < MaxPrunedPerPass) return;
+    }
+
+    private async Task<int> PruneFeedPassAsync(string experimentId, DateTimeOffset before, CancellationToken ct)
     {
         var keys = new List<string>();
         var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.RowPrefix} and RowKey lt {ChangeFeed.KeyAt(before)}");
@@ -429,5 +437,6 @@ public sealed partial class TrackingStore
             }
         }
         if (keys.Count > 0) _logger.LogInformation("Pruned {Count} change rows of experiment {ExperimentId}", keys.Count, experimentId);
+        return keys.Count;
     }
 }

@@ -131,6 +131,8 @@ public sealed class CompactRunTests(ITestOutputHelper output)
         var measured = (after - before) / (double)runs;
         var estimated = view.Bytes / (double)runs;
         output.WriteLine($"bytes per cached run: measured {measured:F0}, estimated {estimated:F0} ({runs} runs, pool {pool.Count} strings)");
+        var snapshot = new RunSnapshot(DateTimeOffset.UnixEpoch, [], [.. view.Runs.Values]).Encode();
+        output.WriteLine($"snapshot: {snapshot.Length} bytes, {snapshot.Length / (double)runs:F0} per run");
         Assert.Equal(runs, view.Count);
         Assert.InRange(measured, 1, 2000);
         Assert.InRange(estimated, measured / 2, measured * 2); // the cache's accounting follows what is really held
