@@ -107,6 +107,7 @@ var tags = {
 var functionAppName = 'func-tracker-${resourceToken}'
 var deploymentContainerName = 'deployments'
 var artifactsContainerName = 'artifacts'
+var searchSnapshotsContainerName = 'search-snapshots'
 // Every queue Tracker's functions read (function.json queueName), with the poison queue the host moves a message to
 // after maxDequeueCount failures; a test checks this list against the code and the function folders.
 var queueNames = [
@@ -143,6 +144,7 @@ module storage './app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     artifactsContainerName: artifactsContainerName
+    searchSnapshotsContainerName: searchSnapshotsContainerName
     queueNames: queueNames
     archivedCoolAfterDays: archivedCoolAfterDays
   }
@@ -183,6 +185,7 @@ module functionApp './app/functionapp.bicep' = {
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     artifactsContainerName: artifactsContainerName
+    searchSnapshotsContainerName: searchSnapshotsContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstanceCount: alwaysReadyInstanceCount

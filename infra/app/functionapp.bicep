@@ -26,6 +26,9 @@ param deploymentContainerName string
 @description('Blob container holding MLflow artifacts.')
 param artifactsContainerName string
 
+@description('Blob container holding the search snapshots (one per experiment).')
+param searchSnapshotsContainerName string
+
 @description('Application Insights component receiving telemetry.')
 param applicationInsightsName string
 
@@ -187,6 +190,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'Tracker__Storage__ArtifactsContainer'
           value: artifactsContainerName
+        }
+        {
+          name: 'Tracker__Storage__SearchSnapshotsContainer'
+          value: searchSnapshotsContainerName
         }
         {
           name: 'Tracker__Http__AllowedHosts__0'

@@ -1,5 +1,5 @@
 // Storage account for everything Tracker keeps: Flex deployment packages, host state (timers, keys,
-// queue triggers), MLflow artifacts, tracking tables and the promotion queue. Identity-only access:
+// queue triggers), MLflow artifacts, search snapshots, tracking tables and the promotion queue. Identity-only access:
 // shared keys are off, which also disables account and service SAS (Tracker signs user delegation SAS).
 
 @description('Storage account name (3-24 lower-case letters and digits).')
@@ -18,6 +18,9 @@ param deploymentContainerName string
 
 @description('Blob container that holds MLflow run and model artifacts.')
 param artifactsContainerName string
+
+@description('Blob container that holds each experiment\'s search snapshot (Tracker:Storage:SearchSnapshotsContainer).')
+param searchSnapshotsContainerName string
 
 @description('Queues of the queue-triggered functions (model-promotions for PromoteModel) and their poison queues.')
 param queueNames string[]
@@ -61,6 +64,15 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
 
     resource artifactsContainer 'containers' = {
       name: artifactsContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+
+    // A compact copy of each experiment's searchable runs, so a cold instance answers from one blob and the change
+    // feed's tail (TrackingStore.RunCatalog); rewritten by the app, never read by anyone else.
+    resource searchSnapshotsContainer 'containers' = {
+      name: searchSnapshotsContainerName
       properties: {
         publicAccess: 'None'
       }

@@ -86,7 +86,7 @@ public sealed partial class ExperimentPurge(
         if (runsLeft.Count > 0 || modelsLeft.Count > 0) return (PurgeOutcome.Kept, null);
         // Nothing is kept, so no file under the root is needed either: files a skipped marker left are walked again.
         if (await blobs.AnyAsync($"{experimentId}/", ct)) return (PurgeOutcome.Continue, BlobPhase);
-        await tracking.DeleteExperimentRowsAsync(experimentId, ct);
+        if (await tracking.DeleteExperimentRowsAsync(experimentId, ct)) await tracking.DeleteSearchSnapshotAsync(experimentId, ct);
         return (PurgeOutcome.Done, null);
     }
 

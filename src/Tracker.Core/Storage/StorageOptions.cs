@@ -16,6 +16,12 @@ public sealed class StorageOptions
     public string? ClientId { get; set; }
     /// <summary>The blob container holding every run's artifacts (created on first write if missing).</summary>
     public string ArtifactsContainer { get; set; } = "artifacts";
+    /// <summary>The blob container holding each experiment's search snapshot (created on first write if missing); blobs
+    /// are named after <see cref="TablePrefix"/>, so Trackers sharing an account keep theirs apart.</summary>
+    public string SearchSnapshotsContainer { get; set; } = "search-snapshots";
+    /// <summary>Memory an instance's search cache may hold, in estimated MB; whole experiments are evicted beyond it
+    /// (about 0.6 KB per run of 5 params, 5 metrics and 3 tags: 128 MB holds some 200,000 such runs).</summary>
+    public int SearchCacheMegabytes { get; set; } = 128;
     /// <summary>Prefix of every table name, so several Trackers (or test classes) can share one account.</summary>
     public string TablePrefix { get; set; } = "tracker";
     /// <summary>
@@ -43,6 +49,16 @@ public sealed class StorageOptions
         if (ArtifactsContainer.Length is < 3 or > 63 || !ArtifactsContainer.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
         {
             error = $"{Section}:ArtifactsContainer must be a blob container name: 3-63 lowercase letters, digits or hyphens.";
+            return false;
+        }
+        if (SearchSnapshotsContainer.Length is < 3 or > 63 || !SearchSnapshotsContainer.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        {
+            error = $"{Section}:SearchSnapshotsContainer must be a blob container name: 3-63 lowercase letters, digits or hyphens.";
+            return false;
+        }
+        if (SearchCacheMegabytes < 1)
+        {
+            error = $"{Section}:SearchCacheMegabytes must be at least 1.";
             return false;
         }
         if (HistoryRowsPerCompaction < 1)

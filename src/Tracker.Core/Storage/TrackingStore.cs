@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -52,16 +53,16 @@ public sealed partial class TrackingStore
     private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
-    // Run rows per experiment, refreshed by a delta query on every search (see CurrentRunsAsync).
-    private readonly MemoryCache _experimentRuns = new(new MemoryCacheOptions { SizeLimit = 64 });
     // Metric histories being paged through, by snapshot id (see GetMetricHistoryAsync).
     private readonly MemoryCache _historySnapshots = new(new MemoryCacheOptions { SizeLimit = 128L * 1024 * 1024 });
 
     /// <param name="clock">Storage's time, learnt from the answers of <paramref name="tables"/> (its pipeline must hold it);
     /// without one the local clock stands in (tests on one machine).</param>
+    /// <param name="blobs">Where search snapshots are kept (TrackingStore.RunCatalog); without it every instance's first
+    /// search of an experiment scans its run rows.</param>
     public TrackingStore(
         TableServiceClient tables, IOptions<StorageOptions> options, ServerKeys keys, ILogger<TrackingStore> logger,
-        StorageClock? clock = null, TimeProvider? time = null)
+        StorageClock? clock = null, TimeProvider? time = null, BlobServiceClient? blobs = null)
     {
         _keys = keys;
         _time = time ?? TimeProvider.System;
@@ -73,6 +74,9 @@ public sealed partial class TrackingStore
         _logger = logger;
         _historyRowsPerCompaction = options.Value.HistoryRowsPerCompaction;
         _requestTimeout = options.Value.RequestTimeout;
+        _views = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.SearchCacheMegabytes * 1024L * 1024 });
+        _snapshots = blobs?.GetBlobContainerClient(options.Value.SearchSnapshotsContainer);
+        _snapshotPrefix = options.Value.TablePrefix + "/";
         _initialized = TableStorage.CreateTablesOnce([_experiments, _runs, _metrics, _loggedModels], CreateDefaultExperimentAsync);
     }
 

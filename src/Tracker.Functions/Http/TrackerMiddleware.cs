@@ -9,6 +9,9 @@ namespace Tracker.Functions.Http;
 public static class TrackerMiddleware
 {
     public const string StorageRequestsHeader = "X-Tracker-Storage-Requests";
+    /// <summary>On search responses with the diagnostics header on: <c>runs=N; bytes=B</c>, what this instance's search
+    /// cache holds (the bench reads exactly this name and format).</summary>
+    public const string SearchCacheHeader = "X-Tracker-Search-Cache";
 
     /// <summary>
     /// Seconds a client should wait before retrying a 503. The MLflow client (urllib3) sleeps exactly this long instead
@@ -105,6 +108,11 @@ public static class TrackerMiddleware
         context.Response.OnStarting(() =>
         {
             context.Response.Headers[StorageRequestsHeader] = counter.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (context.Request.Path.Value?.EndsWith("/runs/search", StringComparison.Ordinal) == true)
+            {
+                var (runs, bytes) = context.RequestServices.GetRequiredService<TrackingStore>().SearchCacheStatistics();
+                context.Response.Headers[SearchCacheHeader] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"runs={runs}; bytes={bytes}");
+            }
             return Task.CompletedTask;
         });
         return next(context);

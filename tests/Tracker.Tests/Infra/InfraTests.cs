@@ -32,6 +32,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         "Tracker__Storage__QueueServiceUri",
         "Tracker__Storage__ClientId",
         "Tracker__Storage__ArtifactsContainer",
+        "Tracker__Storage__SearchSnapshotsContainer",
         "Tracker__Http__AllowedHosts__0",
         "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
         // Only when an Entra tenant is given (EntraSettingsExistOnlyWhenATenantIsGiven).
@@ -413,6 +414,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
 
         Assert.Equal("deployments", (string?)variables?["deploymentContainerName"]);
         Assert.Equal("artifacts", (string?)variables?["artifactsContainerName"]);
+        Assert.Equal(new Tracker.Core.Storage.StorageOptions().SearchSnapshotsContainer, (string?)variables?["searchSnapshotsContainerName"]);
         Assert.Contains("model-promotions", variables!["queueNames"]!.AsArray().Select(q => (string?)q));
     }
 

@@ -26,6 +26,9 @@ public sealed class LifecycleHarness
     public TrackingStore Tracking { get; }
     public RegistryStore Registry { get; }
     public BlobContainerClient Container { get; }
+    /// <summary>Where the tracking store keeps its search snapshots.</summary>
+    public BlobContainerClient Snapshots => new BlobServiceClient(_connectionString).GetBlobContainerClient(Prefix + "-snapshots");
+    private readonly string _connectionString;
     public LifecycleQueue Queue { get; }
     public QueueClient RawQueue { get; }
     public LifecycleService Service { get; }
@@ -36,13 +39,15 @@ public sealed class LifecycleHarness
     public LifecycleHarness(AzuriteFixture azurite, LifecycleOptions options)
     {
         Options = options;
+        _connectionString = azurite.ConnectionString;
         Tables = new TableServiceClient(azurite.ConnectionString);
         var storage = Microsoft.Extensions.Options.Options.Create(new StorageOptions
         {
             ConnectionString = azurite.ConnectionString, TablePrefix = Prefix, ArtifactsContainer = Prefix, QueuePrefix = Prefix + "-",
+            SearchSnapshotsContainer = Prefix + "-snapshots",
         });
         var keys = new ServerKeys(Tables, storage, Microsoft.Extensions.Options.Options.Create(new AuthOptions()));
-        Tracking = new TrackingStore(Tables, storage, keys, NullLogger<TrackingStore>.Instance);
+        Tracking = new TrackingStore(Tables, storage, keys, NullLogger<TrackingStore>.Instance, blobs: new BlobServiceClient(azurite.ConnectionString));
         Registry = new RegistryStore(Tables, storage, keys, NullLogger<RegistryStore>.Instance);
         var blobOptions = new BlobClientOptions();
         blobOptions.AddPolicy(new Recorder(this, Prefix), HttpPipelinePosition.PerCall);

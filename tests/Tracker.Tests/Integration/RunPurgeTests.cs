@@ -270,6 +270,10 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
         var (second, _) = await RunAsync(files: 3, experimentId: experiment);
         await _h.Tracking.RestoreRunAsync(first); // no-op: active runs go with their experiment too
         var (other, _) = await RunAsync(files: 2); // another experiment's
+        Assert.Equal(2, (await _h.Tracking.SearchRunsAsync([experiment], null, ViewType.All, 10, [], null)).Items.Count);
+        await _h.Tracking.SnapshotWritesSettled();
+        var snapshot = _h.Snapshots.GetBlobClient(_h.Tracking.SnapshotBlob(experiment));
+        Assert.True(await snapshot.ExistsAsync());
 
         await _h.Tracking.DeleteExperimentAsync(experiment);
         await _h.Queue.ExperimentDeletedAsync(experiment, default);
@@ -284,6 +288,7 @@ public sealed class RunPurgeTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Empty(await HistoryRowsAsync(first));
         Assert.Equal(2, (await _h.BlobsAsync($"{_experimentId}/{other}/")).Count);
         Assert.NotEqual(experiment, await _h.Tracking.CreateExperimentAsync(name, []));
+        Assert.False(await snapshot.ExistsAsync());
     }
 
     [Fact]

@@ -1,0 +1,83 @@
+using Azure;
+
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// One experiment's searchable runs as this instance knows them (TrackingStore.RunCatalog): the compact runs, where in
+/// the change feed it must read next, and which change keys at or after that point it has already applied. Every field
+/// is guarded by <see cref="Lock"/>; the runs themselves are immutable, so a search may keep them after releasing it.
+/// </summary>
+internal sealed class RunView
+{
+    public readonly SemaphoreSlim Lock = new(1, 1);
+
+    public Dictionary<string, CompactRun> Runs { get; private set; } = new(StringComparer.Ordinal);
+    public StringPool Pool { get; private set; } = new();
+    /// <summary>False until a snapshot or a scan filled it.</summary>
+    public bool Loaded { get; private set; }
+    /// <summary>The next refresh reads change rows keyed at or after this storage time.</summary>
+    public DateTimeOffset Cursor { get; set; }
+    /// <summary>The change keys at or after <see cref="Cursor"/> already applied (read again by the next query).</summary>
+    public HashSet<string> SeenKeys { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Local monotonic timestamp of the last refresh (a view idle too long reloads, see RunCatalog).</summary>
+    public long RefreshedAt { get; set; }
+
+    /// <summary>The snapshot blob's ETag this view last read or wrote; null when there was none (or none readable).</summary>
+    public ETag? SnapshotETag { get; set; }
+    /// <summary>The cursor of that snapshot, when known.</summary>
+    public DateTimeOffset? SnapshotCursor { get; set; }
+    /// <summary>How far the feed's tail has grown since that snapshot: change rows applied, runs re-read.</summary>
+    public int ChangesSinceSnapshot { get; set; }
+    public int RunsReadSinceSnapshot { get; set; }
+    /// <summary>True when no usable snapshot exists (first touch of an experiment, or an unknown version).</summary>
+    public bool SnapshotMissing { get; set; }
+    /// <summary>A snapshot write of this view is under way.</summary>
+    public bool SnapshotWriting { get; set; }
+
+    /// <summary>The size the cache last recorded for this view.</summary>
+    public long CachedBytes { get; set; }
+
+    private long _runBytes;
+
+    /// <summary>Estimated bytes this view holds (runs, shared strings, seen keys, fixed overhead).</summary>
+    public long Bytes => 1024 + _runBytes + Pool.Bytes + SeenKeys.Count * 160L;
+
+    public int Count => Runs.Count;
+
+    /// <summary>Replaces every run (a scan or a snapshot), with the pool their strings came from.</summary>
+    public void Reset(StringPool pool, IEnumerable<CompactRun> runs)
+    {
+        Pool = pool;
+        Runs = new Dictionary<string, CompactRun>(StringComparer.Ordinal);
+        _runBytes = 0;
+        foreach (var run in runs) Put(run);
+        _poolBaseline = pool.Count;
+        Loaded = true;
+    }
+
+    /// <summary>
+    /// Drops pooled strings no run uses any more (values replaced by later writes, runs purged): once the pool has more
+    /// than doubled since it was last built, every run is re-interned into a fresh one. Amortized, that costs each
+    /// added string a constant, and a busy view's memory follows its live runs.
+    /// </summary>
+    public void TrimPool()
+    {
+        if (Pool.Count <= 2 * _poolBaseline + 1024) return;
+        var pool = new StringPool();
+        Reset(pool, Runs.Values.Select(run => run.Repooled(pool)).ToList());
+    }
+
+    private int _poolBaseline;
+
+    public void Put(CompactRun run)
+    {
+        if (Runs.Remove(run.RunId, out var old)) _runBytes -= old.EstimatedBytes;
+        Runs[run.RunId] = run;
+        _runBytes += run.EstimatedBytes;
+    }
+
+    public void Drop(string runId)
+    {
+        if (Runs.Remove(runId, out var old)) _runBytes -= old.EstimatedBytes;
+    }
+}

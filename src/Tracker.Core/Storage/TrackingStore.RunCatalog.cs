@@ -1,0 +1,442 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using static Tracker.Core.Storage.TableStorage;
+
+namespace Tracker.Core.Storage;
+
+/// <summary>
+/// The reading side of the change feed: what a search sees of an experiment's runs (issue 11 §1–2).
+///
+/// Each instance holds a <see cref="RunView"/> per experiment it searched: compact runs, a feed cursor and the change
+/// keys it already applied. A search first refreshes the view with ONE range query over the experiment's change rows
+/// from the cursor (row keys only), then re-reads just the runs named by keys it has not applied (point reads, 16 at a
+/// time; past <see cref="ScanAfterChangedRuns"/> runs, one scan of the run rows instead). The new cursor is storage's
+/// time taken before that query minus <see cref="ChangeFeed.ReadMargin"/>, which is what keeps searches exact across
+/// instances (see <see cref="ChangeFeed"/>).
+///
+/// Cold start: a view starts from the experiment's snapshot blob (<see cref="RunSnapshot"/>, one GET) and the feed's
+/// tail since the snapshot's cursor. With no snapshot (a new experiment, or data written before the feed existed: the
+/// migration happens here, on first touch) it scans the run rows once and writes a snapshot. Whoever sees the tail grow
+/// past <see cref="SnapshotAfterChangeRows"/> change rows or <see cref="SnapshotAfterRunReads"/> re-read runs writes a
+/// new snapshot in the background after answering, conditionally on the ETag it built on, so an older view never
+/// replaces a newer snapshot; it then prunes change rows older than the snapshot's cursor minus
+/// <see cref="FeedPruneDelay"/>. A view idle for more than half that delay reloads from the snapshot rather than trust a
+/// feed that may have been pruned under it.
+///
+/// The views live in a size-bounded cache (<see cref="StorageOptions.SearchCacheMegabytes"/>, sizes in estimated
+/// bytes): an instance holding many big experiments evicts whole experiments, least recently searched first.
+/// </summary>
+public sealed partial class TrackingStore
+{
+    private const int ScanAfterChangedRuns = 500;
+    private const int ParallelRunReads = 16;
+    private const int MaxPrunedPerPass = 1000;
+    private const int MaxPrunePasses = 10;
+    private const string SnapshotCursorMetadata = "cursor";
+    private static readonly TimeSpan ViewIdleExpiry = TimeSpan.FromMinutes(10);
+
+    /// <summary>What a search reads of a run row: the document (or its spill generation) and the lifecycle.</summary>
+    private static readonly string[] SearchColumns = ["PartitionKey", "RowKey", .. DocumentColumns.Selected, SpillProperty, "Lifecycle"];
+
+    /// <summary>Change rows applied since the snapshot after which a new one is written.</summary>
+    internal int SnapshotAfterChangeRows { get; set; } = 1000;
+    /// <summary>Runs re-read since the snapshot after which a new one is written.</summary>
+    internal int SnapshotAfterRunReads { get; set; } = 200;
+    /// <summary>How long change rows are kept past the newest snapshot's cursor.</summary>
+    internal TimeSpan FeedPruneDelay { get; set; } = TimeSpan.FromHours(1);
+
+    private readonly MemoryCache _views;
+    // The views this instance holds, by experiment id: the cache decides eviction, this map makes one view per
+    // experiment (two first searches share it) and lets the diagnostics header add them up.
+    private readonly ConcurrentDictionary<string, RunView> _liveViews = new(StringComparer.Ordinal);
+    private readonly BlobContainerClient? _snapshots;
+    private readonly string _snapshotPrefix;
+    private readonly Lock _snapshotWritesGate = new();
+    private Task _snapshotWrites = Task.CompletedTask;
+
+    /// <summary>How many runs, and estimated bytes, this instance's search cache holds (the bench's diagnostics header).</summary>
+    public (long Runs, long Bytes) SearchCacheStatistics()
+    {
+        long runs = 0, bytes = 0;
+        foreach (var view in _liveViews.Values)
+        {
+            runs += view.Count;
+            bytes += view.Bytes;
+        }
+        return (runs, bytes);
+    }
+
+    /// <summary>Refreshes the experiment's view and returns its runs that <paramref name="keep"/> accepts.</summary>
+    private async Task<List<CompactRun>> CurrentRunsAsync(string experimentId, Func<CompactRun, bool> keep, CancellationToken ct)
+    {
+        var view = _liveViews.GetOrAdd(experimentId, _ => new RunView());
+        var matches = new List<CompactRun>();
+        bool snapshotDue;
+        await view.Lock.WaitAsync(ct);
+        try
+        {
+            await RefreshAsync(experimentId, view, ct);
+            foreach (var run in view.Runs.Values)
+                if (keep(run)) matches.Add(run);
+            // Not for an experiment without runs: its scan is one cheap query, and a search of any id (existing or
+            // not) must not leave a blob behind.
+            snapshotDue = _snapshots is not null && !view.SnapshotWriting && view.Count > 0 &&
+                          (view.SnapshotMissing || view.ChangesSinceSnapshot > SnapshotAfterChangeRows || view.RunsReadSinceSnapshot > SnapshotAfterRunReads);
+            view.SnapshotWriting |= snapshotDue;
+        }
+        finally
+        {
+            view.Lock.Release();
+        }
+        KeepInCache(experimentId, view);
+        if (snapshotDue) StartSnapshotWrite(experimentId, view);
+        return matches;
+    }
+
+    private async Task RefreshAsync(string experimentId, RunView view, CancellationToken ct)
+    {
+        // Change rows older than the newest snapshot's cursor minus FeedPruneDelay may be gone: a view that last read
+        // the feed longer ago than half that delay starts again from the snapshot.
+        if (!view.Loaded || _time.GetElapsedTime(view.RefreshedAt) > FeedPruneDelay / 2) await LoadAsync(experimentId, view, ct);
+        await ReadFeedAsync(experimentId, view, ct);
+    }
+
+    /// <summary>Fills the view from the snapshot blob, or by a scan of the run rows when there is none to read.</summary>
+    private async Task LoadAsync(string experimentId, RunView view, CancellationToken ct)
+    {
+        var (snapshot, pool, etag) = await ReadSnapshotAsync(experimentId, ct);
+        view.SnapshotETag = etag;
+        view.ChangesSinceSnapshot = view.RunsReadSinceSnapshot = 0;
+        if (snapshot is not null)
+        {
+            view.Reset(pool, snapshot.Runs);
+            view.Cursor = snapshot.Cursor;
+            view.SeenKeys = new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal);
+            view.SnapshotCursor = snapshot.Cursor;
+            view.SnapshotMissing = false;
+            return;
+        }
+        // A change committed after the scan passed its run has a key at or after this start minus the margin.
+        var start = _clock.Now();
+        await ScanAsync(experimentId, view, ct);
+        view.Cursor = start - ChangeFeed.ReadMargin;
+        view.SeenKeys = new HashSet<string>(StringComparer.Ordinal);
+        view.SnapshotCursor = null;
+        view.SnapshotMissing = true;
+    }
+
+    /// <summary>Every run row of the experiment, in range queries (tombstones left out); spilled runs add one query each.</summary>
+    private async Task ScanAsync(string experimentId, RunView view, CancellationToken ct)
+    {
+        var pool = new StringPool();
+        var runs = new List<CompactRun>();
+        var spilled = new List<TableEntity>();
+        await foreach (var row in _runs.QueryAsync<TableEntity>(RowsWithPrefix(experimentId, RunRowPrefix), select: SearchColumns, cancellationToken: ct).WithTransientErrors())
+        {
+            if (IsTombstone(row)) continue;
+            if (SpillOf(row).Length > 0) spilled.Add(row);
+            else runs.Add(CompactRun.From(ReadRun(row), pool));
+        }
+        foreach (var doc in await ReadBoundedAsync(spilled, async (row, ct) => (await ReadSpilledRunAsync(row, ct))?.Doc, ct))
+            if (doc is not null) runs.Add(CompactRun.From(doc, pool));
+        view.Reset(pool, runs);
+    }
+
+    /// <summary>Applies the change rows the view has not seen: one range query, then the runs they name.</summary>
+    private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct)
+    {
+        var startedAt = _time.GetTimestamp();
+        var start = _clock.Now();
+        var keys = new List<string>();
+        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.KeyAt(view.Cursor)} and RowKey lt {ChangeFeed.End}");
+        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors())
+            keys.Add(row.RowKey);
+
+        var unseen = 0;
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (view.SeenKeys.Contains(key)) continue;
+            unseen++;
+            if (ChangeFeed.Parse(key) is { } change) changed.Add(change.RunId);
+        }
+        if (changed.Count > ScanAfterChangedRuns)
+            await ScanAsync(experimentId, view, ct);
+        else if (changed.Count > 0)
+        {
+            var runIds = changed.ToList();
+            var docs = await ReadBoundedAsync(runIds, (runId, ct) => ReadSearchedRunAsync(experimentId, runId, ct), ct);
+            for (var i = 0; i < runIds.Count; i++)
+                if (docs[i] is { } doc) view.Put(CompactRun.From(doc, view.Pool));
+                else view.Drop(runIds[i]); // deleted for good: missing, or a purged run's tombstone
+            view.TrimPool();
+        }
+
+        var cursor = start - ChangeFeed.ReadMargin;
+        if (cursor > view.Cursor) view.Cursor = cursor;
+        // The next query starts at the cursor: of what it will return again, these are applied already.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+            if (ChangeFeed.Parse(key) is { } change && change.At >= view.Cursor) seen.Add(key);
+        view.SeenKeys = seen;
+        view.ChangesSinceSnapshot += unseen;
+        view.RunsReadSinceSnapshot += changed.Count;
+        view.RefreshedAt = startedAt;
+    }
+
+    /// <summary>One run's document as a search needs it (point buffer left out); null when it is gone or purged.</summary>
+    private async Task<RunDocument?> ReadSearchedRunAsync(string experimentId, string runId, CancellationToken ct)
+    {
+        var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), select: SearchColumns, cancellationToken: ct));
+        if (!row.HasValue || IsTombstone(row.Value!)) return null;
+        return SpillOf(row.Value!).Length == 0 ? ReadRun(row.Value!) : (await ReadSpilledRunAsync(row.Value!, ct))?.Doc;
+    }
+
+    private static async Task<RunDocument?[]> ReadBoundedAsync<T>(IReadOnlyList<T> items, Func<T, CancellationToken, Task<RunDocument?>> read, CancellationToken ct)
+    {
+        var docs = new RunDocument?[items.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, items.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelRunReads, CancellationToken = ct },
+            async (i, ct) => docs[i] = await read(items[i], ct));
+        return docs;
+    }
+
+    /// <summary>(Re)states the view's size to the cache; a view grown or shrunk by an eighth is re-entered.</summary>
+    private void KeepInCache(string experimentId, RunView view)
+    {
+        if (!_liveViews.TryGetValue(experimentId, out var live) || live != view) return; // evicted meanwhile
+        var bytes = view.Bytes;
+        if (_views.TryGetValue(experimentId, out RunView? cached) && cached == view && Math.Abs(bytes - view.CachedBytes) <= view.CachedBytes / 8) return;
+        view.CachedBytes = bytes;
+        var entry = new MemoryCacheEntryOptions { Size = bytes, SlidingExpiration = ViewIdleExpiry };
+        entry.RegisterPostEvictionCallback(static (key, value, reason, state) =>
+        {
+            // Replaced: the same view, re-entered with its new size. Anything else (size, idle, too big for the cache).
+            if (reason != EvictionReason.Replaced)
+                ((ConcurrentDictionary<string, RunView>)state!).TryRemove(KeyValuePair.Create((string)key, (RunView)value!));
+        }, _liveViews);
+        _views.Set(experimentId, view, entry);
+    }
+
+    internal string SnapshotBlob(string experimentId) => $"{_snapshotPrefix}runs/{experimentId}.snapshot";
+
+    /// <summary>The experiment's snapshot and the ETag of the blob read; no snapshot when there is none, it is of an
+    /// unknown version, or storage did not answer (the caller then scans: slower, never wrong).</summary>
+    private async Task<(RunSnapshot? Snapshot, StringPool Pool, ETag? ETag)> ReadSnapshotAsync(string experimentId, CancellationToken ct)
+    {
+        if (_snapshots is null) return (null, new StringPool(), null);
+        try
+        {
+            var blob = await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DownloadContentAsync(ct);
+            var pool = new StringPool();
+            var snapshot = RunSnapshot.Decode(blob.Value.Content.ToMemory(), pool);
+            if (snapshot is null)
+                _logger.LogWarning("The search snapshot of experiment {ExperimentId} is not one this Tracker reads; rebuilding it from the run rows", experimentId);
+            return (snapshot, snapshot is null ? new StringPool() : pool, blob.Value.Details.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
+        {
+            return (null, new StringPool(), null);
+        }
+        catch (Exception e) when (StorageErrors.IsTransient(e))
+        {
+            _logger.LogWarning(e, "Reading the search snapshot of experiment {ExperimentId} failed; scanning its run rows instead", experimentId);
+            return (null, new StringPool(), null);
+        }
+    }
+
+    /// <summary>Writes the view's snapshot after the search that asked has answered (its own budget, no request's
+    /// context: the request's storage-request count and span do not include it).</summary>
+    private void StartSnapshotWrite(string experimentId, RunView view)
+    {
+        Task write;
+        using (ExecutionContext.SuppressFlow())
+            write = Task.Run(() => WriteSnapshotAsync(experimentId, view));
+        lock (_snapshotWritesGate)
+            _snapshotWrites = _snapshotWrites.IsCompleted ? write : Task.WhenAll(_snapshotWrites, write);
+    }
+
+    /// <summary>Completes once the snapshot writes started so far have (tests).</summary>
+    internal Task SnapshotWritesSettled()
+    {
+        lock (_snapshotWritesGate) return _snapshotWrites;
+    }
+
+    /// <summary>Writes a snapshot of the experiment's view now (tests: a chosen interleaving of two instances). False
+    /// when this instance holds no view of it or another instance's snapshot won.</summary>
+    internal async Task<bool> WriteSnapshotNowAsync(string experimentId)
+    {
+        if (!_liveViews.TryGetValue(experimentId, out var view)) return false;
+        await view.Lock.WaitAsync();
+        try
+        {
+            if (view.SnapshotWriting) return false;
+            view.SnapshotWriting = true;
+        }
+        finally
+        {
+            view.Lock.Release();
+        }
+        return await WriteSnapshotAsync(experimentId, view);
+    }
+
+    /// <summary>
+    /// Uploads the view as the experiment's snapshot if the blob is still the one the view built on (If-Match its ETag,
+    /// If-None-Match * when there was none). A loser reads the winner's cursor: a snapshot covering at least as much
+    /// stays, an older one is replaced (once more conditionally). The winner then prunes the feed. Never throws: a
+    /// failed write only means the next search that sees the tail grown tries again.
+    /// </summary>
+    private async Task<bool> WriteSnapshotAsync(string experimentId, RunView view)
+    {
+        using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var ct = budget.Token;
+        try
+        {
+            RunSnapshot snapshot;
+            ETag? etag;
+            DateTimeOffset? previousCursor;
+            int changes, reads;
+            await view.Lock.WaitAsync(ct);
+            try
+            {
+                // The runs are immutable: encoding happens outside the lock.
+                snapshot = new RunSnapshot(view.Cursor, [.. view.SeenKeys], [.. view.Runs.Values]);
+                (etag, previousCursor, changes, reads) = (view.SnapshotETag, view.SnapshotCursor, view.ChangesSinceSnapshot, view.RunsReadSinceSnapshot);
+            }
+            finally
+            {
+                view.Lock.Release();
+            }
+
+            var written = await UploadSnapshotAsync(experimentId, snapshot, etag, ct);
+            if (written is not { } w) return false;
+            await view.Lock.WaitAsync(ct);
+            try
+            {
+                view.SnapshotETag = w.ETag;
+                view.SnapshotCursor = w.Cursor;
+                view.SnapshotMissing = false;
+                view.ChangesSinceSnapshot = Math.Max(0, view.ChangesSinceSnapshot - changes);
+                view.RunsReadSinceSnapshot = Math.Max(0, view.RunsReadSinceSnapshot - reads);
+            }
+            finally
+            {
+                view.Lock.Release();
+            }
+            if (!w.Ours) return false;
+            _logger.LogInformation("Wrote the search snapshot of experiment {ExperimentId}: {Runs} runs", experimentId, snapshot.Runs.Count);
+            // Readers holding the previous snapshot read the feed from its cursor: never prune past that.
+            var pruneBefore = snapshot.Cursor - FeedPruneDelay;
+            if (previousCursor is { } previous && previous < pruneBefore) pruneBefore = previous;
+            await PruneFeedAsync(experimentId, pruneBefore, ct);
+            return true;
+        }
+        // A background task of its own: whatever went wrong is logged, and the next search that sees the tail grown tries again.
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Writing the search snapshot of experiment {ExperimentId} failed", experimentId);
+            return false;
+        }
+        finally
+        {
+            view.SnapshotWriting = false;
+        }
+    }
+
+    private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, CancellationToken ct)
+    {
+        var blob = _snapshots!.GetBlobClient(SnapshotBlob(experimentId));
+        var data = BinaryData.FromBytes(snapshot.Encode());
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                var written = await blob.UploadAsync(data, new BlobUploadOptions
+                {
+                    Conditions = etag is { } match ? new BlobRequestConditions { IfMatch = match } : new BlobRequestConditions { IfNoneMatch = ETag.All },
+                    Metadata = new Dictionary<string, string> { [SnapshotCursorMetadata] = snapshot.Cursor.UtcTicks.ToString(CultureInfo.InvariantCulture) },
+                    HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
+                }, ct);
+                return (written.Value.ETag, snapshot.Cursor, true);
+            }
+            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.ContainerNotFound)
+            {
+                await _snapshots.CreateIfNotExistsAsync(cancellationToken: ct);
+            }
+            catch (RequestFailedException e) when (e.Status is StorageErrors.Conflict or StorageErrors.PreconditionFailed)
+            {
+                // Another instance wrote a snapshot since this view read one.
+                try
+                {
+                    var current = (await blob.GetPropertiesAsync(cancellationToken: ct)).Value;
+                    var theirs = current.Metadata.TryGetValue(SnapshotCursorMetadata, out var text) &&
+                                 long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                        ? new DateTimeOffset(ticks, TimeSpan.Zero)
+                        : DateTimeOffset.MinValue;
+                    if (theirs >= snapshot.Cursor) return (current.ETag, theirs, false);
+                    etag = current.ETag;
+                }
+                catch (RequestFailedException gone) when (gone.Status == StorageErrors.NotFound)
+                {
+                    etag = null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Deletes the experiment's snapshot once the experiment itself is gone (its purge); best effort, as an
+    /// orphaned snapshot only costs its bytes.</summary>
+    public async Task DeleteSearchSnapshotAsync(string experimentId, CancellationToken ct = default)
+    {
+        if (_liveViews.TryRemove(experimentId, out _)) _views.Remove(experimentId);
+        if (_snapshots is null) return;
+        try
+        {
+            await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DeleteIfExistsAsync(cancellationToken: ct);
+        }
+        catch (RequestFailedException e)
+        {
+            _logger.LogWarning(e, "Deleting the search snapshot of purged experiment {ExperimentId} failed; it stays unreferenced", experimentId);
+        }
+    }
+
+    /// <summary>Deletes change rows keyed before <paramref name="before"/>: passes of up to <see cref="MaxPrunedPerPass"/>
+    /// rows, a transaction per 100, at most <see cref="MaxPrunePasses"/> passes per snapshot (a feed that grew long
+    /// before its first snapshot shrinks over the next ones).</summary>
+    private async Task PruneFeedAsync(string experimentId, DateTimeOffset before, CancellationToken ct)
+    {
+        for (var pass = 0; pass < MaxPrunePasses; pass++)
+            if (await PruneFeedPassAsync(experimentId, before, ct) < MaxPrunedPerPass) return;
+    }
+
+    private async Task<int> PruneFeedPassAsync(string experimentId, DateTimeOffset before, CancellationToken ct)
+    {
+        var keys = new List<string>();
+        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.RowPrefix} and RowKey lt {ChangeFeed.KeyAt(before)}");
+        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: MaxPrunedPerPass, select: ["RowKey"], cancellationToken: ct).WithTransientErrors())
+        {
+            keys.Add(row.RowKey);
+            if (keys.Count >= MaxPrunedPerPass) break;
+        }
+        foreach (var batch in keys.Chunk(100))
+        {
+            try
+            {
+                await StorageErrors.Call(() => _runs.SubmitTransactionAsync(
+                    batch.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(experimentId, key), ETag.All)), ct));
+            }
+            catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
+            {
+                // Another instance pruned some of these first; the rest go at the next pass.
+            }
+        }
+        if (keys.Count > 0) _logger.LogInformation("Pruned {Count} change rows of experiment {ExperimentId}", keys.Count, experimentId);
+        return keys.Count;
+    }
+}

@@ -1,0 +1,399 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Tracker.Core.Auth;
+using Tracker.Core.Storage;
+using Tracker.Core.Tracking;
+using Tracker.Tests.Infrastructure;
+
+namespace Tracker.Tests.Integration;
+
+/// <summary>
+/// Searches over several Tracker instances sharing one storage (issue 11 §1–2): each instance is a TrackingStore with a
+/// table client, clock and search cache of its own, as separate processes would have. Writes acknowledged before a
+/// search starts are in it, whichever instance wrote them and however its clock is set; a cold instance answers from
+/// the snapshot blob and the feed's tail.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class SearchFeedTests(AzuriteFixture azurite)
+{
+    private readonly string _prefix = "sf" + Guid.NewGuid().ToString("N")[..12];
+    private string Container => _prefix + "-snapshots";
+
+    /// <summary>The local clock of a machine set <paramref name="skew"/> away from the truth; its monotonic clock can be
+    /// moved on by hand (an instance left idle) without moving its wall clock.</summary>
+    private sealed class SkewedTime(TimeSpan skew) : TimeProvider
+    {
+        public TimeSpan Idle { get; set; }
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
+        public override long GetTimestamp() => System.GetTimestamp() + (long)(Idle.TotalSeconds * TimestampFrequency);
+    }
+
+    /// <summary>Counts the blob GETs of one instance.</summary>
+    private sealed class BlobReads : HttpPipelineSynchronousPolicy
+    {
+        public int Count;
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (message.Request.Method == RequestMethod.Get) Interlocked.Increment(ref Count);
+        }
+    }
+
+    private sealed record Instance(TrackingStore Store, SkewedTime Time, BlobReads BlobReads);
+
+    /// <param name="calibrated">False: the store keys change rows by its own local clock (storage's Date never seen).</param>
+    /// <param name="snapshots">False: no blob client, so every first search scans the run rows.</param>
+    private Instance NewInstance(TimeSpan skew = default, bool calibrated = true, bool snapshots = true)
+    {
+        var time = new SkewedTime(skew);
+        var clock = new StorageClock(time);
+        var tableOptions = new TableClientOptions();
+        if (calibrated) tableOptions.AddPolicy(clock, HttpPipelinePosition.PerRetry);
+        tableOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
+        var tables = new TableServiceClient(azurite.ConnectionString, tableOptions);
+        var blobReads = new BlobReads();
+        var blobOptions = new BlobClientOptions();
+        blobOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
+        blobOptions.AddPolicy(blobReads, HttpPipelinePosition.PerRetry);
+        var storage = Options.Create(new StorageOptions
+        {
+            ConnectionString = azurite.ConnectionString, TablePrefix = _prefix, SearchSnapshotsContainer = Container,
+        });
+        var keys = new ServerKeys(tables, storage, Options.Create(new AuthOptions()));
+        var store = new TrackingStore(tables, storage, keys, NullLogger<TrackingStore>.Instance, clock, time,
+            snapshots ? new BlobServiceClient(azurite.ConnectionString, blobOptions) : null);
+        return new Instance(store, time, blobReads);
+    }
+
+    private TableClient RunsTable => new TableServiceClient(azurite.ConnectionString).GetTableClient(_prefix + "runs");
+
+    private static async Task<List<Run>> SearchAsync(TrackingStore store, string experimentId, string? filter = null, ViewType view = ViewType.All) =>
+        [.. (await store.SearchRunsAsync([experimentId], filter, view, 50000, [], null)).Items];
+
+    private static Task<Run> CreateRunAsync(TrackingStore store, string experimentId, params KeyValue[] tags) =>
+        store.CreateRunAsync(experimentId, "tester", null, 1, tags);
+
+    private static Task SetTagAsync(TrackingStore store, string runId, string key, string value) =>
+        store.LogBatchAsync(runId, [], [], [new KeyValue(key, value)]);
+
+    private static string? TagOf(Run run, string key) => run.Tags.LastOrDefault(t => t.Key == key)?.Value;
+
+    private async Task<List<string>> ChangeKeysAsync(string experimentId)
+    {
+        var keys = new List<string>();
+        await foreach (var row in RunsTable.QueryAsync<TableEntity>(
+                           $"PartitionKey eq '{experimentId}' and RowKey ge '{ChangeFeed.RowPrefix}' and RowKey lt '{ChangeFeed.End}'", select: ["RowKey"]))
+            keys.Add(row.RowKey);
+        return keys;
+    }
+
+    /// <summary>
+    /// Two writer instances (one with a clock 10 minutes slow, which storage's Date corrects) and a reader. Writers keep
+    /// writing, each run alternately through either instance, while the reader searches: every write acknowledged before
+    /// a search starts must be in it. Without the clock correction the slow instance's change rows sort before the
+    /// reader's cursor; without the reading margin, changes keyed just before a reader's query are missed.
+    /// </summary>
+    [Fact]
+    public async Task EveryWriteAcknowledgedBeforeASearchIsInItAcrossInstancesWithSkewedClocks()
+    {
+        var slow = NewInstance(TimeSpan.FromMinutes(-10)).Store;
+        var fast = NewInstance().Store;
+        var reader = NewInstance().Store;
+        var experimentId = await fast.CreateExperimentAsync("feed-exactness", []);
+        Assert.Empty(await SearchAsync(reader, experimentId)); // the reader's view exists before any write
+
+        // Per run: the newest sequence number acknowledged, and whether its deletion was.
+        var acknowledged = new ConcurrentDictionary<string, (int Seq, bool Deleted)>();
+        using var stop = new CancellationTokenSource();
+        async Task WriteAsync(int writer)
+        {
+            var random = new Random(writer);
+            var mine = new List<string>();
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var via = i % 2 == writer % 2 ? slow : fast;
+                if (mine.Count < 4 || random.Next(4) == 0)
+                {
+                    var run = await CreateRunAsync(via, experimentId, new KeyValue("seq", "0"));
+                    mine.Add(run.Info.RunId);
+                    acknowledged[run.Info.RunId] = (0, false);
+                    continue;
+                }
+                var runId = mine[random.Next(mine.Count)];
+                var (seq, deleted) = acknowledged[runId];
+                if (!deleted && random.Next(10) == 0)
+                {
+                    await via.DeleteRunAsync(runId);
+                    acknowledged[runId] = (seq, true);
+                }
+                else if (!deleted)
+                {
+                    await SetTagAsync(via, runId, "seq", (seq + 1).ToString());
+                    acknowledged[runId] = (seq + 1, false);
+                }
+            }
+        }
+
+        var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() => WriteAsync(w))).ToList();
+        try
+        {
+            for (var round = 0; round < 60; round++)
+            {
+                var expected = acknowledged.ToArray();
+                var found = (await SearchAsync(reader, experimentId)).ToDictionary(r => r.Info.RunId);
+                foreach (var (runId, (seq, deleted)) in expected)
+                {
+                    Assert.True(found.TryGetValue(runId, out var run), $"round {round}: run {runId} (acknowledged) is missing");
+                    Assert.True(int.Parse(TagOf(run, "seq")!) >= seq, $"round {round}: run {runId} has seq {TagOf(run, "seq")}, {seq} was acknowledged");
+                    if (deleted) Assert.Equal(LifecycleStage.Deleted, run.Info.LifecycleStage);
+                }
+                if (writers.Any(w => w.IsFaulted)) break;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+        Assert.True(acknowledged.Count > 20, $"only {acknowledged.Count} runs were written");
+    }
+
+    /// <summary>
+    /// A cold instance reads the snapshot (one GET) and the feed's tail, not the run rows. To tell the two apart, one run
+    /// row is changed behind the feed's back: a scan sees that, a snapshot does not.
+    /// </summary>
+    [Fact]
+    public async Task AColdInstanceAnswersFromTheSnapshotAndTheTailAndStaysExact()
+    {
+        var writer = NewInstance();
+        var experimentId = await writer.Store.CreateExperimentAsync("cold-start", []);
+        var runs = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var run = await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
+            await writer.Store.LogBatchAsync(run.Info.RunId, [new Metric("acc", i / 30.0, 1, 0)], [new KeyValue("lr", "0.01")], []);
+            runs.Add(run.Info.RunId);
+        }
+        Assert.Equal(30, (await SearchAsync(writer.Store, experimentId)).Count); // first touch: a scan, then a snapshot
+        await writer.Store.SnapshotWritesSettled();
+        Assert.True(await new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container)
+            .GetBlobClient(writer.Store.SnapshotBlob(experimentId)).ExistsAsync());
+
+        // Behind the feed's back: the run row alone says purged.
+        await RunsTable.UpdateEntityAsync(new TableEntity(experimentId, "r:" + runs[0]) { ["Lifecycle"] = "purged" }, Azure.ETag.All, TableUpdateMode.Merge);
+        Assert.DoesNotContain(runs[0], (await SearchAsync(NewInstance(snapshots: false).Store, experimentId)).Select(r => r.Info.RunId));
+
+        // The tail: a new run and a changed one.
+        var added = (await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", "new"))).Info.RunId;
+        await writer.Store.LogBatchAsync(runs[1], [new Metric("acc", 0.99, 2, 1)], [], []);
+
+        var cold = NewInstance();
+        await cold.Store.GetExperimentAsync(experimentId); // tables and keys set up, as on any instance after its first request
+        var counter = StorageRequestCounter.Begin();
+        var found = await SearchAsync(cold.Store, experimentId, "metrics.acc > 0.5");
+        Assert.True(counter.Count <= 4, $"a cold search cost {counter.Count} storage requests (snapshot, feed, two changed runs)");
+        Assert.Equal(1, cold.BlobReads.Count);
+        var all = (await SearchAsync(cold.Store, experimentId)).Select(r => r.Info.RunId).ToHashSet();
+        Assert.Contains(runs[0], all); // from the snapshot
+        Assert.Contains(added, all);
+        Assert.Equal(31, all.Count);
+        Assert.Contains(runs[1], found.Select(r => r.Info.RunId));
+        Assert.Equal(0.99, found.Single(r => r.Info.RunId == runs[1]).Metrics.Single(m => m.Key == "acc").Value);
+
+        // Later writes through another instance: still exact.
+        await writer.Store.DeleteRunAsync(runs[2]);
+        await SetTagAsync(writer.Store, runs[3], "i", "changed");
+        Assert.DoesNotContain(runs[2], (await SearchAsync(cold.Store, experimentId, view: ViewType.ActiveOnly)).Select(r => r.Info.RunId));
+        Assert.Equal([runs[3]], (await SearchAsync(cold.Store, experimentId, "tags.i = 'changed'")).Select(r => r.Info.RunId));
+        Assert.Equal(1, cold.BlobReads.Count);
+    }
+
+    /// <summary>An instance whose view is older than the stored snapshot loses the conditional write and leaves the newer
+    /// snapshot alone; once its view is newer, it replaces the snapshot.</summary>
+    [Fact]
+    public async Task AnOlderViewNeverOverwritesANewerSnapshot()
+    {
+        var a = NewInstance();
+        var b = NewInstance();
+        var experimentId = await a.Store.CreateExperimentAsync("snapshot-race", []);
+        await CreateRunAsync(a.Store, experimentId);
+        await SearchAsync(a.Store, experimentId);
+        await a.Store.SnapshotWritesSettled(); // S1, by a
+        await SearchAsync(b.Store, experimentId); // b builds on S1
+        Assert.Equal(1, b.BlobReads.Count);
+
+        await CreateRunAsync(a.Store, experimentId);
+        await SearchAsync(a.Store, experimentId); // a's view is now newer than b's
+        Assert.True(await a.Store.WriteSnapshotNowAsync(experimentId)); // S2 replaces S1
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(a.Store.SnapshotBlob(experimentId));
+        var s2 = (await blob.GetPropertiesAsync()).Value;
+
+        Assert.False(await b.Store.WriteSnapshotNowAsync(experimentId)); // b built on S1 and covers less than S2
+        Assert.Equal(s2.ETag, (await blob.GetPropertiesAsync()).Value.ETag);
+
+        await CreateRunAsync(a.Store, experimentId);
+        Assert.Equal(3, (await SearchAsync(b.Store, experimentId)).Count); // b's view now covers more than S2
+        Assert.True(await b.Store.WriteSnapshotNowAsync(experimentId));
+        Assert.NotEqual(s2.ETag, (await blob.GetPropertiesAsync()).Value.ETag);
+        Assert.Equal(3, (await SearchAsync(NewInstance().Store, experimentId)).Count);
+    }
+
+    /// <summary>
+    /// Change rows older than the snapshot's cursor minus the pruning delay go once a snapshot is written; newer ones
+    /// stay. A view idle for more than half that delay reloads from the snapshot instead of trusting the feed.
+    /// </summary>
+    [Fact]
+    public async Task ChangeRowsArePrunedAfterASnapshotAndIdleViewsReload()
+    {
+        // A writer whose clock is two hours slow and never corrected writes change rows that look two hours old.
+        var old = NewInstance(TimeSpan.FromHours(-2), calibrated: false).Store;
+        var experimentId = await old.CreateExperimentAsync("pruning", []);
+        for (var i = 0; i < 5; i++) await CreateRunAsync(old, experimentId);
+        var reader = NewInstance();
+        await CreateRunAsync(reader.Store, experimentId);
+        Assert.Equal(6, (await ChangeKeysAsync(experimentId)).Count);
+
+        Assert.Equal(6, (await SearchAsync(reader.Store, experimentId)).Count); // a scan, a snapshot, then a pruning pass
+        await reader.Store.SnapshotWritesSettled();
+        var left = await ChangeKeysAsync(experimentId);
+        Assert.Single(left);
+        Assert.True(ChangeFeed.Parse(left[0])!.Value.At > DateTimeOffset.UtcNow - TimeSpan.FromHours(1));
+
+        Assert.Equal(1, reader.BlobReads.Count);
+        await SearchAsync(reader.Store, experimentId);
+        Assert.Equal(1, reader.BlobReads.Count); // a fresh view reads the feed only
+        reader.Time.Idle = reader.Store.FeedPruneDelay / 2 + TimeSpan.FromMinutes(1);
+        await CreateRunAsync(reader.Store, experimentId);
+        Assert.Equal(7, (await SearchAsync(reader.Store, experimentId)).Count);
+        Assert.Equal(2, reader.BlobReads.Count); // idle too long: the snapshot again
+    }
+
+    /// <summary>Deleted runs stay searchable as deleted; purged runs (tombstones) and runs whose rows are gone leave
+    /// every view, a cold one built from an older snapshot included.</summary>
+    [Fact]
+    public async Task DeletedAndPurgedRunsAcrossInstances()
+    {
+        var writer = NewInstance().Store;
+        var reader = NewInstance().Store;
+        var experimentId = await writer.CreateExperimentAsync("purged", []);
+        var kept = (await CreateRunAsync(writer, experimentId)).Info.RunId;
+        var deleted = (await CreateRunAsync(writer, experimentId)).Info.RunId;
+        var purged = (await CreateRunAsync(writer, experimentId)).Info.RunId;
+        Assert.Equal(3, (await SearchAsync(reader, experimentId)).Count);
+        await reader.SnapshotWritesSettled(); // the snapshot still holds all three
+
+        await writer.DeleteRunAsync(deleted);
+        await writer.DeleteRunAsync(purged);
+        Assert.True(await writer.TombstoneRunAsync(purged));
+
+        foreach (var store in new[] { reader, NewInstance().Store })
+        {
+            Assert.Equal([kept], (await SearchAsync(store, experimentId, view: ViewType.ActiveOnly)).Select(r => r.Info.RunId));
+            Assert.Equal([deleted], (await SearchAsync(store, experimentId, view: ViewType.DeletedOnly)).Select(r => r.Info.RunId));
+        }
+    }
+
+    /// <summary>Runs too large for their row (spill rows) are searched through scans, point reads and snapshots alike.</summary>
+    [Fact]
+    public async Task SpilledRunsAreSearchedFromScansPointReadsAndSnapshots()
+    {
+        var writer = NewInstance().Store;
+        var experimentId = await writer.CreateExperimentAsync("spilled", []);
+        var big = (await CreateRunAsync(writer, experimentId)).Info.RunId;
+        var values = new Dictionary<string, string>();
+        for (var batch = 0; batch < 2; batch++)
+        {
+            var @params = Enumerable.Range(0, 100).Select(i => new KeyValue($"p{batch}-{i}", new string((char)('a' + i % 26), 6000))).ToList();
+            foreach (var p in @params) values[p.Key] = p.Value;
+            await writer.LogBatchAsync(big, [], @params, []);
+        }
+        Assert.Contains(await ChangeKeysAsync(experimentId), k => k.Contains(big, StringComparison.Ordinal));
+
+        var scanned = NewInstance().Store;
+        var viaScan = Assert.Single(await SearchAsync(scanned, experimentId));
+        Assert.Equal(values, viaScan.Params.ToDictionary(p => p.Key, p => p.Value));
+        await scanned.SnapshotWritesSettled();
+
+        await SetTagAsync(writer, big, "t", "v"); // a point read of a spilled run
+        var read = Assert.Single(await SearchAsync(scanned, experimentId, "tags.t = 'v'"));
+        Assert.Equal(values, read.Params.ToDictionary(p => p.Key, p => p.Value));
+
+        var fromSnapshot = NewInstance();
+        var cold = Assert.Single(await SearchAsync(fromSnapshot.Store, experimentId, "tags.t = 'v'"));
+        Assert.Equal(values, cold.Params.ToDictionary(p => p.Key, p => p.Value));
+        Assert.Equal(1, fromSnapshot.BlobReads.Count);
+    }
+
+    /// <summary>An experiment without runs (or an id nobody created) costs a scan of nothing and leaves no blob; its
+    /// first run is found, and then snapshotted.</summary>
+    [Fact]
+    public async Task AnExperimentWithoutRunsHasNoSnapshotAndItsFirstRunIsFound()
+    {
+        var a = NewInstance();
+        var experimentId = await a.Store.CreateExperimentAsync("empty", []);
+        Assert.Empty(await SearchAsync(a.Store, experimentId));
+        Assert.Empty(await SearchAsync(a.Store, "987654321"));
+        await a.Store.SnapshotWritesSettled();
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container);
+        Assert.False(await container.GetBlobClient(a.Store.SnapshotBlob(experimentId)).ExistsAsync());
+        Assert.False(await container.GetBlobClient(a.Store.SnapshotBlob("987654321")).ExistsAsync());
+
+        var b = NewInstance();
+        Assert.Empty(await SearchAsync(b.Store, experimentId));
+        var run = await CreateRunAsync(a.Store, experimentId);
+        Assert.Equal([run.Info.RunId], (await SearchAsync(b.Store, experimentId)).Select(r => r.Info.RunId));
+        await b.Store.SnapshotWritesSettled();
+        Assert.True(await container.GetBlobClient(a.Store.SnapshotBlob(experimentId)).ExistsAsync());
+        Assert.Equal([run.Info.RunId], (await SearchAsync(NewInstance().Store, experimentId)).Select(r => r.Info.RunId));
+    }
+
+    /// <summary>A snapshot of a format this Tracker does not know is ignored: the runs are scanned and the snapshot
+    /// replaced (conditionally on the unknown one's ETag).</summary>
+    [Fact]
+    public async Task ASnapshotOfAnUnknownVersionIsRebuiltByAScan()
+    {
+        var a = NewInstance();
+        var experimentId = await a.Store.CreateExperimentAsync("unknown-version", []);
+        var run = await CreateRunAsync(a.Store, experimentId);
+        var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container);
+        await container.CreateIfNotExistsAsync();
+        var blob = container.GetBlobClient(a.Store.SnapshotBlob(experimentId));
+        await blob.UploadAsync(BinaryData.FromBytes([.. "TRSS"u8, RunSnapshot.Version + 1, 1, 2, 3]));
+
+        Assert.Equal([run.Info.RunId], (await SearchAsync(a.Store, experimentId)).Select(r => r.Info.RunId));
+        await a.Store.SnapshotWritesSettled();
+        var content = (await blob.DownloadContentAsync()).Value.Content.ToArray();
+        Assert.Equal(RunSnapshot.Version, content[4]);
+        Assert.Equal([run.Info.RunId], (await SearchAsync(NewInstance().Store, experimentId)).Select(r => r.Info.RunId));
+    }
+
+    /// <summary>Past the threshold of re-read runs, the instance that noticed writes a new snapshot after answering.</summary>
+    [Fact]
+    public async Task AGrownTailIsSnapshottedByWhoeverNoticesIt()
+    {
+        var a = NewInstance();
+        a.Store.SnapshotAfterRunReads = 5;
+        var experimentId = await a.Store.CreateExperimentAsync("grown-tail", []);
+        await CreateRunAsync(a.Store, experimentId);
+        await SearchAsync(a.Store, experimentId);
+        await a.Store.SnapshotWritesSettled();
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(a.Store.SnapshotBlob(experimentId));
+        var first = (await blob.GetPropertiesAsync()).Value.ETag;
+
+        for (var i = 0; i < 4; i++) await CreateRunAsync(a.Store, experimentId);
+        await SearchAsync(a.Store, experimentId);
+        await a.Store.SnapshotWritesSettled();
+        Assert.Equal(first, (await blob.GetPropertiesAsync()).Value.ETag); // 4 runs re-read: not yet
+
+        for (var i = 0; i < 2; i++) await CreateRunAsync(a.Store, experimentId);
+        await SearchAsync(a.Store, experimentId);
+        await a.Store.SnapshotWritesSettled();
+        Assert.NotEqual(first, (await blob.GetPropertiesAsync()).Value.ETag);
+        var cold = NewInstance();
+        Assert.Equal(7, (await SearchAsync(cold.Store, experimentId)).Count);
+    }
+}
