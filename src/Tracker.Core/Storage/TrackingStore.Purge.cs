@@ -10,11 +10,10 @@ namespace Tracker.Core.Storage;
 ///
 /// A purged run's row does not disappear: it is replaced by a tombstone, a row of about 100 bytes (partition and row
 /// key, <c>Lifecycle = purged</c> and the Table timestamp) that every reader treats as absent. The tombstone's write
-/// carries a change row like any run-row write, so a change-feed reader re-reads the run and drops it; the tombstone
-/// also keeps readers that look for moved Table timestamps (<see cref="CurrentRunsAsync"/>) right. Deleting the row
-/// in that transaction instead would save its bytes, but every reader would still have to treat the tombstones already
-/// written as absent: keeping them is one rule instead of two (a run id is never issued again, so they only cost their
-/// bytes). The tombstone is written last, after the history, spill rows and blobs are gone, so a purge that stops
+/// carries a change row like any run-row write, so a search's view (TrackingStore.RunCatalog) re-reads the run and
+/// drops it. Deleting the row in that transaction instead would save its bytes, but every reader would still have to
+/// treat the tombstones written before the change feed existed as absent: keeping them is one rule instead of two (a
+/// run id is never issued again, so they only cost their bytes). The tombstone is written last, after the history, spill rows and blobs are gone, so a purge that stops
 /// half-way leaves a deleted run that the cleanup timer finds again.
 /// </summary>
 public sealed partial class TrackingStore
