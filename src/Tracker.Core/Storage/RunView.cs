@@ -34,6 +34,11 @@ internal sealed class RunView
     /// <summary>A snapshot write of this view is under way.</summary>
     public bool SnapshotWriting { get; set; }
 
+    /// <summary>A load (snapshot or scan) under way in the background: it outlives the request that started it, so a big
+    /// experiment's first scan completes even when it takes longer than one request's budget, and the client's retry
+    /// picks up its result (see RunCatalog).</summary>
+    public Task<LoadedRuns>? Loading { get; set; }
+
     /// <summary>The size the cache last recorded for this view.</summary>
     public long CachedBytes { get; set; }
 
@@ -81,3 +86,7 @@ internal sealed class RunView
         if (Runs.Remove(runId, out var old)) _runBytes -= old.EstimatedBytes;
     }
 }
+
+/// <summary>What a load read: from a snapshot (its cursor, seen keys and ETag) or, with no snapshot, a scan.</summary>
+internal sealed record LoadedRuns(
+    StringPool Pool, IReadOnlyList<CompactRun> Runs, DateTimeOffset Cursor, HashSet<string> SeenKeys, ETag? SnapshotETag, bool FromSnapshot);

@@ -42,6 +42,7 @@ public sealed partial class TrackingStore
             throw;
         }
         if (ChangeFeed.IsLate(drawn, _time)) await AddChangeRowsAsync(experimentId, runIds, ct);
+        NoteChangesWritten(experimentId, runIds.Count);
         return runRows.Select((row, i) => row.ActionType == TableTransactionActionType.Delete ? null : response.Value[i].Headers.ETag).ToArray();
     }
 

@@ -40,6 +40,8 @@ public sealed partial class TrackingStore
     private const int MaxPrunePasses = 10;
     private const string SnapshotCursorMetadata = "cursor";
     private static readonly TimeSpan ViewIdleExpiry = TimeSpan.FromMinutes(10);
+    /// <summary>A load's own budget (a first scan of a big experiment on Azurite takes about a minute per 150,000 runs).</summary>
+    private static readonly TimeSpan LoadBudget = TimeSpan.FromMinutes(10);
 
     /// <summary>What a search reads of a run row: the document (or its spill generation) and the lifecycle.</summary>
     private static readonly string[] SearchColumns = ["PartitionKey", "RowKey", .. DocumentColumns.Selected, SpillProperty, "Lifecycle"];
@@ -48,6 +50,10 @@ public sealed partial class TrackingStore
     internal int SnapshotAfterChangeRows { get; set; } = 1000;
     /// <summary>Runs re-read since the snapshot after which a new one is written.</summary>
     internal int SnapshotAfterRunReads { get; set; } = 200;
+    /// <summary>Change rows this instance writes to an experiment before it refreshes its view of it (and so its snapshot).</summary>
+    internal int RefreshAfterWrites { get; set; } = 1000;
+    private readonly ConcurrentDictionary<string, int> _writtenSinceRefresh = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _backgroundRefreshes = new(StringComparer.Ordinal);
     /// <summary>How long change rows are kept past the newest snapshot's cursor.</summary>
     internal TimeSpan FeedPruneDelay { get; set; } = TimeSpan.FromHours(1);
 
@@ -103,36 +109,51 @@ public sealed partial class TrackingStore
     {
         // Change rows older than the newest snapshot's cursor minus FeedPruneDelay may be gone: a view that last read
         // the feed longer ago than half that delay starts again from the snapshot.
-        if (!view.Loaded || _time.GetElapsedTime(view.RefreshedAt) > FeedPruneDelay / 2) await LoadAsync(experimentId, view, ct);
+        if (!view.Loaded || _time.GetElapsedTime(view.RefreshedAt) > FeedPruneDelay / 2)
+        {
+            // The load runs on its own budget: a request that stops waiting (its budget spent on a first scan of 100,000
+            // runs) answers 503, and the client's retry finds the load finished or further along, never started over.
+            if (view.Loading is null)
+                using (ExecutionContext.SuppressFlow())
+                    view.Loading = Task.Run(() => LoadAsync(experimentId));
+            LoadedRuns loaded;
+            try
+            {
+                loaded = await view.Loading.WaitAsync(ct);
+            }
+            catch (Exception) when (view.Loading is { IsCompleted: true, IsCompletedSuccessfully: false })
+            {
+                view.Loading = null; // failed or out of its own budget: the next request tries again
+                throw;
+            }
+            view.Loading = null;
+            view.Reset(loaded.Pool, loaded.Runs);
+            view.Cursor = loaded.Cursor;
+            view.SeenKeys = loaded.SeenKeys;
+            view.SnapshotETag = loaded.SnapshotETag;
+            view.SnapshotCursor = loaded.FromSnapshot ? loaded.Cursor : null;
+            view.SnapshotMissing = !loaded.FromSnapshot;
+            view.ChangesSinceSnapshot = view.RunsReadSinceSnapshot = 0;
+        }
         await ReadFeedAsync(experimentId, view, ct);
     }
 
-    /// <summary>Fills the view from the snapshot blob, or by a scan of the run rows when there is none to read.</summary>
-    private async Task LoadAsync(string experimentId, RunView view, CancellationToken ct)
+    /// <summary>The experiment's runs from its snapshot blob, or by a scan of the run rows when there is none to read.</summary>
+    private async Task<LoadedRuns> LoadAsync(string experimentId)
     {
+        using var budget = new CancellationTokenSource(LoadBudget);
+        var ct = budget.Token;
         var (snapshot, pool, etag) = await ReadSnapshotAsync(experimentId, ct);
-        view.SnapshotETag = etag;
-        view.ChangesSinceSnapshot = view.RunsReadSinceSnapshot = 0;
         if (snapshot is not null)
-        {
-            view.Reset(pool, snapshot.Runs);
-            view.Cursor = snapshot.Cursor;
-            view.SeenKeys = new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal);
-            view.SnapshotCursor = snapshot.Cursor;
-            view.SnapshotMissing = false;
-            return;
-        }
+            return new LoadedRuns(pool, snapshot.Runs, snapshot.Cursor, new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal), etag, FromSnapshot: true);
         // A change committed after the scan passed its run has a key at or after this start minus the margin.
         var start = _clock.Now();
-        await ScanAsync(experimentId, view, ct);
-        view.Cursor = start - ChangeFeed.ReadMargin;
-        view.SeenKeys = new HashSet<string>(StringComparer.Ordinal);
-        view.SnapshotCursor = null;
-        view.SnapshotMissing = true;
+        var (scannedPool, runs) = await ScanAsync(experimentId, ct);
+        return new LoadedRuns(scannedPool, runs, start - ChangeFeed.ReadMargin, new HashSet<string>(StringComparer.Ordinal), etag, FromSnapshot: false);
     }
 
     /// <summary>Every run row of the experiment, in range queries (tombstones left out); spilled runs add one query each.</summary>
-    private async Task ScanAsync(string experimentId, RunView view, CancellationToken ct)
+    private async Task<(StringPool Pool, List<CompactRun> Runs)> ScanAsync(string experimentId, CancellationToken ct)
     {
         var pool = new StringPool();
         var runs = new List<CompactRun>();
@@ -145,7 +166,7 @@ public sealed partial class TrackingStore
         }
         foreach (var doc in await ReadBoundedAsync(spilled, async (row, ct) => (await ReadSpilledRunAsync(row, ct))?.Doc, ct))
             if (doc is not null) runs.Add(CompactRun.From(doc, pool));
-        view.Reset(pool, runs);
+        return (pool, runs);
     }
 
     /// <summary>Applies the change rows the view has not seen: one range query, then the runs they name.</summary>
@@ -166,8 +187,12 @@ public sealed partial class TrackingStore
             unseen++;
             if (ChangeFeed.Parse(key) is { } change) changed.Add(change.RunId);
         }
-        if (changed.Count > ScanAfterChangedRuns)
-            await ScanAsync(experimentId, view, ct);
+        // Point reads cost a request per run, a scan one per 1,000 rows: a scan once an eighth of the runs changed.
+        if (changed.Count > Math.Max(ScanAfterChangedRuns, view.Count / 8))
+        {
+            var (pool, runs) = await ScanAsync(experimentId, ct);
+            view.Reset(pool, runs);
+        }
         else if (changed.Count > 0)
         {
             var runIds = changed.ToList();
@@ -196,6 +221,37 @@ public sealed partial class TrackingStore
         var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), select: SearchColumns, cancellationToken: ct));
         if (!row.HasValue || IsTombstone(row.Value!)) return null;
         return SpillOf(row.Value!).Length == 0 ? ReadRun(row.Value!) : (await ReadSpilledRunAsync(row.Value!, ct))?.Doc;
+    }
+
+    /// <summary>
+    /// Writers notice the feed growing: once this instance has written <see cref="RefreshAfterWrites"/> change rows to an
+    /// experiment, it brings its view of it up to date in the background (one at a time per experiment), which writes a
+    /// snapshot when the tail has grown. So an experiment that a sweep filled but nobody searched yet still has a recent
+    /// snapshot, and its first search anywhere reads that and a short tail instead of scanning every run row.
+    /// </summary>
+    private void NoteChangesWritten(string experimentId, int changes)
+    {
+        if (_snapshots is null) return;
+        if (_writtenSinceRefresh.AddOrUpdate(experimentId, changes, (_, written) => written + changes) < RefreshAfterWrites) return;
+        if (!_backgroundRefreshes.TryAdd(experimentId, 0)) return;
+        _writtenSinceRefresh[experimentId] = 0;
+        using (ExecutionContext.SuppressFlow())
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    using var budget = new CancellationTokenSource(LoadBudget);
+                    await CurrentRunsAsync(experimentId, static _ => false, budget.Token);
+                }
+                catch (Exception e)
+                {
+                    _logger.LogWarning(e, "Bringing the search view of experiment {ExperimentId} up to date after writes failed; the next search does it", experimentId);
+                }
+                finally
+                {
+                    _backgroundRefreshes.TryRemove(experimentId, out _);
+                }
+            });
     }
 
     private static async Task<RunDocument?[]> ReadBoundedAsync<T>(IReadOnlyList<T> items, Func<T, CancellationToken, Task<RunDocument?>> read, CancellationToken ct)

@@ -47,13 +47,17 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
 
     /// <param name="calibrated">False: the store keys change rows by its own local clock (storage's Date never seen).</param>
     /// <param name="snapshots">False: no blob client, so every first search scans the run rows.</param>
-    private Instance NewInstance(TimeSpan skew = default, bool calibrated = true, bool snapshots = true)
+    /// <param name="policy">One more policy in the table client's pipeline (a slow storage).</param>
+    /// <param name="requestTimeout">Each call's storage budget (StorageOptions.RequestTimeout).</param>
+    private Instance NewInstance(
+        TimeSpan skew = default, bool calibrated = true, bool snapshots = true, HttpPipelinePolicy? policy = null, TimeSpan? requestTimeout = null)
     {
         var time = new SkewedTime(skew);
         var clock = new StorageClock(time);
         var tableOptions = new TableClientOptions();
         if (calibrated) tableOptions.AddPolicy(clock, HttpPipelinePosition.PerRetry);
         tableOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
+        if (policy is not null) tableOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
         var tables = new TableServiceClient(azurite.ConnectionString, tableOptions);
         var blobReads = new BlobReads();
         var blobOptions = new BlobClientOptions();
@@ -62,6 +66,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var storage = Options.Create(new StorageOptions
         {
             ConnectionString = azurite.ConnectionString, TablePrefix = _prefix, SearchSnapshotsContainer = Container,
+            RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30),
         });
         var keys = new ServerKeys(tables, storage, Options.Create(new AuthOptions()));
         var store = new TrackingStore(tables, storage, keys, NullLogger<TrackingStore>.Instance, clock, time,
@@ -210,6 +215,83 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.DoesNotContain(runs[2], (await SearchAsync(cold.Store, experimentId, view: ViewType.ActiveOnly)).Select(r => r.Info.RunId));
         Assert.Equal([runs[3]], (await SearchAsync(cold.Store, experimentId, "tags.i = 'changed'")).Select(r => r.Info.RunId));
         Assert.Equal(1, cold.BlobReads.Count);
+    }
+
+    /// <summary>Delays every scan of run rows (the first search's load with no snapshot) and counts them.</summary>
+    private sealed class SlowScans(TimeSpan delay) : HttpPipelinePolicy
+    {
+        public int Count;
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (Uri.UnescapeDataString(message.Request.Uri.Query).Contains("RowKey ge 'r:'", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref Count);
+                await Task.Delay(delay);
+            }
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+    }
+
+    /// <summary>
+    /// A first scan longer than a request's storage budget (100,000 runs never searched, on Azurite) answers a retryable
+    /// 503, but goes on: the client's retry gets its result instead of starting it over and timing out again, forever.
+    /// </summary>
+    [Fact]
+    public async Task AFirstScanLongerThanARequestsBudgetFinishesForTheRetry()
+    {
+        var writer = NewInstance();
+        var experimentId = await writer.Store.CreateExperimentAsync("slow-first-scan", []);
+        for (var i = 0; i < 5; i++) await CreateRunAsync(writer.Store, experimentId);
+
+        var slow = new SlowScans(TimeSpan.FromSeconds(2));
+        var reader = NewInstance(snapshots: false, policy: slow, requestTimeout: TimeSpan.FromMilliseconds(700));
+        await reader.Store.GetExperimentAsync(experimentId);
+        var error = await Assert.ThrowsAsync<Tracker.Core.MlflowException>(() => SearchAsync(reader.Store, experimentId));
+        Assert.Equal(503, error.Code.HttpStatus);
+
+        List<Run>? found = null;
+        for (var attempt = 0; found is null && attempt < 20; attempt++)
+        {
+            try
+            {
+                found = await SearchAsync(reader.Store, experimentId);
+            }
+            catch (Tracker.Core.MlflowException e) when (e.Code.HttpStatus == 503)
+            {
+                // Still scanning: the client backs off and retries.
+            }
+        }
+        Assert.NotNull(found);
+        Assert.Equal(5, found.Count);
+        Assert.Equal(1, slow.Count);
+    }
+
+    /// <summary>
+    /// A sweep fills an experiment and nobody searches it: the writing instance, having written enough change rows,
+    /// refreshes its view in the background and writes a snapshot, so the first search on a new instance reads that and
+    /// a short tail rather than every run row.
+    /// </summary>
+    [Fact]
+    public async Task WritersSnapshotAnExperimentNobodySearched()
+    {
+        var writer = NewInstance();
+        writer.Store.RefreshAfterWrites = 20;
+        var experimentId = await writer.Store.CreateExperimentAsync("written-not-searched", []);
+        for (var i = 0; i < 25; i++) await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
+
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        for (var wait = 0; !await blob.ExistsAsync() && wait < 100; wait++) await Task.Delay(100);
+        Assert.True(await blob.ExistsAsync(), "no snapshot after 25 runs written with RefreshAfterWrites = 20");
+
+        var slow = new SlowScans(TimeSpan.Zero);
+        var cold = NewInstance(policy: slow);
+        Assert.Equal(25, (await SearchAsync(cold.Store, experimentId)).Count);
+        Assert.Equal(1, cold.BlobReads.Count);
+        Assert.Equal(0, slow.Count);
     }
 
     /// <summary>An instance whose view is older than the stored snapshot loses the conditional write and leaves the newer
