@@ -49,6 +49,12 @@ internal sealed class RunView
 
     public int Count => Runs.Count;
 
+    private static long s_versions;
+
+    /// <summary>Changes whenever the runs do, and is never reused by another view: a search of an unchanged view may
+    /// reuse the order it sorted for the previous page (TrackingStore.Search).</summary>
+    public long Version { get; private set; } = Interlocked.Increment(ref s_versions);
+
     /// <summary>Replaces every run (a scan or a snapshot), with the pool their strings came from.</summary>
     public void Reset(StringPool pool, IEnumerable<CompactRun> runs)
     {
@@ -76,6 +82,7 @@ internal sealed class RunView
 
     public void Put(CompactRun run)
     {
+        Version = Interlocked.Increment(ref s_versions);
         if (Runs.Remove(run.RunId, out var old)) _runBytes -= old.EstimatedBytes;
         Runs[run.RunId] = run;
         _runBytes += run.EstimatedBytes;
@@ -83,6 +90,7 @@ internal sealed class RunView
 
     public void Drop(string runId)
     {
+        Version = Interlocked.Increment(ref s_versions);
         if (Runs.Remove(runId, out var old)) _runBytes -= old.EstimatedBytes;
     }
 }

@@ -78,16 +78,19 @@ public sealed partial class TrackingStore
         return (runs, bytes);
     }
 
-    /// <summary>Refreshes the experiment's view and returns its runs that <paramref name="keep"/> accepts.</summary>
-    private async Task<List<CompactRun>> CurrentRunsAsync(string experimentId, Func<CompactRun, bool> keep, CancellationToken ct)
+    /// <summary>Refreshes the experiment's view and returns its runs that <paramref name="keep"/> accepts, with the
+    /// view's version they were taken from.</summary>
+    private async Task<(List<CompactRun> Runs, long Version)> CurrentRunsAsync(string experimentId, Func<CompactRun, bool> keep, CancellationToken ct)
     {
         var view = _liveViews.GetOrAdd(experimentId, _ => new RunView());
         var matches = new List<CompactRun>();
+        long version;
         bool snapshotDue;
         await view.Lock.WaitAsync(ct);
         try
         {
             await RefreshAsync(experimentId, view, ct);
+            version = view.Version;
             foreach (var run in view.Runs.Values)
                 if (keep(run)) matches.Add(run);
             // Not for an experiment without runs: its scan is one cheap query, and a search of any id (existing or
@@ -102,7 +105,7 @@ public sealed partial class TrackingStore
         }
         KeepInCache(experimentId, view);
         if (snapshotDue) StartSnapshotWrite(experimentId, view);
-        return matches;
+        return (matches, version);
     }
 
     private async Task RefreshAsync(string experimentId, RunView view, CancellationToken ct)

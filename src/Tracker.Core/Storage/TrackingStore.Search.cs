@@ -1,5 +1,6 @@
 using ETag = Azure.ETag;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Search;
 using Tracker.Core.Tracking;
 using static Tracker.Core.Storage.TableStorage;
@@ -13,6 +14,8 @@ public sealed partial class TrackingStore
     /// <summary>A search fans out one query per experiment; more ids than this is a body bomb, not a search.</summary>
     public const int SearchRunsMaxExperiments = 1000;
     private const int ParallelExperimentReads = 16;
+    /// <summary>Sorted matches of recent multi-page searches, by query digest and the versions of the views they came from.</summary>
+    private readonly MemoryCache _sortedSearches = new(new MemoryCacheOptions { SizeLimit = 8 });
 
     /// <summary>
     /// MLflow's search_runs over each experiment's cached view (TrackingStore.RunCatalog: refreshed from the change feed,
@@ -53,13 +56,21 @@ public sealed partial class TrackingStore
                     parallel.Release();
                 }
             }));
-            var matches = perExperiment.SelectMany(runs => runs).ToList();
-            matches.Sort(ordering);
+            // A client paging through 100,000 runs asks 100 times for the same order: while no view changed, the
+            // previous page's sorted matches serve (a sort of the whole experiment per page took most of each page).
+            var sortedKey = (Convert.ToHexString(query.Digest), string.Join(',', perExperiment.Select(e => e.Version)));
+            if (!_sortedSearches.TryGetValue(sortedKey, out List<CompactRun>? matches) || matches is null)
+            {
+                matches = perExperiment.SelectMany(e => e.Runs).ToList();
+                matches.Sort(ordering);
+                if (offset + maxResults < matches.Count)
+                    _sortedSearches.Set(sortedKey, matches, new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromMinutes(2) });
+            }
             var page = matches.Skip(offset).Take(maxResults).Select(run => run.ToRun()).ToList();
             return new Page<Run>(page, await NextPageTokenAsync(_keys, offset, maxResults, matches.Count, query, ct));
         }, ct);
 
-    private Task<List<CompactRun>> ReadRunsAsync(string experimentId, ViewType view, SearchFilter<ISearchableRun> filter, CancellationToken ct) =>
+    private Task<(List<CompactRun> Runs, long Version)> ReadRunsAsync(string experimentId, ViewType view, SearchFilter<ISearchableRun> filter, CancellationToken ct) =>
         CurrentRunsAsync(experimentId, run => view switch
         {
             ViewType.ActiveOnly => run.Lifecycle == LifecycleStage.Active,

@@ -294,6 +294,25 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.Equal(0, slow.Count);
     }
 
+    /// <summary>Pages of one search reuse its sorted matches only while no view changed: a run created between two pages
+    /// (on another instance) takes its place in the order the next page is cut from.</summary>
+    [Fact]
+    public async Task PagesFollowAChangeMadeBetweenThem()
+    {
+        var writer = NewInstance();
+        var reader = NewInstance();
+        var experimentId = await writer.Store.CreateExperimentAsync("paging", []);
+        foreach (var start in new[] { 10L, 20L, 30L }) await writer.Store.CreateRunAsync(experimentId, "tester", $"run-{start}", start, []);
+
+        var first = await reader.Store.SearchRunsAsync([experimentId], null, ViewType.All, 1, [], null);
+        Assert.Equal("run-30", first.Items.Single().Info.RunName);
+        Assert.Equal("run-20", (await reader.Store.SearchRunsAsync([experimentId], null, ViewType.All, 1, [], first.NextPageToken)).Items.Single().Info.RunName);
+
+        await writer.Store.CreateRunAsync(experimentId, "tester", "run-40", 40, []);
+        // Offset 1 of the order as it is now: run-40, run-30, …
+        Assert.Equal("run-30", (await reader.Store.SearchRunsAsync([experimentId], null, ViewType.All, 1, [], first.NextPageToken)).Items.Single().Info.RunName);
+    }
+
     /// <summary>An instance whose view is older than the stored snapshot loses the conditional write and leaves the newer
     /// snapshot alone; once its view is newer, it replaces the snapshot.</summary>
     [Fact]
