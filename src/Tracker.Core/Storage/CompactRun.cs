@@ -60,7 +60,7 @@ internal sealed class CompactRun : ISearchableRun
         var metrics = doc.Metrics.Select(m => new CompactMetric(pool.Intern(m.Key), m.Value, m.Timestamp, m.Step)).ToArray();
         var extras = doc.Inputs.Count == 0 && doc.ModelOutputs.Count == 0
             ? null
-            : JsonSerializer.SerializeToUtf8Bytes(new RunExtras { Inputs = doc.Inputs, ModelOutputs = doc.ModelOutputs }, CompactRunJson.Default.RunExtras);
+            : JsonSerializer.SerializeToUtf8Bytes(new RunExtras { Inputs = doc.Inputs, ModelOutputs = doc.ModelOutputs }, StorageJson.Default.RunExtras);
         return new CompactRun(
             doc.RunId, pool.Intern(doc.ExperimentId), pool.Intern(doc.RunName), pool.Intern(doc.UserId), pool.Intern(doc.Status),
             pool.Intern(doc.Lifecycle), doc.StartTime, doc.EndTime, doc.DeletedTime, @params, tags, metrics, extras);
@@ -151,7 +151,7 @@ internal sealed class CompactRun : ISearchableRun
         return list;
     }
 
-    private RunExtras? ReadExtras() => _extras is null ? null : JsonSerializer.Deserialize(_extras, CompactRunJson.Default.RunExtras);
+    private RunExtras? ReadExtras() => _extras is null ? null : JsonSerializer.Deserialize(_extras, StorageJson.Default.RunExtras);
 }
 
 /// <summary>A metric's latest value, timestamp and step (32 bytes in an array).</summary>
@@ -163,10 +163,3 @@ internal sealed class RunExtras
     public List<DatasetInput> Inputs { get; set; } = [];
     public List<ModelOutput> ModelOutputs { get; set; } = [];
 }
-
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(RunExtras))]
-internal sealed partial class CompactRunJson : JsonSerializerContext;

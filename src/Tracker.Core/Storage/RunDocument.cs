@@ -152,4 +152,5 @@ internal sealed class ExperimentDocument : ISearchableExperiment
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(RunDocument))]
 [JsonSerializable(typeof(ExperimentDocument))]
+[JsonSerializable(typeof(RunExtras))]
 internal sealed partial class StorageJson : JsonSerializerContext;
