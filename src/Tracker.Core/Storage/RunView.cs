@@ -95,6 +95,8 @@ internal sealed class RunView
     }
 }
 
-/// <summary>What a load read: from a snapshot (its cursor, seen keys and ETag) or, with no snapshot, a scan.</summary>
+/// <summary>What a load read: from a snapshot (its cursor, seen keys and ETag) or, with no snapshot, a scan; and when it
+/// finished (local monotonic timestamp).</summary>
 internal sealed record LoadedRuns(
-    StringPool Pool, IReadOnlyList<CompactRun> Runs, DateTimeOffset Cursor, HashSet<string> SeenKeys, ETag? SnapshotETag, bool FromSnapshot);
+    StringPool Pool, IReadOnlyList<CompactRun> Runs, DateTimeOffset Cursor, HashSet<string> SeenKeys, ETag? SnapshotETag, bool FromSnapshot,
+    long LoadedAt);

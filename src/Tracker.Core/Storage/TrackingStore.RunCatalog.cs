@@ -116,20 +116,24 @@ public sealed partial class TrackingStore
         {
             // The load runs on its own budget: a request that stops waiting (its budget spent on a first scan of 100,000
             // runs) answers 503, and the client's retry finds the load finished or further along, never started over.
-            if (view.Loading is null)
-                using (ExecutionContext.SuppressFlow())
-                    view.Loading = Task.Run(() => LoadAsync(experimentId));
             LoadedRuns loaded;
-            try
+            do
             {
-                loaded = await view.Loading.WaitAsync(ct);
-            }
-            catch (Exception) when (view.Loading is { IsCompleted: true, IsCompletedSuccessfully: false })
-            {
-                view.Loading = null; // failed or out of its own budget: the next request tries again
-                throw;
-            }
-            view.Loading = null;
+                if (view.Loading is null)
+                    using (ExecutionContext.SuppressFlow())
+                        view.Loading = Task.Run(() => LoadAsync(experimentId));
+                try
+                {
+                    loaded = await view.Loading.WaitAsync(ct);
+                }
+                catch (Exception) when (view.Loading is { IsCompleted: true, IsCompletedSuccessfully: false })
+                {
+                    view.Loading = null; // failed or out of its own budget: the next request tries again
+                    throw;
+                }
+                view.Loading = null;
+                // A load nobody picked up for that long may predate change rows pruned since: load again.
+            } while (_time.GetElapsedTime(loaded.LoadedAt) > FeedPruneDelay / 2);
             view.Reset(loaded.Pool, loaded.Runs);
             view.Cursor = loaded.Cursor;
             view.SeenKeys = loaded.SeenKeys;
@@ -148,11 +152,13 @@ public sealed partial class TrackingStore
         var ct = budget.Token;
         var (snapshot, pool, etag) = await ReadSnapshotAsync(experimentId, ct);
         if (snapshot is not null)
-            return new LoadedRuns(pool, snapshot.Runs, snapshot.Cursor, new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal), etag, FromSnapshot: true);
+            return new LoadedRuns(pool, snapshot.Runs, snapshot.Cursor, new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal), etag,
+                FromSnapshot: true, _time.GetTimestamp());
         // A change committed after the scan passed its run has a key at or after this start minus the margin.
         var start = _clock.Now();
         var (scannedPool, runs) = await ScanAsync(experimentId, ct);
-        return new LoadedRuns(scannedPool, runs, start - ChangeFeed.ReadMargin, new HashSet<string>(StringComparer.Ordinal), etag, FromSnapshot: false);
+        return new LoadedRuns(scannedPool, runs, start - ChangeFeed.ReadMargin, new HashSet<string>(StringComparer.Ordinal), etag,
+            FromSnapshot: false, _time.GetTimestamp());
     }
 
     /// <summary>Every run row of the experiment, in range queries (tombstones left out); spilled runs add one query each.</summary>

@@ -270,6 +270,37 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.Equal(1, slow.Count);
     }
 
+    /// <summary>A load that finished while nobody waited, and then lay unused for longer than pruning allows (its cursor
+    /// may predate change rows pruned since), is not applied: the next search loads again.</summary>
+    [Fact]
+    public async Task ALoadLeftUnusedTooLongIsDoneAgain()
+    {
+        var writer = NewInstance();
+        var experimentId = await writer.Store.CreateExperimentAsync("stale-load", []);
+        await CreateRunAsync(writer.Store, experimentId);
+
+        var slow = new SlowScans(TimeSpan.FromSeconds(1));
+        var reader = NewInstance(snapshots: false, policy: slow, requestTimeout: TimeSpan.FromMilliseconds(300));
+        await reader.Store.GetExperimentAsync(experimentId);
+        await Assert.ThrowsAsync<Tracker.Core.MlflowException>(() => SearchAsync(reader.Store, experimentId));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // the load finishes with nobody waiting
+        reader.Time.Idle = reader.Store.FeedPruneDelay;
+
+        List<Run>? found = null;
+        for (var attempt = 0; found is null && attempt < 20; attempt++)
+        {
+            try
+            {
+                found = await SearchAsync(reader.Store, experimentId);
+            }
+            catch (Tracker.Core.MlflowException e) when (e.Code.HttpStatus == 503)
+            {
+            }
+        }
+        Assert.Single(found!);
+        Assert.Equal(2, slow.Count);
+    }
+
     /// <summary>
     /// A sweep fills an experiment and nobody searches it: the writing instance, having written enough change rows,
     /// refreshes its view in the background and writes a snapshot, so the first search on a new instance reads that and
