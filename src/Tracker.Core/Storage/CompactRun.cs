@@ -103,7 +103,7 @@ internal sealed class CompactRun : ISearchableRun
         .Select(i => new SearchableDataset(i.Dataset.Name, i.Dataset.Digest, i.Tags.FirstOrDefault(t => t.Key == MlflowTags.DatasetContext)?.Value))
         .ToList() ?? [];
 
-    /// <summary>What <c>RunDocument.ToRun(includeModelInputs: false)</c> returns for the same run.</summary>
+    /// <summary>What <c>RunDocument.ToRun()</c> returns for the same run, model inputs left out (MLflow's search_runs).</summary>
     public Run ToRun()
     {
         var extras = ReadExtras();

@@ -6,10 +6,10 @@ using Tracker.Core.Tracking;
 namespace Tracker.Core.Storage;
 
 /// <summary>
-/// Everything about a run except its metric history, stored as one JSON document in the run's row. Searches read
-/// these rows for a whole experiment and evaluate the MLflow filter in memory.
+/// Everything about a run except its metric history, stored as one JSON document in the run's row. Searches hold a
+/// compact copy of it (<see cref="CompactRun"/>).
 /// </summary>
-internal sealed class RunDocument : ISearchableRun
+internal sealed class RunDocument
 {
     public required string RunId { get; set; }
     public required string ExperimentId { get; set; }
@@ -62,14 +62,7 @@ internal sealed class RunDocument : ISearchableRun
     public RunInfo ToInfo() =>
         new(RunId, ExperimentId, RunName, UserId, Status, StartTime, EndTime, ArtifactUri, Lifecycle, DeletedTime);
 
-    public Run ToRun(bool includeModelInputs = true) => new(
-        ToInfo(),
-        Metrics.Select(m => m.Latest).ToList(),
-        Params,
-        Tags,
-        Inputs,
-        includeModelInputs ? ModelInputs : [],
-        ModelOutputs);
+    public Run ToRun() => new(ToInfo(), Metrics.Select(m => m.Latest).ToList(), Params, Tags, Inputs, ModelInputs, ModelOutputs);
 
     public void SetTag(string key, string value)
     {
@@ -77,43 +70,11 @@ internal sealed class RunDocument : ISearchableRun
         if (i >= 0) Tags[i] = new KeyValue(key, value);
         else Tags.Add(new KeyValue(key, value));
         if (key == MlflowTags.RunName) RunName = value;
-        _tagMap = null;
     }
 
-    public bool RemoveTag(string key)
-    {
-        _tagMap = null;
-        return Tags.RemoveAll(t => t.Key == key) > 0;
-    }
-
-    public void AddParam(KeyValue param)
-    {
-        Params.Add(param);
-        _paramMap = null;
-    }
+    public bool RemoveTag(string key) => Tags.RemoveAll(t => t.Key == key) > 0;
 
     public MetricState? FindMetric(string key) => Metrics.Find(m => m.Key == key);
-
-    // ISearchableRun views, built once per document when a search first asks.
-    private Dictionary<string, string>? _paramMap, _tagMap;
-    private Dictionary<string, double>? _metricMap;
-    private List<SearchableDataset>? _datasets;
-
-    string? ISearchableRun.Param(string key) => (_paramMap ??= ToMap(Params)).GetValueOrDefault(key);
-    string? ISearchableRun.Tag(string key) => (_tagMap ??= ToMap(Tags)).GetValueOrDefault(key);
-    double? ISearchableRun.LatestMetric(string key) =>
-        (_metricMap ??= Metrics.ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal)).TryGetValue(key, out var v) ? v : null;
-    IReadOnlyList<SearchableDataset> ISearchableRun.Datasets => _datasets ??= Inputs
-        .Select(i => new SearchableDataset(i.Dataset.Name, i.Dataset.Digest,
-            i.Tags.FirstOrDefault(t => t.Key == MlflowTags.DatasetContext)?.Value))
-        .ToList();
-
-    private static Dictionary<string, string> ToMap(List<KeyValue> items)
-    {
-        var map = new Dictionary<string, string>(items.Count, StringComparer.Ordinal);
-        foreach (var kv in items) map[kv.Key] = kv.Value;
-        return map;
-    }
 }
 
 /// <summary>A metric key of a run and its latest value.</summary>

@@ -83,7 +83,7 @@ public sealed partial class TrackingStore
             var existing = doc.Params.Find(p => p.Key == param.Key);
             if (existing is null)
             {
-                doc.AddParam(param);
+                doc.Params.Add(param);
                 changed = true;
             }
             else if (existing.Value != param.Value)
