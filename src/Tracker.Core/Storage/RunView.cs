@@ -56,10 +56,10 @@ internal sealed class RunView
     public long Version { get; private set; } = Interlocked.Increment(ref s_versions);
 
     /// <summary>Replaces every run (a scan or a snapshot), with the pool their strings came from.</summary>
-    public void Reset(StringPool pool, IEnumerable<CompactRun> runs)
+    public void Reset(StringPool pool, IReadOnlyCollection<CompactRun> runs)
     {
         Pool = pool;
-        Runs = new Dictionary<string, CompactRun>(StringComparer.Ordinal);
+        Runs = new Dictionary<string, CompactRun>(runs.Count, StringComparer.Ordinal);
         _runBytes = 0;
         foreach (var run in runs) Put(run);
         _poolBaseline = pool.Count;

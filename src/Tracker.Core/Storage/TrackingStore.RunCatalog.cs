@@ -23,8 +23,10 @@ namespace Tracker.Core.Storage;
 /// Cold start: a view starts from the experiment's snapshot blob (<see cref="RunSnapshot"/>, one GET) and the feed's
 /// tail since the snapshot's cursor. With no snapshot (a new experiment, or data written before the feed existed: the
 /// migration happens here, on first touch) it scans the run rows once and writes a snapshot. Whoever sees the tail grow
-/// past <see cref="SnapshotAfterChangeRows"/> change rows or <see cref="SnapshotAfterRunReads"/> re-read runs writes a
-/// new snapshot in the background after answering, conditionally on the ETag it built on, so an older view never
+/// past <see cref="SnapshotAfterChangeRows"/> change rows or <see cref="SnapshotAfterRunReads"/> re-read runs (or a
+/// tenth, a fiftieth of the experiment's runs, whichever is more: a 100,000-run snapshot takes a second to encode) writes
+/// a new snapshot in the background after answering, and so does a writer once the experiment has been quiet for
+/// <see cref="QuietPeriod"/> (see <see cref="NoteChangesWritten"/>). It writes conditionally on the ETag it built on, so an older view never
 /// replaces a newer snapshot; it then prunes change rows older than the snapshot's cursor minus
 /// <see cref="FeedPruneDelay"/>. A view idle for more than half that delay reloads from the snapshot rather than trust a
 /// feed that may have been pruned under it.
@@ -54,6 +56,11 @@ public sealed partial class TrackingStore
     internal int RefreshAfterWrites { get; set; } = 1000;
     private readonly ConcurrentDictionary<string, int> _writtenSinceRefresh = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _backgroundRefreshes = new(StringComparer.Ordinal);
+    /// <summary>How long an experiment this instance wrote to stays without writes before its view settles (see
+    /// NoteChangesWritten): longer than <see cref="ChangeFeed.ReadMargin"/>, so the settled snapshot's tail is empty.</summary>
+    internal TimeSpan QuietPeriod { get; set; } = TimeSpan.FromSeconds(10);
+    private readonly ConcurrentDictionary<string, long> _lastWrites = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _quietWatches = new(StringComparer.Ordinal);
     /// <summary>How long change rows are kept past the newest snapshot's cursor.</summary>
     internal TimeSpan FeedPruneDelay { get; set; } = TimeSpan.FromHours(1);
 
@@ -79,8 +86,10 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>Refreshes the experiment's view and returns its runs that <paramref name="keep"/> accepts, with the
-    /// view's version they were taken from.</summary>
-    private async Task<(List<CompactRun> Runs, long Version)> CurrentRunsAsync(string experimentId, Func<CompactRun, bool> keep, CancellationToken ct)
+    /// view's version they were taken from. A snapshot is written after the answer once the tail has grown (a share of
+    /// the runs, so a big experiment is not re-encoded for every few hundred changes), or, when <paramref name="settle"/>,
+    /// for any tail at all.</summary>
+    private async Task<(List<CompactRun> Runs, long Version)> CurrentRunsAsync(string experimentId, Func<CompactRun, bool> keep, CancellationToken ct, bool settle = false)
     {
         var view = _liveViews.GetOrAdd(experimentId, _ => new RunView());
         var matches = new List<CompactRun>();
@@ -96,7 +105,10 @@ public sealed partial class TrackingStore
             // Not for an experiment without runs: its scan is one cheap query, and a search of any id (existing or
             // not) must not leave a blob behind.
             snapshotDue = _snapshots is not null && !view.SnapshotWriting && view.Count > 0 &&
-                          (view.SnapshotMissing || view.ChangesSinceSnapshot > SnapshotAfterChangeRows || view.RunsReadSinceSnapshot > SnapshotAfterRunReads);
+                          (view.SnapshotMissing ||
+                           view.ChangesSinceSnapshot > Math.Max(SnapshotAfterChangeRows, view.Count / 10) ||
+                           view.RunsReadSinceSnapshot > Math.Max(SnapshotAfterRunReads, view.Count / 50) ||
+                           settle && (view.ChangesSinceSnapshot > 0 || view.RunsReadSinceSnapshot > 0));
             view.SnapshotWriting |= snapshotDue;
         }
         finally
@@ -233,24 +245,41 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>
-    /// Writers notice the feed growing: once this instance has written <see cref="RefreshAfterWrites"/> change rows to an
-    /// experiment, it brings its view of it up to date in the background (one at a time per experiment), which writes a
-    /// snapshot when the tail has grown. So an experiment that a sweep filled but nobody searched yet still has a recent
-    /// snapshot, and its first search anywhere reads that and a short tail instead of scanning every run row.
+    /// Writers notice the feed growing, so an experiment that a sweep filled but nobody searched yet has a recent
+    /// snapshot, and its first search anywhere reads that and a short tail instead of scanning every run row:
+    /// <list type="bullet">
+    /// <item>during the sweep, once this instance has written <see cref="RefreshAfterWrites"/> change rows to the
+    /// experiment (or a tenth of its runs, whichever is more), it brings its view up to date in the background (one at a
+    /// time per experiment), which writes a snapshot when the tail has grown past the thresholds;</item>
+    /// <item>once the experiment has been quiet for <see cref="QuietPeriod"/> after this instance's writes, it does so
+    /// once more and writes a snapshot of whatever the last one lacks: the first search after a sweep reads one blob and
+    /// an empty tail.</item>
+    /// </list>
     /// </summary>
     private void NoteChangesWritten(string experimentId, int changes)
     {
         if (_snapshots is null) return;
-        if (_writtenSinceRefresh.AddOrUpdate(experimentId, changes, (_, written) => written + changes) < RefreshAfterWrites) return;
+        _lastWrites[experimentId] = _time.GetTimestamp();
+        if (_quietWatches.TryAdd(experimentId, 0)) RefreshInBackground(experimentId, settle: true);
+        var due = Math.Max(RefreshAfterWrites, _liveViews.TryGetValue(experimentId, out var view) ? view.Count / 10 : 0);
+        if (_writtenSinceRefresh.AddOrUpdate(experimentId, changes, (_, written) => written + changes) < due) return;
         if (!_backgroundRefreshes.TryAdd(experimentId, 0)) return;
         _writtenSinceRefresh[experimentId] = 0;
+        RefreshInBackground(experimentId, settle: false);
+    }
+
+    /// <summary>A writer's refresh of its view (see <see cref="NoteChangesWritten"/>): right away, or once the
+    /// experiment has been quiet (<paramref name="settle"/>), then with a snapshot of any tail at all.</summary>
+    private void RefreshInBackground(string experimentId, bool settle)
+    {
         using (ExecutionContext.SuppressFlow())
             _ = Task.Run(async () =>
             {
                 try
                 {
+                    if (settle) await WaitUntilQuietAsync(experimentId);
                     using var budget = new CancellationTokenSource(LoadBudget);
-                    await CurrentRunsAsync(experimentId, static _ => false, budget.Token);
+                    await CurrentRunsAsync(experimentId, static _ => false, budget.Token, settle);
                 }
                 catch (Exception e)
                 {
@@ -258,9 +287,25 @@ public sealed partial class TrackingStore
                 }
                 finally
                 {
-                    _backgroundRefreshes.TryRemove(experimentId, out _);
+                    if (!settle) _backgroundRefreshes.TryRemove(experimentId, out _);
                 }
             });
+    }
+
+    private async Task WaitUntilQuietAsync(string experimentId)
+    {
+        while (true)
+        {
+            var quietFor = _time.GetElapsedTime(_lastWrites[experimentId]);
+            if (quietFor < QuietPeriod)
+            {
+                await Task.Delay(QuietPeriod - quietFor, _time);
+                continue;
+            }
+            _quietWatches.TryRemove(experimentId, out _);
+            // A write between the check and the removal found the watch still on: watch again for it.
+            if (_time.GetElapsedTime(_lastWrites[experimentId]) >= QuietPeriod || !_quietWatches.TryAdd(experimentId, 0)) return;
+        }
     }
 
     private static async Task<RunDocument?[]> ReadBoundedAsync<T>(IReadOnlyList<T> items, Func<T, CancellationToken, Task<RunDocument?>> read, CancellationToken ct)
@@ -297,18 +342,18 @@ public sealed partial class TrackingStore
         if (_snapshots is null) return (null, new StringPool(), null);
         try
         {
-            var blob = await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DownloadContentAsync(ct);
+            using var blob = (await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DownloadStreamingAsync(cancellationToken: ct)).Value;
             var pool = new StringPool();
-            var snapshot = RunSnapshot.Decode(blob.Value.Content.ToMemory(), pool);
+            var snapshot = await RunSnapshot.ReadAsync(blob.Content, pool, ct);
             if (snapshot is null)
                 _logger.LogWarning("The search snapshot of experiment {ExperimentId} is not one this Tracker reads; rebuilding it from the run rows", experimentId);
-            return (snapshot, snapshot is null ? new StringPool() : pool, blob.Value.Details.ETag);
+            return (snapshot, snapshot is null ? new StringPool() : pool, blob.Details.ETag);
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
             return (null, new StringPool(), null);
         }
-        catch (Exception e) when (StorageErrors.IsTransient(e))
+        catch (Exception e) when (StorageErrors.IsTransient(e) || e is IOException)
         {
             _logger.LogWarning(e, "Reading the search snapshot of experiment {ExperimentId} failed; scanning its run rows instead", experimentId);
             return (null, new StringPool(), null);

@@ -325,6 +325,38 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.Equal(0, slow.Count);
     }
 
+    /// <summary>
+    /// After a sweep the writer settles: once the experiment has been quiet, its snapshot gets what the sweep wrote since
+    /// the last one, so the first search on a new instance reads one blob and re-reads no run from the feed's tail.
+    /// </summary>
+    [Fact]
+    public async Task AWriterSnapshotsTheTailOnceTheExperimentIsQuiet()
+    {
+        var writer = NewInstance();
+        writer.Store.RefreshAfterWrites = 5; // a snapshot early in the sweep, then a tail too short for another
+        writer.Store.QuietPeriod = TimeSpan.FromMilliseconds(500);
+        var experimentId = await writer.Store.CreateExperimentAsync("settles-when-quiet", []);
+        for (var i = 0; i < 30; i++) await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
+
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        var runsInSnapshot = 0;
+        for (var wait = 0; runsInSnapshot < 30 && wait < 100; wait++)
+        {
+            await Task.Delay(100);
+            if (!await blob.ExistsAsync()) continue;
+            using var content = (await blob.DownloadStreamingAsync()).Value.Content;
+            runsInSnapshot = (await RunSnapshot.ReadAsync(content, new StringPool(), CancellationToken.None))?.Runs.Count ?? 0;
+        }
+        Assert.Equal(30, runsInSnapshot);
+
+        var cold = NewInstance();
+        await cold.Store.GetExperimentAsync(experimentId); // the tables' set-up is not the search's
+        var requests = StorageRequestCounter.Begin();
+        Assert.Equal(30, (await SearchAsync(cold.Store, experimentId)).Count);
+        Assert.Equal(1, requests.Count); // the feed's tail: keys only, every one already in the snapshot
+        Assert.Equal(1, cold.BlobReads.Count);
+    }
+
     /// <summary>Pages of one search reuse its sorted matches only while no view changed: a run created between two pages
     /// (on another instance) takes its place in the order the next page is cut from.</summary>
     [Fact]

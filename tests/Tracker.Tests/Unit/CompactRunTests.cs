@@ -65,36 +65,49 @@ public sealed class CompactRunTests(ITestOutputHelper output)
         Assert.NotSame(first.RunName, second.RunName);
     }
 
-    [Fact]
-    public void SnapshotRoundTripsEveryField()
+    /// <summary>Enough runs for many blocks, and items larger than a block (a long param, a huge tag).</summary>
+    [Theory]
+    [InlineData(50)]
+    [InlineData(3000)]
+    public async Task SnapshotRoundTripsEveryField(int runs)
     {
         var long1 = new string('x', 7000); // past the pool's length limit, as a long param is
-        var docs = Enumerable.Range(0, 50).Select(i => Document(i, extras: i % 10 == 0)).ToList();
+        var huge = new string('é', 100_000); // one item larger than a block, and not ASCII
+        var docs = Enumerable.Range(0, runs).Select(i => Document(i, extras: i % 10 == 0)).ToList();
         docs[1].Params.Add(new KeyValue("long", long1));
+        docs[^1].SetTag("huge", huge);
         var pool = new StringPool();
-        var snapshot = new RunSnapshot(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero), ["c:1", "c:2"], [.. docs.Select(d => CompactRun.From(d, pool))]);
+        var seen = Enumerable.Range(0, runs).Select(i => $"c:{i:D19}:{Document(i).RunId}:0a1b2c3d").ToList();
+        var snapshot = new RunSnapshot(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero), seen, [.. docs.Select(d => CompactRun.From(d, pool))]);
 
-        var read = RunSnapshot.Decode(snapshot.Encode(), new StringPool());
+        var read = await Read(snapshot.Encode());
 
         Assert.NotNull(read);
         Assert.Equal(snapshot.Cursor, read.Cursor);
         Assert.Equal(snapshot.SeenKeys, read.SeenKeys);
         Assert.Equal(docs.Select(d => Wire(SearchedRun(d))), read.Runs.Select(r => Wire(r.ToRun())));
         Assert.Equal(long1, read.Runs[1].Param("long"));
+        Assert.Equal(huge, read.Runs[^1].Tag("huge"));
     }
 
     [Fact]
-    public void AnUnknownVersionOrDamagedDataIsNoSnapshot()
+    public async Task AnUnknownVersionOrDamagedDataIsNoSnapshot()
     {
-        var data = new RunSnapshot(DateTimeOffset.UnixEpoch, [], [CompactRun.From(Document(1), new StringPool())]).Encode();
-        Assert.NotNull(RunSnapshot.Decode(data, new StringPool()));
+        var data = new RunSnapshot(DateTimeOffset.UnixEpoch, [], [.. Enumerable.Range(0, 2000).Select(i => CompactRun.From(Document(i), new StringPool()))]).Encode();
+        Assert.NotNull(await Read(data));
 
         var newer = (byte[])data.Clone();
         newer[4] = RunSnapshot.Version + 1;
-        Assert.Null(RunSnapshot.Decode(newer, new StringPool()));
-        Assert.Null(RunSnapshot.Decode(data.AsMemory(0, data.Length / 2), new StringPool()));
-        Assert.Null(RunSnapshot.Decode("not a snapshot"u8.ToArray(), new StringPool()));
+        Assert.Null(await Read(newer));
+        Assert.Null(await Read(data[..(data.Length / 2)]));
+        Assert.Null(await Read(data[..3]));
+        var damaged = (byte[])data.Clone();
+        damaged[data.Length / 2] ^= 0x5A;
+        Assert.Null(await Read(damaged));
+        Assert.Null(await Read("not a snapshot"u8.ToArray()));
     }
+
+    private static Task<RunSnapshot?> Read(byte[] data) => RunSnapshot.ReadAsync(new MemoryStream(data), new StringPool(), CancellationToken.None);
 
     /// <summary>A value rewritten thousands of times (a progress tag) must not leave every old value in the pool.</summary>
     [Fact]
