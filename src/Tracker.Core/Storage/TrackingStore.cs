@@ -49,7 +49,7 @@ public sealed partial class TrackingStore
     private readonly TimeProvider _time;
     private readonly int _historyRowsPerCompaction;
     private readonly TimeSpan _requestTimeout;  // each call's budget (TableStorage.WithinBudget)
-    private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly RunWriteQueue<Func<RunDocument, RunChange>, RunDocument> _runWrites = new();
     private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
