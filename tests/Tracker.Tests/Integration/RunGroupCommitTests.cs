@@ -116,6 +116,59 @@ public sealed class RunGroupCommitTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task AViolationSeenOnlyInTheCachedRowIsCheckedAgainstStorageForTheWholeGroup()
+    {
+        var (a, _) = NewInstance();
+        var runId = await NewRunAsync(a.Store, "group-stale-cache");
+        var (b, bTransactions) = NewInstance(prefix: a.Prefix);
+        await b.Store.LogBatchAsync(runId, [], [new KeyValue("p0", "0")], []); // b caches the run row
+        bTransactions.Clear();
+
+        // b deletes the run, and a restores it just after (b's cached row: deleted); the four batches queued behind
+        // the delete see a deleted run in b's cache, and an active one in storage.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bTransactions.Arm((1, () => release.Task));
+        bTransactions.ArmAfter(1, async () =>
+        {
+            await a.Store.GetRunAsync(runId); // a's cached row: deleted, so that a writes the restore
+            await a.Store.RestoreRunAsync(runId);
+        });
+        var writes = new List<Task> { b.Store.DeleteRunAsync(runId) };
+        await HeldAsync(bTransactions, writes[0]);
+        writes.AddRange(Enumerable.Range(1, 4).Select(w => b.Store.LogBatchAsync(runId, Points("m", w, 1), [new KeyValue($"p{w}", $"{w}")], [])));
+        release.SetResult();
+        await Task.WhenAll(writes);
+
+        Assert.Equal(2, bTransactions.Sent.Count); // the delete; the four together, on the row read from storage
+        var run = await a.Store.GetRunAsync(runId);
+        Assert.Equal(LifecycleStage.Active, run.Info.LifecycleStage);
+        Assert.Equal(Enumerable.Range(0, 5).Select(w => $"p{w}"), run.Params.Select(p => p.Key).Order());
+        Assert.Equal([1L, 2, 3, 4], (await HistoryAsync(a.Store, runId, "m")).Select(m => m.Step));
+    }
+
+    [Fact]
+    public async Task AGroupWhoseDocumentOutgrowsTheRunRowSpillsAndAllLand()
+    {
+        var (t, transactions) = NewInstance();
+        var runId = await NewRunAsync(t.Store, "group-spill");
+        transactions.Clear();
+
+        // Eight batches of 100 params of 1,500 characters: together past the run row's 704 KiB for the document.
+        List<KeyValue> Params(int w) => [.. Enumerable.Range(0, 100).Select(i => new KeyValue($"w{w}-{i}", new string((char)('a' + w), 1500)))];
+        var writes = await QueuedBehindOneAsync(transactions,
+            () => t.Store.LogBatchAsync(runId, Points("m", 0, 1), Params(0), []),
+            Enumerable.Range(1, 7).Select(w => (Func<Task>)(() => t.Store.LogBatchAsync(runId, Points("m", w, 1), Params(w), []))));
+        await Task.WhenAll(writes);
+
+        Assert.Equal(2, transactions.Sent.Count);
+        Assert.NotEmpty(await t.RunsTableKeysAsync(RunIds.ExperimentOf(runId)!, $"s:{runId}:"));
+        var run = await t.Store.GetRunAsync(runId);
+        Assert.Equal(800, run.Params.Count);
+        Assert.All(run.Params, p => Assert.Equal(new string((char)('a' + int.Parse(p.Key[1..p.Key.IndexOf('-')], System.Globalization.CultureInfo.InvariantCulture)), 1500), p.Value));
+        Assert.Equal(Enumerable.Range(0, 8).Select(s => (long)s), (await HistoryAsync(t.Store, runId, "m")).Select(m => m.Step));
+    }
+
+    [Fact]
     public async Task AGroupPastOneHundredActionsSplitsAtTheLimitAndAllLand()
     {
         var (t, transactions) = NewInstance();
@@ -206,6 +259,7 @@ public sealed class RunGroupCommitTests(AzuriteFixture azurite)
     {
         private readonly ConcurrentDictionary<int, TaskCompletionSource> _reached = new();
         private Dictionary<int, Func<Task>> _before = [];
+        private readonly ConcurrentDictionary<int, Func<Task>> _after = new();
         private int _seen;
 
         public ConcurrentQueue<(int Actions, long Bytes)> Sent { get; } = new();
@@ -217,7 +271,11 @@ public sealed class RunGroupCommitTests(AzuriteFixture azurite)
             _seen = 0;
             _reached.Clear();
             _before = before.ToDictionary(b => b.Nth, b => b.Work);
+            _after.Clear();
         }
+
+        /// <summary>Runs <paramref name="work"/> once the n-th armed transaction has answered, before its sender sees the answer.</summary>
+        public void ArmAfter(int nth, Func<Task> work) => _after[nth] = work;
 
         /// <summary>Completes once the n-th armed transaction is waiting for its work.</summary>
         public Task HeldAsync(int nth) => _reached.GetOrAdd(nth, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -237,6 +295,7 @@ public sealed class RunGroupCommitTests(AzuriteFixture azurite)
             }
             var bytes = message.Request.Content!.TryComputeLength(out var length) ? length : -1;
             await ProcessNextAsync(message, pipeline);
+            if (_after.TryGetValue(nth, out var after)) await after();
             // The request body can be written only once; the answer has a part per action (one for a refused one).
             Sent.Enqueue((CountOf(message.Response.Content.ToString(), "HTTP/1.1 "), bytes));
         }
