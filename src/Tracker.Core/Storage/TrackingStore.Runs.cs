@@ -156,7 +156,7 @@ public sealed partial class TrackingStore
     /// turn commits all that queued meanwhile (<see cref="RunWriteQueue{TChange,TResult}"/>, <see cref="CommitRunWritesAsync"/>).
     /// </summary>
     private Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct) =>
-        _runWrites.RunAsync(runId, apply, (writes, turn) => CommitRunWritesAsync(runId, writes, turn), ct);
+        _runWrites.RunAsync(runId, apply, (writes, token) => CommitRunWritesAsync(runId, writes, token), ct);
 
     /// <summary>
     /// One turn of a run's writes: applies them in arrival order to one document and commits them as one entity-group
