@@ -7,6 +7,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Caching.Memory;
 using Tracker.Core.Tracking;
 using static Tracker.Core.Storage.TableStorage;
+using RunWrite = Tracker.Core.Storage.RunWriteQueue<System.Func<Tracker.Core.Storage.RunDocument, Tracker.Core.Storage.TrackingStore.RunChange>, Tracker.Core.Storage.RunDocument>.Write;
 
 namespace Tracker.Core.Storage;
 
@@ -98,14 +99,16 @@ public sealed partial class TrackingStore
     public Task<Run> GetRunAsync(string runId, CancellationToken ct = default) =>
         WithinBudget(_requestTimeout, async ct => ((await ReadRunAsync(runId, useCache: false, ct))?.Doc ?? throw RunNotFound(runId)).ToRun(), ct);
 
+    private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct) =>
+        await ReadRunRowAsync(runId, useCache, ct) is { } row ? (row.Document(), row.ETag) : null;
+
     /// <summary>A small run is one point read; a spilled one adds one range query for its spill rows.</summary>
-    private async Task<(RunDocument Doc, ETag ETag)?> ReadRunAsync(string runId, bool useCache, CancellationToken ct)
+    private async Task<StoredRunRow?> ReadRunRowAsync(string runId, bool useCache, CancellationToken ct)
     {
-        if (useCache && _runRowCache.TryGetValue(runId, out CachedRow? cached) && cached is not null)
-            return (ReadRun(cached.Json, cached.Buffer.Copy(), cached.Spill), cached.ETag);
+        if (useCache && _runRowCache.TryGetValue(runId, out StoredRunRow? cached) && cached is not null) return cached;
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
         await EnsureInitializedAsync(ct);
-        return await OptimisticAsync<(RunDocument, ETag)?>($"run {runId}", MaxConflictRetries, async _ =>
+        return await OptimisticAsync<StoredRunRow?>($"run {runId}", MaxConflictRetries, async _ =>
         {
             var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
             if (!row.HasValue || IsTombstone(row.Value!)) return null;
@@ -113,18 +116,23 @@ public sealed partial class TrackingStore
             var json = spill.Length == 0 ? DocumentColumns.Read(row.Value!) : await ReadSpillAsync(experimentId, runId, spill, ct)
                 // A writer superseded the generation between the two reads: the run row now names another.
                 ?? throw StorageErrors.LostRace($"run {runId}");
-            var buffer = PointBuffer.From(row.Value!);
-            CacheRunRow(runId, json, buffer, spill, row.Value!.ETag); // the cache keeps a copy of its own
-            return (ReadRun(json, buffer, spill), row.Value!.ETag);
+            var stored = new StoredRunRow(json, PointBuffer.From(row.Value!), spill, row.Value!.ETag);
+            CacheRunRow(runId, json, stored.Buffer, spill, stored.ETag);
+            return stored;
         }, ct);
     }
 
-    private sealed record CachedRow(byte[] Json, PointBuffer Buffer, string Spill, ETag ETag);
+    /// <summary>A run row as read or last written: never changed, so a write builds from it as many fresh documents as
+    /// it needs (<see cref="Document"/>), and the cache can hand it out.</summary>
+    private sealed record StoredRunRow(byte[] Json, PointBuffer Buffer, string Spill, ETag ETag)
+    {
+        public RunDocument Document() => ReadRun(Json, Buffer.Copy(), Spill);
+    }
 
     private void CacheRunRow(string runId, byte[] json, PointBuffer buffer, string spill, ETag? etag)
     {
         if (etag is { } tag)
-            _runRowCache.Set(runId, new CachedRow(json, buffer.Copy(), spill, tag), new MemoryCacheEntryOptions
+            _runRowCache.Set(runId, new StoredRunRow(json, buffer.Copy(), spill, tag), new MemoryCacheEntryOptions
             {
                 Size = json.Length + buffer.Bytes + 128,
                 SlidingExpiration = TimeSpan.FromMinutes(10),
@@ -137,71 +145,136 @@ public sealed partial class TrackingStore
     /// <param name="Changed">False when there is nothing to write.</param>
     /// <param name="HistoryRows">Metric history rows of the run's partition (TrackingStore.History), committed in the
     /// run row's transaction.</param>
-    private readonly record struct RunChange(bool Changed, IReadOnlyList<TableEntity>? HistoryRows = null)
+    internal readonly record struct RunChange(bool Changed, IReadOnlyList<TableEntity>? HistoryRows = null)
     {
         public static implicit operator RunChange(bool changed) => new(changed);
     }
 
     /// <summary>
     /// Read-modify-write of one run row under its ETag, as one entity-group transaction with its change row and the
-    /// change's history rows (<see cref="CommitRunRowAsync"/>). The first attempt starts from the cached row; a rule
-    /// violation seen only in the cached copy is checked again against storage, and a 412 (another writer, another
-    /// instance) sends the next attempt to storage.
+    /// change's history rows (<see cref="CommitRunRowAsync"/>). Writers to one run within this instance queue, and each
+    /// turn commits all that queued meanwhile (<see cref="RunWriteQueue{TChange,TResult}"/>, <see cref="CommitRunWritesAsync"/>).
     /// </summary>
-    private async Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct)
+    private Task<RunDocument> MutateRunAsync(string runId, Func<RunDocument, RunChange> apply, CancellationToken ct) =>
+        _runWrites.RunAsync(runId, apply, (writes, token) => CommitRunWritesAsync(runId, writes, token), ct);
+
+    /// <summary>
+    /// One turn of a run's writes: applies them in arrival order to one document and commits them as one entity-group
+    /// transaction (one run-row write, one change row, all their history rows), as many as fit Azure's limits; the rest
+    /// wait for the next turn. Each write gets its own outcome: one whose rules fail (a changed param, a run not active)
+    /// fails alone and none of its changes are written, since the others are applied again without it to a clean copy
+    /// (a failing write may have changed the document before it failed); a transaction that fails fails every write in
+    /// it. The first attempt starts from the cached row; a rule violation seen only in the cached copy is checked again
+    /// against storage, and a 412 (another instance wrote the run) sends the next attempt to storage, all the group's
+    /// writes applied again.
+    /// </summary>
+    private async Task CommitRunWritesAsync(string runId, IReadOnlyList<RunWrite> writes, CancellationToken ct)
     {
-        // Writers to one run within this instance take turns instead of racing for the ETag (each lost race costs
-        // storage requests); the ETag still arbitrates between instances.
-        var turn = _runWriteTurns[(int)((uint)StringComparer.Ordinal.GetHashCode(runId) % (uint)_runWriteTurns.Length)];
-        await turn.WaitAsync(ct);
+        var group = writes.ToList(); // the writes the current attempt commits
         try
         {
-            return await OptimisticAsync($"run {runId}", MaxConflictRetries, async attempt =>
+            await OptimisticAsync($"run {runId}", MaxConflictRetries, async attempt =>
             {
-                var (doc, etag) = await ReadRunAsync(runId, useCache: attempt == 0, ct) ?? throw RunNotFound(runId);
-                RunChange change;
-                try
+                var stored = await ReadRunRowAsync(runId, useCache: attempt == 0, ct);
+                var fromStorage = attempt > 0;
+                var limit = int.MaxValue;
+                while (true)
                 {
-                    change = apply(doc);
-                }
-                catch (MlflowException) when (attempt == 0)
-                {
-                    (doc, etag) = await ReadRunAsync(runId, useCache: false, ct) ?? throw RunNotFound(runId);
-                    change = apply(doc);
-                }
-                if (!change.Changed) return doc;
-
-                var json = Serialize(doc);
-                var spill = await SpillAsync(doc, json, ct);
-                // A Merge sends only what changed; an emptied buffer needs its stored parts replaced away, and a move
-                // between row and spill rows the columns the document no longer uses.
-                var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
-                try
-                {
-                    var entity = RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge);
-                    // History rows that would take the transaction past Azure's limits go first, on their own: see
-                    // FitTransaction for why that does not happen with MLflow's batch limits.
-                    var (inTransaction, first) = FitTransaction(entity, change.HistoryRows ?? []);
-                    if (first.Count > 0) await WriteHistoryRowsAsync(first, ct);
-                    var committed = await CommitRunRowAsync(
-                        new(mode == TableUpdateMode.Merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, entity, etag),
-                        inTransaction.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)).ToList(), ct);
-                    CacheRunRow(runId, json, doc.Buffer, spill, committed);
-                    if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, runId, doc.Spill, ct);
-                    doc.Spill = spill;
-                    return doc;
-                }
-                catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
-                {
-                    await DropSpillAsync(doc.ExperimentId, runId, spill, ct);
-                    _runRowCache.Remove(runId);
-                    throw; // a lost race: OptimisticAsync tries again
+                    group = [.. writes.Where(w => !w.IsSettled).Take(limit)];
+                    if (stored is null)
+                    {
+                        foreach (var w in group) w.Fail(RunNotFound(runId));
+                        return;
+                    }
+                    var doc = stored.Document();
+                    var (applied, rows, changed, full) = (new List<RunWrite>(), new List<TableEntity>(), false, false);
+                    (RunWrite Write, MlflowException Error)? failed = null;
+                    foreach (var w in group)
+                    {
+                        RunChange change;
+                        try
+                        {
+                            change = w.Change(doc);
+                        }
+                        catch (MlflowException e)
+                        {
+                            failed = (w, e);
+                            break;
+                        }
+                        if (applied.Count > 0 && !FitsOneTransaction(doc, rows, change.HistoryRows ?? []))
+                        {
+                            full = true;
+                            break;
+                        }
+                        applied.Add(w);
+                        rows.AddRange(change.HistoryRows ?? []);
+                        changed |= change.Changed;
+                    }
+                    if (failed is { } failure)
+                    {
+                        if (fromStorage) failure.Write.Fail(failure.Error);
+                        else (stored, fromStorage) = (await ReadRunRowAsync(runId, useCache: false, ct), true);
+                        continue;
+                    }
+                    if (full)
+                    {
+                        // The write that did not fit changed the document: the ones before it, again, without it.
+                        limit = applied.Count;
+                        continue;
+                    }
+                    group = applied;
+                    if (changed) await CommitRunDocumentAsync(doc, rows, stored.ETag, ct);
+                    foreach (var w in group) w.Succeed(doc);
+                    return;
                 }
             }, ct);
         }
-        finally
+        catch (Exception e)
         {
-            turn.Release();
+            // Transient, an unknown outcome, or too many lost races: every write of the transaction shares the answer.
+            foreach (var w in group) w.Fail(e);
+        }
+    }
+
+    /// <summary>Whether a group's document and history rows, with a further write's <paramref name="more"/> rows, are
+    /// still one transaction within Azure's limits: a turn's later writes must all fit, only its first may send history
+    /// rows ahead of the transaction (<see cref="FitTransaction"/>).</summary>
+    private static bool FitsOneTransaction(RunDocument doc, List<TableEntity> rows, IReadOnlyList<TableEntity> more)
+    {
+        var json = Serialize(doc);
+        if (json.Length > MaxRunDocumentBytes) return false;
+        var runRow = RunEntity(doc, json, json.Length > DocumentColumns.MaxDocumentBytes ? "spilled" : "");
+        return FitTransaction(runRow, [.. rows, .. more]).First.Count == 0;
+    }
+
+    /// <summary>Writes a changed run document (in its row or spilled) under the ETag it was read with, with its change
+    /// row and <paramref name="historyRows"/>; a 412 throws for the caller's next attempt.</summary>
+    private async Task CommitRunDocumentAsync(RunDocument doc, List<TableEntity> historyRows, ETag etag, CancellationToken ct)
+    {
+        var json = Serialize(doc);
+        var spill = await SpillAsync(doc, json, ct);
+        // A Merge sends only what changed; an emptied buffer needs its stored parts replaced away, and a move
+        // between row and spill rows the columns the document no longer uses.
+        var mode = doc.Buffer.Cleared || (spill.Length == 0) != (doc.Spill.Length == 0) ? TableUpdateMode.Replace : TableUpdateMode.Merge;
+        try
+        {
+            var entity = RunEntity(doc, json, spill, changedOnly: mode == TableUpdateMode.Merge);
+            // History rows that would take the transaction past Azure's limits go first, on their own: see
+            // FitTransaction for why that does not happen with MLflow's batch limits.
+            var (inTransaction, first) = FitTransaction(entity, historyRows);
+            if (first.Count > 0) await WriteHistoryRowsAsync(first, ct);
+            var committed = await CommitRunRowAsync(
+                new(mode == TableUpdateMode.Merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, entity, etag),
+                inTransaction.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)).ToList(), ct);
+            CacheRunRow(doc.RunId, json, doc.Buffer, spill, committed);
+            if (doc.Spill != spill) await DropSpillAsync(doc.ExperimentId, doc.RunId, doc.Spill, ct);
+            doc.Spill = spill;
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.PreconditionFailed)
+        {
+            await DropSpillAsync(doc.ExperimentId, doc.RunId, spill, ct);
+            _runRowCache.Remove(doc.RunId);
+            throw; // a lost race: OptimisticAsync tries again
         }
     }
 

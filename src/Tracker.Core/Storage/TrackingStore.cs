@@ -21,8 +21,9 @@ namespace Tracker.Core.Storage;
 ///   <c>r:{runId}</c> one row per run holding params, tags, latest metrics and inputs as one document, so a search reads
 ///   an experiment with range queries, never per run; small batches' points wait in it (<see cref="PointBuffer"/>).
 ///   Writes are read-modify-write under the row's ETag (the read usually saved by a cache, retried by
-///   <see cref="TableStorage.OptimisticAsync{T}"/>): writers in one instance take turns, writers in different instances
-///   retry on 412, so nothing is lost.
+///   <see cref="TableStorage.OptimisticAsync{T}"/>): writers in one instance take turns, each turn committing every
+///   write that queued meanwhile as one transaction (<see cref="RunWriteQueue{TChange,TResult}"/>); writers in different
+///   instances retry on 412, so nothing is lost.
 ///   <c>c:{storage time}:{runId}:…</c> the change feed, a row per run-row write (<see cref="ChangeFeed"/>).
 ///   <c>h:{runId}:u:…</c> and <c>h:{runId}:c:…</c> metric history rows (<see cref="MetricPoints"/>).
 ///   <c>s:{runId}:…</c> a document too large for its run row.</item>
@@ -49,7 +50,7 @@ public sealed partial class TrackingStore
     private readonly TimeProvider _time;
     private readonly int _historyRowsPerCompaction;
     private readonly TimeSpan _requestTimeout;  // each call's budget (TableStorage.WithinBudget)
-    private readonly SemaphoreSlim[] _runWriteTurns = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly RunWriteQueue<Func<RunDocument, RunChange>, RunDocument> _runWrites = new();
     private readonly OnceUntilSuccess _initialized;
     // Last known run rows, used only as the optimistic base of a write: the ETag check makes a stale entry harmless.
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
