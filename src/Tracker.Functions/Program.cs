@@ -21,6 +21,7 @@ var app = builder.Build();
 app.UseTrackerPipeline();
 app.UseTrackerAuth();
 app.MapServiceEndpoints();
+app.MapWebUi();
 app.MapMlflowApi();
 app.MapArtifactEndpoints();
 app.MapTrackerArtifactEndpoints();

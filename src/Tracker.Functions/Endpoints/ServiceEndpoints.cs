@@ -4,7 +4,7 @@ using Tracker.Functions.Auth;
 
 namespace Tracker.Functions.Endpoints;
 
-/// <summary>Plain routes outside MLflow's RPCs: the host's readiness probe, health and version.</summary>
+/// <summary>Plain routes outside MLflow's RPCs: health and version.</summary>
 public static class ServiceEndpoints
 {
     /// <summary>
@@ -15,9 +15,7 @@ public static class ServiceEndpoints
 
     public static IEndpointRouteBuilder MapServiceEndpoints(this IEndpointRouteBuilder app)
     {
-        // The Functions host polls GET / until the handler answers; it is not exposed through any function route, and
-        // must answer at once, so it never touches storage.
-        app.MapGet("/", () => Results.Text("OK")).Public();
+        // The Functions host's readiness probe, GET /, is the web UI's index.html (WebUiEndpoints): it answers from memory.
         // Whether this instance can serve: 200 or 503 with {"status", "storage"} (a cached storage probe, see
         // StorageHealthCheck). Flex Consumption has no platform health check; this is for availability tests and monitors.
         app.MapGet("/health", CheckHealth).Public();

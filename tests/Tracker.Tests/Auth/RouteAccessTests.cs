@@ -23,8 +23,13 @@ namespace Tracker.Tests.Auth;
 [Collection(AzuriteCollection.Name)]
 public sealed partial class RouteAccessTests(AzuriteFixture azurite)
 {
-    /// <summary>What may be called without a credential: the Functions host's readiness probe, health and version.</summary>
-    private static readonly string[] PublicRoutes = ["GET /", "GET /health", "GET /version"];
+    /// <summary>What may be called without a credential: health, version, and the web UI's pages (GET / is also the
+    /// Functions host's readiness probe), assets and settings, which hold no data.</summary>
+    private static readonly string[] PublicRoutes =
+    [
+        "GET /health", "GET /version",
+        "GET /", "GET /experiments/{**rest}", "GET /compare", "GET /models/{**rest}", "GET /assets/{file}", "GET /ui-config.json",
+    ];
 
     private static List<(string Method, RouteEndpoint Endpoint)> Routes(IServiceProvider services) =>
         services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
@@ -43,7 +48,7 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
         var undeclared = routes.Where(r => r.Endpoint.Metadata.GetMetadata<RouteAccess>() is null).Select(r => Name(r.Method, r.Endpoint)).ToList();
         Assert.True(undeclared.Count == 0, "routes without a RouteAccess declaration: " + string.Join(", ", undeclared));
         var open = routes.Where(r => r.Endpoint.Metadata.GetMetadata<RouteAccess>()!.Rule == AccessRule.Public).Select(r => Name(r.Method, r.Endpoint));
-        Assert.Equal(PublicRoutes, open.Order(StringComparer.Ordinal));
+        Assert.Equal(PublicRoutes.Order(StringComparer.Ordinal), open.Order(StringComparer.Ordinal));
     }
 
     private enum Kind { None, Bad, User, Admin }
@@ -183,6 +188,9 @@ public sealed partial class RouteAccessTests(AzuriteFixture azurite)
             "model_id" => LoggedModelIds.New(experiment),
             "tag_key" => "matrix",
             "webhook_id" => webhookId,
+            // The web UI's pages and assets (public; a missing asset is a 404, past the access check).
+            "rest" => "1",
+            "file" => "index-00000000.js",
             var other => throw new InvalidOperationException($"{pattern}: no sample value for route parameter '{other}'; add one here."),
         });
         var args = new Dictionary<string, string>

@@ -62,11 +62,12 @@ public class CustomHandlerContractTests(TrackerAppFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task TheReadinessProbeAnswersOk()
+    public async Task TheReadinessProbeAnswersWithTheWebUi()
     {
         using var response = await Get("/");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("OK", await response.Content.ReadAsStringAsync());
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<div id=\"app\"></div>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

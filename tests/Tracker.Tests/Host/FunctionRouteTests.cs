@@ -72,7 +72,9 @@ public class FunctionRouteTests
     [Fact]
     public void EveryHttpRouteStartsWithAnAllowListedLiteral()
     {
-        foreach (var function in Functions.Where(f => f.IsHttp))
+        // The web UI's read-only catch-all is the one exception (FunctionRules.IsBareCatchAll).
+        Assert.Equal("WebUi", Assert.Single(Functions, FunctionRules.IsReadOnlyCatchAll).Name);
+        foreach (var function in Functions.Where(f => f.IsHttp && !FunctionRules.IsReadOnlyCatchAll(f)))
         {
             var route = function.Route;
             Assert.False(string.IsNullOrEmpty(route), $"{function.Name} has no route.");
@@ -132,6 +134,19 @@ public class FunctionRouteTests
     {
         var violations = FunctionRules.Violations(FunctionDefinition.Parse(name, json)).ToList();
         Assert.Contains(violations, violation => violation.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheRulesAcceptACatchAllOnlyForGetAndHead()
+    {
+        var readOnly = FunctionDefinition.Parse("WebUi", Http("\"route\": \"{*path}\"").Replace("[\"get\", \"post\"]", "[\"get\", \"head\"]", StringComparison.Ordinal));
+        var promote = FunctionDefinition.Parse("PromoteModel", """{ "bindings": [ { "name": "msg", "type": "queueTrigger", "direction": "in", "queueName": "q" } ] }""");
+        Assert.Empty(FunctionRules.Violations(readOnly));
+        Assert.Empty(FunctionRules.LayoutViolations([readOnly, promote]));
+
+        var anyMethod = FunctionDefinition.Parse("WebUi", Http("\"route\": \"{*path}\"").Replace("\"methods\": [\"get\", \"post\"], ", "", StringComparison.Ordinal));
+        Assert.Contains(FunctionRules.Violations(anyMethod), v => v.Contains("bare catch-all", StringComparison.Ordinal));
+        Assert.Contains(FunctionRules.LayoutViolations([anyMethod, promote]), v => v.Contains("/PromoteModel", StringComparison.Ordinal));
     }
 
     [Fact]

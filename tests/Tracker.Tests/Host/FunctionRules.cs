@@ -77,7 +77,7 @@ internal static partial class FunctionRules
                 {
                     yield return $"Function folder '{function.Name}' is named like the first segment of {route.Function.Name}'s route '{route.Route}'.";
                 }
-                else if (FunctionRouteCoverage.Covers(route.Pattern, RoutePatternFactory.Parse("/" + function.Name)))
+                else if (!IsReadOnly(route.Function) && FunctionRouteCoverage.Covers(route.Pattern, RoutePatternFactory.Parse("/" + function.Name)))
                 {
                     yield return $"{route.Function.Name}'s route '{route.Route}' lets in /{function.Name}, the invocation path of function '{function.Name}'.";
                 }
@@ -86,6 +86,23 @@ internal static partial class FunctionRules
     }
 
     public static bool IsValidFunctionName(string name) => FunctionName().IsMatch(name);
+
+    /// <summary>
+    /// A route that is one catch-all parameter (<c>{*path}</c>): the web UI's, which must reach <c>/</c> and the UI's
+    /// client-side paths. The host routes by ASP.NET route precedence, so every route with a literal first segment (the
+    /// APIs, health, version) still takes its own paths; the catch-all gets the rest. Allowed only for GET and HEAD: the
+    /// trigger endpoints it also lets in (<c>/&lt;FunctionName&gt;</c>) take only the host's POST.
+    /// </summary>
+    public static bool IsBareCatchAll(RoutePattern pattern) =>
+        pattern.PathSegments is [{ IsSimple: true, Parts: [RoutePatternParameterPart { IsCatchAll: true }] }];
+
+    /// <summary>An HTTP function that lists its methods, all of them GET or HEAD.</summary>
+    public static bool IsReadOnly(FunctionDefinition function) =>
+        function.Methods is { Count: > 0 } methods && methods.All(m => m.Equals("get", StringComparison.OrdinalIgnoreCase) || m.Equals("head", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The read-only bare catch-all (the web UI's function), which the rules above allow.</summary>
+    public static bool IsReadOnlyCatchAll(FunctionDefinition function) =>
+        function is { IsHttp: true, Route: { } route } && TryParse(route, out var pattern) && IsBareCatchAll(pattern) && IsReadOnly(function);
 
     public static string FirstSegment(string route) => route.Split('/')[0];
 
@@ -136,9 +153,10 @@ internal static partial class FunctionRules
             yield break;
         }
         var first = pattern.PathSegments.Count > 0 ? pattern.PathSegments[0] : null;
-        if (first is { IsSimple: true } && first.Parts[0] is RoutePatternParameterPart { IsCatchAll: true } && pattern.PathSegments.Count == 1)
+        if (IsBareCatchAll(pattern))
         {
-            yield return $"{name}: route '{route}' is a bare catch-all; it would let outside requests reach the trigger endpoints.";
+            if (!IsReadOnly(function))
+                yield return $"{name}: route '{route}' is a bare catch-all that allows more than GET and HEAD; it would let outside requests reach the trigger endpoints.";
         }
         else if (first is null || !first.IsSimple || first.Parts[0] is not RoutePatternLiteralPart literal)
         {

@@ -1,0 +1,59 @@
+// Who the UI calls the API as. With auth off (local) nobody: requests go without credentials. With auth on, a Tracker
+// token the user pasted, or an Entra ID access token (auth/entra.ts); either is kept in sessionStorage only, so it
+// ends with the browser session. The UI never holds a storage key: artifacts come through the API.
+import { configureAuth } from "../shared/api";
+
+export interface UiConfig {
+  /** Whether the API asks for credentials. */
+  auth: boolean;
+  /** Entra ID sign-in for the UI (a public client, authorization code + PKCE), when configured. */
+  entra: { clientId: string; authority: string; scopes: string[] } | null;
+}
+
+const TOKEN_KEY = "tracker.token";
+const listeners = new Set<() => void>();
+
+export function pastedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function usePastedToken(token: string) {
+  sessionStorage.setItem(TOKEN_KEY, token.trim());
+  changed();
+}
+
+export function signOutPasted() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  changed();
+}
+
+/** Someone (a 401, a sign-in, a sign-out) changed who the UI is: the shell re-renders. */
+export function onSessionChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
+}
+
+export function changed() {
+  listeners.forEach((l) => l());
+}
+
+export async function loadConfig(): Promise<UiConfig> {
+  const response = await fetch("/ui-config.json", { credentials: "omit", cache: "no-store" });
+  if (!response.ok) throw new Error(`Could not load the UI's settings (${response.status}).`);
+  return (await response.json()) as UiConfig;
+}
+
+let entraToken: (() => Promise<string | null>) | null = null;
+
+/** The auth module's token source for the API client: a pasted token first, else Entra's. */
+export function installTokenSource(entra: (() => Promise<string | null>) | null) {
+  entraToken = entra;
+  configureAuth(
+    async () => pastedToken() ?? (entraToken ? await entraToken() : null),
+    () => {
+      // A refused token is forgotten, so the shell asks for a new one.
+      if (pastedToken()) sessionStorage.removeItem(TOKEN_KEY);
+      changed();
+    },
+  );
+}
