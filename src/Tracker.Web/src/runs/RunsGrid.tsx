@@ -28,14 +28,14 @@ interface Props {
 }
 
 const fixed: { title: string; sort?: string; width: number }[] = [
-  { title: "Run name", sort: "run_name", width: 240 },
-  { title: "Start time", sort: "start_time", width: 160 },
-  { title: "Duration", width: 90 },
-  { title: "User", sort: "user_id", width: 110 },
-  { title: "Status", sort: "status", width: 100 },
+  { title: "Run name", sort: "run_name", width: 220 },
+  { title: "Start time", sort: "start_time", width: 170 },
+  { title: "Duration", width: 80 },
+  { title: "User", sort: "user_id", width: 100 },
+  { title: "Status", sort: "status", width: 95 },
 ];
 const SELECT_WIDTH = 40;
-const KEY_WIDTH = 130;
+const KEY_WIDTH = 120;
 const kindLabel = { params: "param", metrics: "metric", tags: "tag", attributes: "" } as const;
 
 export const runHref = (experimentId: string, runId: string) =>
@@ -234,7 +234,11 @@ export function RunsGrid(props: Props) {
                 aria-expanded={line.childCount > 0 ? (isCollapsed ? "false" : "true") : undefined}
                 class={`${i === current ? "active" : ""}${row.deleted ? " deleted" : ""}`}
                 data-run-id={row.id}
-                onClick={() => setActive(i)}
+                onClick={(e) => {
+                  // A render between a checkbox's click and its change event would undo the click: the checkbox sets
+                  // the active row itself, in its change handler.
+                  if (!(e.target instanceof HTMLInputElement)) setActive(i);
+                }}
               >
                 <td role="gridcell">
                   <input
@@ -244,6 +248,7 @@ export function RunsGrid(props: Props) {
                     checked={isSelected}
                     onChange={(e) => {
                       props.onSelect([row.id], e.currentTarget.checked);
+                      setActive(i);
                       grid.current?.focus({ preventScroll: true });
                     }}
                   />
