@@ -217,6 +217,24 @@ test("a reloaded URL restores the filter, the columns and the selection", async 
   await page.close();
 });
 
+test("deleted runs show on request, and select-all selects every loaded run", async () => {
+  const { experimentId, ids } = await seedExperiment(tracker.api, "ui-runs-deleted", [{ name: "kept" }, { name: "gone" }, { name: "other" }]);
+  await tracker.api("POST", "runs/delete", { run_id: ids.gone });
+  const { page, errors } = await openPage(`/experiments/${experimentId}`);
+  await untilNames(page, ["kept", "other"], { sorted: true });
+  await page.getByLabel("Show deleted runs").check();
+  await untilNames(page, ["gone", "kept", "other"], { sorted: true });
+  assert.equal(new URL(page.url()).searchParams.get("deleted"), "1");
+  assert.match(await page.locator(`tr[data-run-id="${ids.gone}"]`).textContent(), /\(deleted\)/);
+  await page.getByLabel("Select all loaded runs").check();
+  await page.getByRole("button", { name: "Compare (3)" }).waitFor();
+  assert.deepEqual(new URL(page.url()).searchParams.get("sel").split(",").sort(), Object.values(ids).sort());
+  await page.getByLabel("Select all loaded runs").uncheck();
+  await page.getByRole("button", { name: "Compare (0)" }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("2,500 runs: all load in the background, only a window of rows is in the DOM, and the end scrolls into view", async () => {
   const count = 2500;
   const { experimentId, ids } = await seedManyRuns(tracker.api, "ui-runs-many", count, (i) => ({ tags: { fold: i % 10 } }), { prefix: "many" });
