@@ -144,7 +144,14 @@ export function RunsGrid(props: Props) {
     column.kind === props.sort.kind && column.key === props.sort.key ? (props.descending ? "descending" : "ascending") : undefined;
 
   const header = (column: ColumnId, title: string, kind?: string) => (
-    <th key={columnName(column)} role="columnheader" scope="col" aria-sort={ariaSort(column) ?? "none"} title={columnName(column)}>
+    <th
+      key={columnName(column)}
+      role="columnheader"
+      scope="col"
+      class={column.kind === "metrics" ? "num" : undefined}
+      aria-sort={ariaSort(column) ?? "none"}
+      title={columnName(column)}
+    >
       <button type="button" tabIndex={-1} class="sort" onClick={() => props.onSort(column)}>
         {kind && <span class="kind">{kind} </span>}
         {title}
