@@ -196,6 +196,7 @@ test("a reloaded URL restores the filter, the columns and the selection", async 
   await page.getByText("Columns (").click();
   await page.getByRole("group", { name: "Tags" }).getByLabel("team").check();
   await page.getByRole("group", { name: "Metrics" }).getByLabel("acc").uncheck();
+  await screenshot(page, "runs-columns");
   await page.getByLabel("Select beta").check();
   await until("view in the URL", async () => {
     const q = new URL(page.url()).searchParams;

@@ -10,7 +10,15 @@ const groups = [
 export function ColumnChooser({ keys, columns, onChange }: { keys: Keys; columns: ColumnId[]; onChange: (columns: ColumnId[]) => void }) {
   const shown = new Set(columns.map(columnName));
   return (
-    <details class="column-chooser">
+    <details
+      class="column-chooser"
+      onKeyDown={(e) => {
+        // Escape closes the list, as it would a menu.
+        if (e.key !== "Escape" || !e.currentTarget.open) return;
+        e.currentTarget.open = false;
+        e.currentTarget.querySelector("summary")?.focus();
+      }}
+    >
       <summary>Columns ({columns.length})</summary>
       <div class="chooser">
         {groups.map(({ kind, title }) => (
