@@ -69,6 +69,27 @@ test("the models list shows each model's latest versions per stage and its alias
   await page.close();
 });
 
+test("the models list pages through the registry's pages", async () => {
+  // 52 models matching "ui-page-": a first page of 50 (the view's page size), a second of 2.
+  const names = Array.from({ length: 52 }, (_, i) => `ui-page-${String(i).padStart(2, "0")}`);
+  for (const name of names) await tracker.api("POST", "registered-models/create", { name });
+  const { page, errors } = await openPage();
+  await page.goto(tracker.url + "/models?q=ui-page-");
+  const links = page.getByTestId("models").getByRole("link");
+  await links.first().waitFor();
+  assert.deepEqual(await links.allTextContents(), names.slice(0, 50));
+  assert.equal(await page.getByRole("button", { name: "Previous page" }).isDisabled(), true);
+  await page.getByRole("button", { name: "Next page" }).click();
+  await page.getByTestId("models").getByRole("link", { name: "ui-page-51" }).waitFor();
+  assert.deepEqual(await links.allTextContents(), names.slice(50));
+  assert.equal(await page.getByRole("button", { name: "Next page" }).isDisabled(), true);
+  await page.getByRole("button", { name: "Previous page" }).click();
+  await page.getByTestId("models").getByRole("link", { name: "ui-page-00" }).waitFor();
+  assert.equal(await links.count(), 50);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a model shows its description, tags, aliases and versions with stages, tags and source runs", async () => {
   const { page, errors } = await openPage();
   await page.goto(`${tracker.url}/models/${model}`);

@@ -21,7 +21,7 @@ export function ModelList() {
   const [page, setPage] = useState<SearchResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(() => setTokens([]), [search]);
+  useEffect(() => setTokens((t) => (t.length ? [] : t)), [search]);
 
   useEffect(() => {
     const abort = new AbortController();
