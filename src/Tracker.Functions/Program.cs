@@ -15,7 +15,6 @@ builder.AddTrackerTelemetry();
 builder.Services.AddTrackerStorage();
 builder.AddTrackerAuthentication();
 builder.Services.AddTrackerHttp();
-builder.Services.AddOptions<WebUiOptions>().BindConfiguration(WebUiOptions.Section);
 builder.Services.AddTrackerTriggers();
 
 var app = builder.Build();

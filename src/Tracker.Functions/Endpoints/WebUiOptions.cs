@@ -16,6 +16,8 @@ public sealed class WebUiOptions
 
     /// <summary>Scopes the UI asks for, space- or comma-separated; empty means <c>&lt;first audience&gt;/.default</c>.</summary>
     public string? EntraScopes { get; set; }
+
+    public bool IsValid() => string.IsNullOrWhiteSpace(EntraClientId) || Guid.TryParse(EntraClientId, out _);
 }
 
 /// <summary>What the UI's Entra sign-in starts from (served in <c>/ui-config.json</c>), when it is configured.</summary>

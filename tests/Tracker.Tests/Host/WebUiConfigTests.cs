@@ -96,6 +96,14 @@ public sealed class WebUiConfigTests
     }
 
     [Fact]
+    public async Task AClientIdThatIsNotAnApplicationIdStopsStartUp()
+    {
+        await using var app = new App(Entra(clientId: "tracker-ui"));
+        var refused = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+        Assert.Contains("EntraClientId", refused.ToString());
+    }
+
+    [Fact]
     public async Task ConfiguredScopesAndASovereignCloudsMetadataAreRespected()
     {
         var (config, pageCsp, _) = await ReadAsync(Entra(scopes: "api://tracker-prod/runs.read, api://tracker-prod/runs.write",
