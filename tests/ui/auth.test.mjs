@@ -105,6 +105,7 @@ test("a token the API stops accepting sends the user back to sign-in", async () 
   await call(tracker, admin, "POST", "/api/2.0/tracker/tokens/revoke", { token_id: info.token_id });
   await page.getByRole("link", { name: "Models" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: "no longer accepts" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("tracker.token")), null);
   await context.close();
 });

@@ -2,7 +2,7 @@
 // server configured it, sign in with Microsoft (Entra ID, authorization code + PKCE by redirect).
 import { useState } from "preact/hooks";
 import { entraError, signInWithMicrosoft } from "./entra";
-import { usePastedToken, type UiConfig } from "./session";
+import { takeRefusal, usePastedToken, type UiConfig } from "./session";
 
 /** Whether the server takes this token: one cheap signed-in read. */
 async function check(token: string): Promise<string | null> {
@@ -24,7 +24,7 @@ async function check(token: string): Promise<string | null> {
 
 export function SignIn({ config }: { config: UiConfig }) {
   const [token, setToken] = useState("");
-  const [error, setError] = useState<string | null>(entraError);
+  const [error, setError] = useState<string | null>(() => entraError() ?? takeRefusal());
   const [busy, setBusy] = useState(false);
 
   async function submit(e: Event) {

@@ -20,6 +20,14 @@ export interface EntraSession {
 const TOKEN_KEY = "tracker.token";
 const listeners = new Set<() => void>();
 let entra: EntraSession | null = null;
+let refusal: string | null = null;
+
+/** Why the last session ended without the user asking (the API refused its credentials); read once by the sign-in page. */
+export function takeRefusal(): string | null {
+  const message = refusal;
+  refusal = null;
+  return message;
+}
 
 export function pastedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -65,6 +73,9 @@ export function installTokenSource(session: EntraSession | null) {
   entra = session;
   configureAuth(
     async () => pastedToken() ?? (entra ? await entra.token() : null),
-    () => void signOut(),
+    () => {
+      refusal = "Tracker no longer accepts these credentials (401): sign in again.";
+      void signOut();
+    },
   );
 }

@@ -144,7 +144,7 @@ export function ModelDetail({ name }: { name: string }) {
           </tbody>
         </table>
       )}
-      <Promotions name={name} versions={versions ?? []} onDecided={() => setReload((r) => r + 1)} />
+      {model && <Promotions name={name} versions={versions ?? []} onDecided={() => setReload((r) => r + 1)} />}
     </section>
   );
 }
