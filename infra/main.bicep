@@ -80,6 +80,9 @@ param entraTenantId string = ''
 @description('Audiences Tracker accepts in Entra tokens, comma-separated: the app registration\'s application id URI and/or client id (azd: TRACKER_ENTRA_AUDIENCE). Required with entraTenantId.')
 param entraAudience string = ''
 
+@description('Optional client id of the web UI\'s single-page-application registration, for Entra sign-in in the browser (azd: TRACKER_UI_CLIENT_ID). Needs entraTenantId.')
+param entraUiClientId string = ''
+
 // Archive lifecycle (issue 10 §3-4), bound as Tracker:Lifecycle:*; the defaults are LifecycleOptions' (a test keeps them equal).
 @description('Days a deleted run or experiment can still be restored before it is purged for good (0: at the next lifecycle pass).')
 @minValue(0)
@@ -191,6 +194,7 @@ module functionApp './app/functionapp.bicep' = {
     alwaysReadyInstanceCount: alwaysReadyInstanceCount
     entraTenantId: entraTenantId
     entraAudiences: filter(map(split(entraAudience, ','), audience => trim(audience)), audience => !empty(audience))
+    entraUiClientId: entraUiClientId
     deletedRetentionDays: deletedRetentionDays
     archivedCoolAfterDays: archivedCoolAfterDays
     cleanupSchedule: cleanupSchedule

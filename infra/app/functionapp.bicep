@@ -55,6 +55,9 @@ param entraTenantId string = ''
 @description('Audiences accepted in Entra tokens: the app registration\'s application id URI and/or client id. Needed when entraTenantId is set.')
 param entraAudiences array = []
 
+@description('Optional client id of the web UI\'s single-page-application registration (Entra sign-in in the browser, with entraTenantId). Empty: the UI accepts pasted Tracker tokens only.')
+param entraUiClientId string = ''
+
 @description('Days a deleted run or experiment is kept before it is purged (Tracker:Lifecycle:DeletedRetentionDays).')
 param deletedRetentionDays int
 
@@ -101,6 +104,16 @@ var entraSettings = empty(entraTenantId)
         value: entraAudiences[i]
       })
     )
+
+// The UI's Entra sign-in needs its own (public) client id; the setting exists only when one is given.
+var uiSettings = empty(entraUiClientId)
+  ? []
+  : [
+      {
+        name: 'Tracker__Ui__EntraClientId'
+        value: entraUiClientId
+      }
+    ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -233,7 +246,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT'
           value: '4294967296'
         }
-      ], entraSettings)
+      ], entraSettings, uiSettings)
     }
     functionAppConfig: {
       deployment: {

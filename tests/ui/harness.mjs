@@ -1,7 +1,7 @@
 // What the browser tests (and bench/ui) run against: a real Tracker (the executable `dotnet build` made, auth off, its
 // trigger queues polled locally) on its own Azurite (in memory, free ports), seeded through Tracker's REST API, and
 // Debian's Chromium driven by playwright-core. Screenshots go to TestResults/ui/.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ async function waitFor(check, what, timeoutMs = 60_000) {
   }
 }
 
-/** Starts Azurite and Tracker; returns { url, api, stop, output }. `env` adds Tracker settings. */
+/** Starts Azurite and Tracker; returns { url, api, stop, output, storageEnv }. `env` adds Tracker settings. */
 export async function startTracker(env = {}) {
   if (!existsSync(trackerBin)) throw new Error(`${trackerBin} is missing: run dotnet build -c Release first (npm test does).`);
   const [blob, queue, table, http] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -84,7 +84,16 @@ export async function startTracker(env = {}) {
     if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
     return text ? JSON.parse(text) : {};
   };
-  return { url, api, stop, output };
+  return { url, api, stop, output, storageEnv: { Tracker__Storage__ConnectionString: connectionString } };
+}
+
+/** A new admin token from the same executable's `admin create-token` against the tracker's storage (as scripts/start-local.mjs). */
+export function createAdminToken(tracker, user = "ui-admin", name = "ui-test") {
+  const made = spawnSync(trackerBin, ["admin", "create-token", "--user", user, "--admin", "--name", name],
+    { env: { ...process.env, ...tracker.storageEnv, Logging__LogLevel__Default: "Warning" }, encoding: "utf8" });
+  const token = (made.stdout ?? "").split(/\r?\n/).map((line) => line.trim()).find((line) => line.startsWith("trk_"));
+  if (made.status !== 0 || !token) throw new Error(`admin create-token failed (exit ${made.status}): ${made.stderr}`);
+  return token;
 }
 
 /** Headless Debian Chromium; the caller closes it. */

@@ -53,7 +53,7 @@ public static class WebUiEndpoints
     {
         if (WebUiAssets.Index is not { } index)
             return Results.Text("The web UI was not built into this executable.", "text/plain", statusCode: StatusCodes.Status404NotFound);
-        SetPageHeaders(context.Response, IndexCacheControl);
+        SetPageHeaders(context, IndexCacheControl);
         return Serve(context, index);
     }
 
@@ -61,26 +61,36 @@ public static class WebUiEndpoints
     {
         if (!WebUiAssets.All.TryGetValue("assets/" + file, out var asset))
             return MlflowJson.Error(ErrorCode.EndpointNotFound, $"No web UI asset '{file}'.");
-        SetPageHeaders(context.Response, AssetCacheControl);
+        SetPageHeaders(context, AssetCacheControl);
         return Serve(context, asset);
     }
 
-    private static IResult ServeConfig(HttpResponse response, IOptions<AuthOptions> auth)
+    private static IResult ServeConfig(HttpContext context, IOptions<AuthOptions> auth)
     {
-        var options = auth.Value;
-        response.Headers.CacheControl = "no-store";
+        context.Response.Headers.CacheControl = "no-store";
+        var entra = Entra(context);
         var config = new JsonObject
         {
-            ["auth"] = !options.Disabled,
-            ["entra"] = null,
+            ["auth"] = !auth.Value.Disabled,
+            ["entra"] = entra is null ? null : new JsonObject
+            {
+                ["clientId"] = entra.ClientId,
+                ["authority"] = entra.Authority,
+                ["scopes"] = new JsonArray([.. entra.Scopes.Select(s => JsonValue.Create(s))]),
+            },
         };
         return Results.Text(config.ToJsonString(), "application/json");
     }
 
-    private static void SetPageHeaders(HttpResponse response, string cacheControl)
+    private static WebUiEntra? Entra(HttpContext context) => WebUiEntra.From(
+        context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Entra,
+        context.RequestServices.GetRequiredService<IOptions<WebUiOptions>>().Value);
+
+    private static void SetPageHeaders(HttpContext context, string cacheControl)
     {
+        var response = context.Response;
         response.Headers.CacheControl = cacheControl;
-        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy(null);
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy(Entra(context)?.Origin);
         response.Headers["Referrer-Policy"] = "no-referrer";
         response.Headers.XFrameOptions = "DENY";
         response.Headers["Cross-Origin-Opener-Policy"] = "same-origin";

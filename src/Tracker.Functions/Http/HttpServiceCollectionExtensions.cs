@@ -59,6 +59,9 @@ public static class HttpServiceCollectionExtensions
             .PostConfigure(o => o.TrustForwardedHost |= !string.IsNullOrEmpty(FunctionsHostPort));
         services.AddOptions<DiagnosticsOptions>().BindConfiguration(DiagnosticsOptions.Section);
         services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        services.AddOptions<Endpoints.WebUiOptions>().BindConfiguration(Endpoints.WebUiOptions.Section)
+            .Validate(o => o.IsValid(), "Tracker:Ui:EntraClientId must be the UI app registration's application (client) id, a GUID.")
+            .ValidateOnStart();
         services.AddSingleton<IdleMemoryTrimmer>();
         services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
         return services;

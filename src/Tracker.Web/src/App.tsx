@@ -1,6 +1,7 @@
 // The shell: loads the UI's settings, asks for credentials when the API needs them, and shows the view the URL names.
 import { useEffect, useState } from "preact/hooks";
-import { installTokenSource, loadConfig, onSessionChange, pastedToken, signOutPasted, type UiConfig } from "./auth/session";
+import { entraSignedIn, entraToken, signOutEntra, startEntra } from "./auth/entra";
+import { installTokenSource, loadConfig, onSessionChange, signedIn as hasSession, signOut, type UiConfig } from "./auth/session";
 import { SignIn } from "./auth/SignIn";
 import { ComparePage } from "./compare/ComparePage";
 import { ExperimentsPage } from "./experiments/ExperimentsPage";
@@ -17,13 +18,22 @@ export function App() {
 
   useEffect(() => {
     installTokenSource(null);
-    loadConfig().then(setConfig, (e: Error) => setConfigError(e.message));
+    loadConfig()
+      .then(async (c) => {
+        // With Entra configured, MSAL first completes a sign-in this load may be the redirect back from.
+        if (c.auth && c.entra) {
+          await startEntra(c.entra);
+          installTokenSource({ signedIn: entraSignedIn, token: entraToken, signOut: signOutEntra });
+        }
+        setConfig(c);
+      })
+      .catch((e: Error) => setConfigError(e.message));
     return onSessionChange(() => setSession((s) => s + 1));
   }, []);
 
   if (configError) return <p role="alert" class="error">{configError}</p>;
   if (!config) return <p aria-busy="true">Loading…</p>;
-  const signedIn = !config.auth || pastedToken() !== null;
+  const signedIn = !config.auth || hasSession();
 
   return (
     <>
@@ -40,7 +50,7 @@ export function App() {
           </Link>
         </nav>
         {config.auth && signedIn && (
-          <button type="button" class="link" onClick={signOutPasted}>
+          <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
           </button>
         )}

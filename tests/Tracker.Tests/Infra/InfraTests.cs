@@ -38,6 +38,8 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         // Only when an Entra tenant is given (EntraSettingsExistOnlyWhenATenantIsGiven).
         "Tracker__Auth__Entra__TenantId",
         "Tracker__Auth__Entra__Audiences__0",
+        // Only when the UI's client id is given (UiClientIdSettingExistsOnlyWhenGiven).
+        "Tracker__Ui__EntraClientId",
     ];
 
     // Deprecated on Flex Consumption (the app settings of Microsoft's "Flex Consumption plan deprecations" table in the
@@ -312,7 +314,7 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         Assert.All(entra, s => Assert.Equal("not(empty(parameters('entraTenantId')))", s.Condition));
         Assert.Equal("parameters('entraTenantId')", entra[0].Value);
         Assert.Contains("parameters('entraAudiences')", entra[1].Value);
-        Assert.All(settings.Except(entra), s => Assert.Null(s.Condition));
+        Assert.All(settings.Except(entra).Where(s => s.Name != "Tracker__Ui__EntraClientId"), s => Assert.Null(s.Condition));
 
         var main = Template();
         Assert.Equal("", (string?)main["parameters"]?["entraTenantId"]?["defaultValue"]);
@@ -320,6 +322,22 @@ public partial class InfraTests(BicepBuildFixture fixture) : IClassFixture<Bicep
         var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json")))?["parameters"];
         Assert.Equal("${TRACKER_ENTRA_TENANT_ID=}", (string?)parameters?["entraTenantId"]?["value"]);
         Assert.Equal("${TRACKER_ENTRA_AUDIENCE=}", (string?)parameters?["entraAudience"]?["value"]);
+    }
+
+    // The UI's Entra sign-in (WebUiOptions.EntraClientId, the SPA registration's client id) comes from azd's
+    // TRACKER_UI_CLIENT_ID, as the tenant does, and is absent rather than empty when not given.
+    [Fact]
+    public void UiClientIdSettingExistsOnlyWhenGiven()
+    {
+        var setting = Assert.Single(AppSettings(), s => s.Name.StartsWith("Tracker__Ui__", StringComparison.Ordinal));
+        Assert.Equal("Tracker__Ui__" + nameof(Tracker.Functions.Endpoints.WebUiOptions.EntraClientId), setting.Name);
+        Assert.Equal("not(empty(parameters('entraUiClientId')))", setting.Condition);
+        Assert.Equal("parameters('entraUiClientId')", setting.Value);
+
+        var main = Template();
+        Assert.Equal("", (string?)main["parameters"]?["entraUiClientId"]?["defaultValue"]);
+        var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json")))?["parameters"];
+        Assert.Equal("${TRACKER_UI_CLIENT_ID=}", (string?)parameters?["entraUiClientId"]?["value"]);
     }
 
     // Webhook deliveries are configured in the template with the code's own defaults, and the loopback switch that only

@@ -10,8 +10,24 @@ export interface UiConfig {
   entra: { clientId: string; authority: string; scopes: string[] } | null;
 }
 
+/** The Entra side of a session, when Entra sign-in is configured (auth/entra.ts). */
+export interface EntraSession {
+  signedIn: () => boolean;
+  token: () => Promise<string | null>;
+  signOut: () => Promise<void>;
+}
+
 const TOKEN_KEY = "tracker.token";
 const listeners = new Set<() => void>();
+let entra: EntraSession | null = null;
+let refusal: string | null = null;
+
+/** Why the last session ended without the user asking (the API refused its credentials); read once by the sign-in page. */
+export function takeRefusal(): string | null {
+  const message = refusal;
+  refusal = null;
+  return message;
+}
 
 export function pastedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -22,9 +38,18 @@ export function usePastedToken(token: string) {
   changed();
 }
 
-export function signOutPasted() {
+export function signedIn(): boolean {
+  return pastedToken() !== null || (entra?.signedIn() ?? false);
+}
+
+/** Ends the session in this tab: the pasted token and any Entra account are forgotten. */
+export async function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
-  changed();
+  try {
+    await entra?.signOut();
+  } finally {
+    changed();
+  }
 }
 
 /** Someone (a 401, a sign-in, a sign-out) changed who the UI is: the shell re-renders. */
@@ -43,17 +68,14 @@ export async function loadConfig(): Promise<UiConfig> {
   return (await response.json()) as UiConfig;
 }
 
-let entraToken: (() => Promise<string | null>) | null = null;
-
-/** The auth module's token source for the API client: a pasted token first, else Entra's. */
-export function installTokenSource(entra: (() => Promise<string | null>) | null) {
-  entraToken = entra;
+/** The API client's token source: a pasted token first, else Entra's. A refused token ends the session (back to sign-in). */
+export function installTokenSource(session: EntraSession | null) {
+  entra = session;
   configureAuth(
-    async () => pastedToken() ?? (entraToken ? await entraToken() : null),
+    async () => pastedToken() ?? (entra ? await entra.token() : null),
     () => {
-      // A refused token is forgotten, so the shell asks for a new one.
-      if (pastedToken()) sessionStorage.removeItem(TOKEN_KEY);
-      changed();
+      refusal = "Tracker no longer accepts these credentials (401): sign in again.";
+      void signOut();
     },
   );
 }

@@ -1,4 +1,7 @@
-// Placeholder: this view is being built (issue 12); see the issue for what it must do.
-export function ModelsPage(_: { name?: string }) {
-  return <p>This view is not built yet.</p>;
+// Models: the registry's models (/models) and one model with its versions and promotions (/models/:name).
+import { ModelDetail } from "./ModelDetail";
+import { ModelList } from "./ModelList";
+
+export function ModelsPage({ name }: { name?: string }) {
+  return name === undefined ? <ModelList /> : <ModelDetail name={name} />;
 }
