@@ -102,7 +102,8 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
     return {
       animation: !big,
       grid: { left: 64, right: 24, top: 16, bottom: 72 },
-      tooltip: { trigger: "axis" },
+      // In canvas: the HTML tooltip writes inline style attributes, which the UI's CSP refuses.
+      tooltip: { trigger: "axis", renderMode: "richText" },
       xAxis: {
         type: axis === "time" ? "time" : "value",
         name: axis === "step" ? "step" : axis === "time" ? "time" : "seconds",

@@ -26,6 +26,8 @@ export function RunPage({ experimentId, runId }: { experimentId: string; runId: 
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
+    // The chart library loads while the run does, not after its metrics' histories.
+    void import("../charts/echarts");
     get<{ run: Run }>("runs/get", { run_id: runId }).then(
       (r) => setRun(r.run),
       (e) => setError(describe(e)),
