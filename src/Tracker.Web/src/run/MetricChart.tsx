@@ -73,8 +73,19 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
   // The zoom window in x units: kept across redraws (a new option would reset it), not a reason to redraw by itself.
   const zoom = useRef<{ start: number; end: number } | null>(null);
   const pending = useRef<{ timer?: ReturnType<typeof setTimeout>; abort?: AbortController }>({});
+  const figure = useRef<HTMLElement>(null);
+  const [near, setNear] = useState(false);
+
+  // A run with many metrics loads the histories of the charts on (or near) the screen, not all of them at once.
+  useEffect(() => {
+    if (!figure.current) return;
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setNear(true), { rootMargin: "400px" });
+    observer.observe(figure.current);
+    return () => observer.disconnect();
+  }, []);
 
   useEffect(() => {
+    if (!near) return;
     const abort = new AbortController();
     fetchHistory(runId, metricKey, null, abort.signal).then(setOverview, (e) => !abort.signal.aborted && setError(describe(e)));
     return () => {
@@ -82,7 +93,7 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
       clearTimeout(pending.current.timer);
       pending.current.abort?.abort();
     };
-  }, [runId, metricKey]);
+  }, [runId, metricKey, near]);
 
   // A new x axis starts unzoomed: the old window is in other units.
   useEffect(() => {
@@ -111,6 +122,7 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
         nameGap: 24,
         min: "dataMin",
         max: "dataMax",
+        ...(axis === "step" ? { minInterval: 1 } : {}),
       },
       yAxis: { type: "value", scale: true, axisLabel: { formatter: (v: number) => formatNumber(v) } },
       dataZoom: [
@@ -154,7 +166,7 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
 
   const last = overview && overview.length ? overview[overview.length - 1] : undefined;
   return (
-    <figure class="metric-chart" data-metric={metricKey} data-points={points?.length} data-detail={detail ? `${detail.range.start}-${detail.range.end}` : undefined}>
+    <figure ref={figure} class="metric-chart" data-metric={metricKey} data-points={points?.length} data-detail={detail ? `${detail.range.start}-${detail.range.end}` : undefined}>
       <figcaption>
         <strong>{metricKey}</strong>
         {last && <span class="hint"> last {formatNumber(last.value)} at step {last.step}</span>}
