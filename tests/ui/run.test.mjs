@@ -127,6 +127,42 @@ async function waitForRedraw(page, chart, before) {
   await page.waitForFunction(([el, old]) => el.getAttribute("data-drawn") === "true" && el.querySelector("canvas").toDataURL() !== old, [element, before], { polling: 100 });
 }
 
+/**
+ * Mouse-wheel zoom (ECharts' "inside" data zoom) over the middle of the plot, as a user would, until the range the
+ * view settled on is small enough for the server to send every step of it (at most 2,500). Returns that step range.
+ */
+async function zoomIn(page, chart) {
+  const metric = await chart.evaluate((el) => el.closest("[data-metric]").dataset.metric);
+  await chart.hover();
+  const box = await chart.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+  let range = null;
+  for (let round = 0; round < 20 && !(range && range[1] - range[0] < 2500); round++) {
+    for (let i = 0; i < 10; i++) {
+      await page.mouse.wheel(0, -300);
+      await page.waitForTimeout(20);
+    }
+    const changed = await page.waitForFunction(
+      ([key, old]) => {
+        const now = document.querySelector(`[data-metric="${key}"]`)?.getAttribute("data-detail");
+        return now && now !== old ? now : null;
+      },
+      [metric, range?.join("-") ?? null],
+      { polling: 50 },
+    );
+    range = (await changed.jsonValue()).split("-").map(Number);
+  }
+  return range;
+}
+
+/** The real points of the loss history in a step range, as the server has them. */
+async function lossPoints(page, [start, end]) {
+  return page.evaluate(
+    async ([s, e]) => (await (await fetch(`/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=${location.pathname.split("/").pop()}&metric_key=loss&start_step=${s}&end_step=${e}&max_results=2500`)).json()).metrics,
+    [start, end],
+  );
+}
+
 test("the run view shows info, params, tags, latest metrics and a chart per metric, the 100k-point one included", { timeout: 180_000 }, async () => {
   const { page, errors } = await newPage();
   const started = Date.now();
@@ -209,28 +245,8 @@ test("zooming a chart loads the real points of the visible steps and redraws", {
     const url = new URL(r.url());
     return url.pathname.endsWith("/metrics/get-history-bulk-interval") && url.searchParams.get("metric_key") === "loss" && url.searchParams.has("start_step");
   });
-  // Mouse-wheel zoom (ECharts' "inside" data zoom) over the middle of the plot, as a user would.
-  await loss.hover();
-  const box = await loss.boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
   const before = await pixels(loss);
-  // Zoom in until the settled range is small enough for the server to send every step of it (at most 2,500).
-  let settledRange = null;
-  for (let round = 0; round < 20 && !(settledRange && settledRange[1] - settledRange[0] < 2500); round++) {
-    for (let i = 0; i < 10; i++) {
-      await page.mouse.wheel(0, -300);
-      await page.waitForTimeout(20);
-    }
-    const changed = await page.waitForFunction(
-      (old) => {
-        const now = document.querySelector('[data-metric="loss"]')?.getAttribute("data-detail");
-        return now && now !== old ? now : null;
-      },
-      settledRange?.join("-") ?? null,
-      { polling: 50 },
-    );
-    settledRange = (await changed.jsonValue()).split("-").map(Number);
-  }
+  const settledRange = await zoomIn(page, loss);
   await waitForRedraw(page, loss, before);
   const response = await detail;
   const url = new URL(response.url());
@@ -241,16 +257,22 @@ test("zooming a chart loads the real points of the visible steps and redraws", {
   // The settled detail is every logged step of its range, at its real value.
   const [shownStart, shownEnd] = settledRange;
   assert.equal(await figure.getAttribute("data-detail"), `${shownStart}-${shownEnd}`);
-  assert.ok(shownEnd - shownStart < 2500, `zoomed range ${shownStart}..${shownEnd}`);
+  assert.ok(shownStart > BIG * 0.3 && shownEnd < BIG * 0.7 && shownEnd - shownStart < 2500, `zoomed range ${shownStart}..${shownEnd}`);
   const points = Number(await figure.getAttribute("data-points"));
   assert.ok(points > overview, `after zooming ${points} points, overview ${overview}`);
-  const settled = await page.evaluate(
-    async ([s, e]) => (await (await fetch(`/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=${location.pathname.split("/").pop()}&metric_key=loss&start_step=${s}&end_step=${e}&max_results=2500`)).json()).metrics,
-    [shownStart, shownEnd],
-  );
+  const settled = await lossPoints(page, settledRange);
   assert.deepEqual(settled.map((m) => Number(m.step)), Array.from({ length: shownEnd - shownStart + 1 }, (_, i) => shownStart + i));
   for (const m of settled) assert.equal(Number(m.value), bigValue(Number(m.step)));
   assert.equal(await loss.getAttribute("data-drawn"), "true");
+
+  // On the wall-time axis the zoomed times are mapped back to the steps logged at them.
+  await page.goto(`${seeded.page}?x=time`);
+  const timed = page.locator('[data-metric="loss"] [data-testid="metric-chart"]');
+  await timed.and(page.locator('[aria-label="loss over time"][data-drawn="true"]')).waitFor();
+  const [timeStart, timeEnd] = await zoomIn(page, timed);
+  // Zoomed about the middle of the plot: the middle of the run's time, where it logged the middle steps.
+  assert.ok(timeStart > BIG * 0.3 && timeEnd < BIG * 0.7 && timeEnd - timeStart < 2500, `wall-time zoom range ${timeStart}..${timeEnd}`);
+  assert.ok(Number(await page.locator('[data-metric="loss"]').getAttribute("data-points")) > overview);
   assert.deepEqual(errors, []);
   await page.close();
 });
