@@ -15,6 +15,7 @@ const HTML = '<!doctype html><html><body><script>window.__pwned = 1</script><h1 
 const CSV = 'name,comment,score\nalpha,"likes, commas",1.5\nbeta,"says ""hi""\nover two lines",2\n';
 const JSON_TEXT = '{"best_epoch":7,"scores":{"f1":0.91}}';
 const TEXT = "training finished\nno warnings\n";
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="5"><script>window.__pwned = 2</script><rect width="4" height="5" fill="teal"/></svg>';
 
 let tracker;
 let browser;
@@ -96,6 +97,7 @@ before(async () => {
     "table.csv": CSV,
     "plot.png": tinyPng(),
     "report.html": HTML,
+    "vector.svg": SVG,
     "logs/nested.log": "epoch 1 done\n",
   };
   const urls = {};
@@ -318,6 +320,14 @@ test("artifacts preview as text, JSON, a CSV table and an image, download their 
   assert.deepEqual(await image.evaluate((img) => [img.naturalWidth, img.naturalHeight, img.src.startsWith("blob:")]), [3, 2, true]);
   const [png] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
   assert.deepEqual(await readFile(await png.path()), seeded.files["plot.png"]);
+
+  // SVG: an image from a blob: URL, where its script never runs.
+  await tree.getByRole("button", { name: "vector.svg" }).click();
+  const vector = preview.getByRole("img", { name: "Preview of vector.svg" });
+  await vector.waitFor();
+  await page.waitForFunction(() => document.querySelector(".artifact-image")?.complete && document.querySelector(".artifact-image").alt.endsWith(".svg"));
+  assert.deepEqual(await vector.evaluate((img) => [img.naturalWidth, img.naturalHeight, img.src.startsWith("blob:")]), [4, 5, true]);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
 
   // HTML: its source as text; its script never runs and its markup never becomes elements.
   await tree.getByRole("button", { name: "report.html" }).click();
