@@ -1,0 +1,118 @@
+// Overlaid metric charts: one chart per chosen metric key, one line per run in the run's colour, over step or time
+// since the run started. Histories come sampled from get-history-bulk-interval (100 runs a call); the legend below a
+// chart is a row of toggle buttons (readable and keyboard-reachable for 100+ runs, unlike a canvas legend).
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { Chart, type ChartOption } from "../charts/Chart";
+import { describe } from "../shared/api";
+import type { Metric, Run } from "../shared/types";
+import { runName } from "./columns";
+import { loadHistories } from "./data";
+
+export type XMode = "step" | "relative";
+
+/** Points one chart asks for in all: each run gets its share, between 100 and 1000 sampled steps. */
+const POINT_BUDGET = 100_000;
+
+interface ChartProps {
+  metricKey: string;
+  runs: Run[];
+  colors: string[];
+  xMode: XMode;
+}
+
+export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
+  const [histories, setHistories] = useState<Map<string, Metric[]> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const runIds = runs.map((r) => r.info.run_id).join(",");
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setHistories(null);
+    setError(null);
+    const maxSteps = Math.min(1000, Math.max(100, POINT_BUDGET / Math.max(1, runs.length)));
+    loadHistories(metricKey, runs.map((r) => r.info.run_id), maxSteps, abort.signal).then(setHistories, (e) => {
+      if (!abort.signal.aborted) setError(describe(e));
+    });
+    return () => abort.abort();
+  }, [metricKey, runIds]);
+
+  // Runs that logged this metric, with their colours (a run's colour is the same in every chart).
+  const plotted = useMemo(
+    () => (histories ? runs.map((run, i) => ({ run, color: colors[i], points: histories.get(run.info.run_id) })).filter((p) => p.points?.length) : []),
+    [histories, runs, colors],
+  );
+  const visible = plotted.filter((p) => !hidden.has(p.run.info.run_id));
+
+  const option = useMemo((): ChartOption => {
+    const series = visible.map(({ run, color, points }) => {
+      const start = Number(run.info.start_time ?? points![0].timestamp);
+      const data =
+        xMode === "step"
+          ? points!.map((m) => [Number(m.step), m.value])
+          : points!.map((m) => [(Number(m.timestamp) - start) / 1000, m.value]).sort((a, b) => Number(a[0]) - Number(b[0]));
+      return {
+        type: "line",
+        id: run.info.run_id,
+        name: runName(run),
+        data,
+        color,
+        showSymbol: data.length <= 30,
+        symbolSize: 4,
+        sampling: "lttb",
+        lineStyle: { width: 1.5 },
+        emphasis: { focus: "series" },
+      };
+    });
+    return {
+      animation: false,
+      grid: { left: 56, right: 20, top: 16, bottom: 44 },
+      xAxis: { type: "value", name: xMode === "step" ? "step" : "seconds since run start", nameLocation: "middle", nameGap: 26 },
+      yAxis: { type: "value", scale: true },
+      // Plain text tooltips (richText): run names never become HTML, and the CSP refuses inline style attributes.
+      tooltip: series.length <= 12 ? { trigger: "axis", renderMode: "richText", confine: true } : { show: false },
+      dataZoom: [{ type: "inside", zoomOnMouseWheel: "ctrl", moveOnMouseWheel: false }],
+      series,
+    };
+  }, [visible.map((p) => p.run.info.run_id).join(","), plotted, xMode]);
+
+  const toggle = (runId: string) =>
+    setHidden((old) => {
+      const next = new Set(old);
+      if (!next.delete(runId)) next.add(runId);
+      return next;
+    });
+
+  const runsLabel = visible.length === plotted.length ? `${plotted.length} runs` : `${visible.length} of ${plotted.length} runs`;
+  return (
+    <figure class="compare-chart">
+      <figcaption>{metricKey}</figcaption>
+      {error ? (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      ) : !histories ? (
+        <p aria-busy="true" class="chart-placeholder">
+          Loading {metricKey}…
+        </p>
+      ) : plotted.length === 0 ? (
+        <p class="hint chart-placeholder">No run logged {metricKey}.</p>
+      ) : (
+        <>
+          <Chart option={option} height={240} label={`${metricKey} by ${xMode === "step" ? "step" : "time"}, ${runsLabel}`} testId="compare-chart" />
+          <div class="legend" role="group" aria-label={`${metricKey} legend`}>
+            {plotted.map(({ run, color }) => {
+              const shown = !hidden.has(run.info.run_id);
+              return (
+                <button type="button" key={run.info.run_id} aria-pressed={shown} title={shown ? "Hide this run's line" : "Show this run's line"} onClick={() => toggle(run.info.run_id)}>
+                  <span class="swatch" style={{ background: shown ? color : "transparent", borderColor: color }} aria-hidden="true" />
+                  {runName(run)}
+                </button>
+              );
+            })}
+          </div>
+        </>
+      )}
+    </figure>
+  );
+}

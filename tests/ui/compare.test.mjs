@@ -1,0 +1,137 @@
+// The comparison view (/compare?runs=…) against a seeded Tracker: run names and colours, the params/metrics diff table
+// that hides equal columns, overlaid metric charts, scatter and parallel coordinates, choices kept in the URL; and the
+// same view for 120 runs (runs loaded in batches, history fetched with get-history-bulk-interval's 100-run limit).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, screenshot, seedExperiment, startTracker } from "./harness.mjs";
+
+let tracker;
+let browser;
+
+before(async () => {
+  tracker = await startTracker();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await tracker?.stop();
+});
+
+/** A 1280×800 page that records page errors and console errors (CSP refusals among them). */
+async function openPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  return { page, errors };
+}
+
+const drawn = (locator) => locator.and(locator.page().locator('[data-drawn="true"]'));
+
+test("two runs: names, the diff table hides equal columns, overlaid charts, scatter and parallel, choices in the URL", async () => {
+  const { ids, experimentId } = await seedExperiment(tracker.api, "ui-compare-two", [
+    { name: "cmp-alpha", params: { lr: "0.1", optimizer: "adam", batch_size: "32", seed: "7" }, metrics: { loss: [0.9, 0.6, 0.4], accuracy: [0.5, 0.7, 0.8] } },
+    { name: "cmp-beta", params: { lr: "0.02", optimizer: "sgd", batch_size: "32", seed: "7" }, metrics: { loss: [1.2, 0.8, 0.5, 0.3], accuracy: [0.4, 0.6] } },
+  ]);
+  const { page, errors } = await openPage();
+  await page.goto(`${tracker.url}/compare?runs=${ids["cmp-alpha"]},${ids["cmp-beta"]}`);
+
+  const table = page.getByTestId("compare-table");
+  const alpha = table.getByRole("link", { name: "cmp-alpha" });
+  await alpha.waitFor();
+  assert.equal(await alpha.getAttribute("href"), `/experiments/${experimentId}/runs/${ids["cmp-alpha"]}`);
+  assert.equal(await table.getByRole("link", { name: "cmp-beta" }).getAttribute("href"), `/experiments/${experimentId}/runs/${ids["cmp-beta"]}`);
+
+  // Differing params are columns with both values, marked as differing; equal ones (batch_size, seed) are hidden.
+  const header = async () => (await table.getByRole("columnheader").allInnerTexts()).map((t) => t.trim());
+  const rowOf = (name) => table.getByRole("row").filter({ has: page.getByRole("link", { name, exact: true }) });
+  let headers = await header();
+  for (const key of ["lr", "optimizer", "loss", "accuracy"]) assert.ok(headers.some((h) => h.startsWith(key)), `${key} in ${headers}`);
+  for (const key of ["batch_size", "seed"]) assert.ok(!headers.some((h) => h.startsWith(key)), `${key} hidden, in ${headers}`);
+  assert.equal(await table.locator('th[data-differs="true"]', { hasText: "optimizer" }).count(), 1);
+  const columns = (await table.locator("thead tr").last().locator("th").allInnerTexts()).map((t) => t.trim());
+  const valueOf = async (run, key) => {
+    // The first cell is the run; the last header row has no run column (the "Run" header spans both rows).
+    const cells = await rowOf(run).locator("th, td").allInnerTexts();
+    const index = columns.findIndex((c) => c === key || c.startsWith(`${key} `) || c.startsWith(`${key}\n`));
+    assert.ok(index >= 0, `${key} in ${columns}`);
+    return cells[index + 1].trim();
+  };
+  assert.equal(await valueOf("cmp-alpha", "lr"), "0.1");
+  assert.equal(await valueOf("cmp-beta", "lr"), "0.02");
+  assert.equal(await valueOf("cmp-alpha", "optimizer"), "adam");
+  assert.equal(await valueOf("cmp-beta", "optimizer"), "sgd");
+  assert.equal(await valueOf("cmp-alpha", "loss"), "0.4");
+  assert.equal(await valueOf("cmp-beta", "loss"), "0.3");
+
+  // The toggle shows the equal columns again, and is kept in the URL.
+  await page.getByLabel("Hide columns where all runs are equal").uncheck();
+  await page.waitForURL(/equal=show/);
+  headers = await header();
+  for (const key of ["batch_size", "seed"]) assert.ok(headers.some((h) => h.startsWith(key)), `${key} shown, in ${headers}`);
+  assert.equal(await table.locator('th[data-differs="true"]', { hasText: "batch_size" }).count(), 0);
+
+  // One overlaid chart per metric the runs share, both runs in its legend; the legend hides a series.
+  const lossChart = drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: /^loss by step/ })));
+  await lossChart.waitFor();
+  assert.match(await lossChart.getAttribute("aria-label"), /, 2 runs$/);
+  const lossLegend = page.getByRole("group", { name: "loss legend" });
+  await lossLegend.getByRole("button", { name: "cmp-alpha" }).waitFor();
+  await lossLegend.getByRole("button", { name: "cmp-beta" }).click();
+  assert.equal(await lossLegend.getByRole("button", { name: "cmp-beta" }).getAttribute("aria-pressed"), "false");
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by step, 1 of 2 runs" }))).waitFor();
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "accuracy by step, 2 runs" }))).waitFor();
+
+  // Scatter and parallel coordinates draw; x/y go into the URL and a reload restores them.
+  await drawn(page.getByTestId("compare-scatter")).waitFor();
+  await drawn(page.getByTestId("compare-parallel")).waitFor();
+  // optimizer is a category axis (adam, sgd), loss a value axis.
+  await page.getByLabel("Scatter X").selectOption("param:optimizer");
+  await page.getByLabel("Scatter Y").selectOption("metric:loss");
+  await page.waitForURL((u) => u.searchParams.get("x") === "param:optimizer" && u.searchParams.get("y") === "metric:loss");
+  await drawn(page.getByTestId("compare-scatter").and(page.getByRole("img", { name: "loss against optimizer, 2 runs" }))).waitFor();
+  await screenshot(page, "compare");
+
+  await page.reload();
+  await drawn(page.getByTestId("compare-scatter").and(page.getByRole("img", { name: "loss against optimizer, 2 runs" }))).waitFor();
+  assert.equal(await page.getByLabel("Scatter X").inputValue(), "param:optimizer");
+  assert.equal(await page.getByLabel("Scatter Y").inputValue(), "metric:loss");
+  assert.equal(await page.getByLabel("Hide columns where all runs are equal").isChecked(), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("an unknown run id is named in an alert, the others still compare", async () => {
+  const { ids } = await seedExperiment(tracker.api, "ui-compare-missing", [{ name: "cmp-only", params: { lr: "1" }, metrics: { loss: [1, 2] } }]);
+  const { page } = await openPage();
+  const missing = ids["cmp-only"].slice(0, 24) + "ffffffff";
+  await page.goto(`${tracker.url}/compare?runs=${ids["cmp-only"]},${missing}`);
+  await page.getByTestId("compare-table").getByRole("link", { name: "cmp-only" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: missing }).waitFor();
+  await page.close();
+});
+
+test("120 runs: all rows, every run in the overlaid chart, scatter and parallel draw", async () => {
+  const runs = Array.from({ length: 120 }, (_, i) => ({
+    name: `bulk-${String(i).padStart(3, "0")}`,
+    params: { depth: String(1 + (i % 8)), lr: String((i + 1) / 1000), kind: i % 2 ? "tree" : "linear", same: "x" },
+    metrics: { loss: Array.from({ length: 20 }, (_, s) => 1 / (1 + s + i)), auc: 0.5 + i / 1000 },
+  }));
+  const { ids } = await seedExperiment(tracker.api, "ui-compare-bulk", runs);
+  const { page, errors } = await openPage();
+  await page.goto(`${tracker.url}/compare?runs=${Object.values(ids).join(",")}`);
+  const table = page.getByTestId("compare-table");
+  await table.getByRole("link", { name: "bulk-119" }).waitFor();
+  assert.equal(await table.locator("tbody tr").count(), 120);
+  assert.equal(await table.getByRole("link", { name: "bulk-000" }).count(), 1);
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by step, 120 runs" }))).waitFor();
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "auc by step, 120 runs" }))).waitFor();
+  assert.equal(await page.getByRole("group", { name: "loss legend" }).getByRole("button").count(), 120);
+  await drawn(page.getByTestId("compare-scatter")).waitFor();
+  await drawn(page.getByTestId("compare-parallel")).waitFor();
+  assert.match(await page.getByTestId("compare-parallel").getAttribute("aria-label"), /120 runs/);
+  await screenshot(page, "compare-120");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
