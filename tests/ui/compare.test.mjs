@@ -82,6 +82,20 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   assert.equal(await lossLegend.getByRole("button", { name: "cmp-beta" }).getAttribute("aria-pressed"), "false");
   await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by step, 1 of 2 runs" }))).waitFor();
   await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "accuracy by step, 2 runs" }))).waitFor();
+  // A tooltip (plain text on the canvas) raises no CSP refusal.
+  const box = await lossChart.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+
+  // The x axis and the charted metrics are in the URL.
+  await page.getByLabel("X axis").selectOption("relative");
+  await page.waitForURL((u) => u.searchParams.get("xaxis") === "relative");
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "accuracy by time, 2 runs" }))).waitFor();
+  await page.getByText(/^Metrics \(2 of 2\)/).click();
+  await page.getByRole("group", { name: "Metrics to chart" }).getByLabel("accuracy").uncheck();
+  await page.waitForURL((u) => u.searchParams.get("metrics") === "loss");
+  await page.getByRole("img", { name: /^accuracy by/ }).waitFor({ state: "detached" });
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by time, 1 of 2 runs" }))).waitFor();
+  await page.getByText(/^Metrics \(1 of 2\)/).click();
 
   // Scatter and parallel coordinates draw; x/y go into the URL and a reload restores them.
   await drawn(page.getByTestId("compare-scatter")).waitFor();
@@ -98,6 +112,8 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   assert.equal(await page.getByLabel("Scatter X").inputValue(), "param:optimizer");
   assert.equal(await page.getByLabel("Scatter Y").inputValue(), "metric:loss");
   assert.equal(await page.getByLabel("Hide columns where all runs are equal").isChecked(), false);
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by time, 2 runs" }))).waitFor();
+  assert.equal(await page.getByRole("img", { name: /^accuracy by/ }).count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -125,6 +141,13 @@ test("120 runs: all rows, every run in the overlaid chart, scatter and parallel 
   await table.getByRole("link", { name: "bulk-119" }).waitFor();
   assert.equal(await table.locator("tbody tr").count(), 120);
   assert.equal(await table.getByRole("link", { name: "bulk-000" }).count(), 1);
+  // Scrolled to the last row, the header row stays at the top of the table's box.
+  const region = page.getByRole("region", { name: "Params and metrics of the compared runs" });
+  await region.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await table.getByRole("link", { name: "bulk-119" }).scrollIntoViewIfNeeded();
+  const regionBox = await region.boundingBox();
+  const depthBox = await table.getByRole("columnheader", { name: /^depth/ }).boundingBox();
+  assert.ok(depthBox.y >= regionBox.y && depthBox.y < regionBox.y + 60, `header at ${depthBox.y}, table box at ${regionBox.y}`);
   await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by step, 120 runs" }))).waitFor();
   await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "auc by step, 120 runs" }))).waitFor();
   assert.equal(await page.getByRole("group", { name: "loss legend" }).getByRole("button").count(), 120);

@@ -57,7 +57,8 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
         name: runName(run),
         data,
         color,
-        showSymbol: data.length <= 30,
+        // Markers only where they help: short histories of a few runs (100 runs' markers would hide the lines).
+        showSymbol: data.length === 1 || (data.length <= 30 && visible.length <= 20),
         symbolSize: 4,
         sampling: "lttb",
         lineStyle: { width: 1.5 },
@@ -67,7 +68,15 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
     return {
       animation: false,
       grid: { left: 56, right: 20, top: 16, bottom: 44 },
-      xAxis: { type: "value", name: xMode === "step" ? "step" : "seconds since run start", nameLocation: "middle", nameGap: 26 },
+      xAxis: {
+        type: "value",
+        name: xMode === "step" ? "step" : "seconds since run start",
+        nameLocation: "middle",
+        nameGap: 26,
+        min: "dataMin",
+        max: "dataMax",
+        minInterval: xMode === "step" ? 1 : undefined,
+      },
       yAxis: { type: "value", scale: true },
       // Plain text tooltips (richText): run names never become HTML, and the CSP refuses inline style attributes.
       tooltip: series.length <= 12 ? { trigger: "axis", renderMode: "richText", confine: true } : { show: false },

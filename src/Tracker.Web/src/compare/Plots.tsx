@@ -12,6 +12,12 @@ function axisFor(column: Column) {
   return { type: "category" as const, data: categories, name: column.key };
 }
 
+/** A scatter axis: as axisFor, with room around the numbers so no point sits on the frame. */
+function paddedAxisFor(column: Column) {
+  const axis = axisFor(column);
+  return axis.type === "value" ? { ...axis, boundaryGap: ["5%", "5%"] } : axis;
+}
+
 /** A run's value on a column's axis, or undefined when it has none. */
 function valueOn(column: Column, i: number): number | string | undefined {
   return column.numbers ? column.numbers[i] : column.text[i];
@@ -66,8 +72,8 @@ export function ScatterPlot({ runs, colors, params, metrics, x, y, onChange }: S
     (): ChartOption => ({
       animation: false,
       grid: { left: 64, right: 24, top: 24, bottom: 48 },
-      xAxis: { ...axisFor(x), nameLocation: "middle", nameGap: 28 },
-      yAxis: { ...axisFor(y), nameLocation: "middle", nameGap: 48 },
+      xAxis: { ...paddedAxisFor(x), nameLocation: "middle", nameGap: 28 },
+      yAxis: { ...paddedAxisFor(y), nameLocation: "middle", nameGap: 48 },
       tooltip: {
         trigger: "item",
         renderMode: "richText",
