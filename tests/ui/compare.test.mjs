@@ -86,6 +86,19 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   const box = await lossChart.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
 
+  // Zooming (ctrl + wheel) fetches the detail of the zoomed steps for every run; "Reset zoom" goes back.
+  const detail = page.waitForRequest((r) => r.url().includes("get-history-bulk-interval") && new URL(r.url()).searchParams.has("start_step"));
+  await page.keyboard.down("Control");
+  await page.mouse.wheel(0, -600);
+  await page.keyboard.up("Control");
+  const zoomed = new URL((await detail).url()).searchParams;
+  assert.equal(zoomed.get("metric_key"), "loss");
+  assert.deepEqual(zoomed.getAll("run_ids").flatMap((v) => v.split(",")).sort(), [ids["cmp-alpha"], ids["cmp-beta"]].sort());
+  assert.ok(Number(zoomed.get("end_step")) >= Number(zoomed.get("start_step")));
+  await page.getByRole("button", { name: "Reset zoom" }).click();
+  await page.getByRole("button", { name: "Reset zoom" }).waitFor({ state: "detached" });
+  await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by step, 1 of 2 runs" }))).waitFor();
+
   // The x axis and the charted metrics are in the URL.
   await page.getByLabel("X axis").selectOption("relative");
   await page.waitForURL((u) => u.searchParams.get("xaxis") === "relative");

@@ -1,7 +1,7 @@
 // Overlaid metric charts: one chart per chosen metric key, one line per run in the run's colour, over step or time
 // since the run started. Histories come sampled from get-history-bulk-interval (100 runs a call); the legend below a
 // chart is a row of toggle buttons (readable and keyboard-reachable for 100+ runs, unlike a canvas legend).
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Chart, type ChartOption } from "../charts/Chart";
 import { describe } from "../shared/api";
 import type { Metric, Run } from "../shared/types";
@@ -24,18 +24,38 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
   const [histories, setHistories] = useState<Map<string, Metric[]> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  // The step range a zoom settled on: its detail is fetched (sampled afresh over just those steps).
+  const [range, setRange] = useState<{ start: number; end: number } | null>(null);
   const runIds = runs.map((r) => r.info.run_id).join(",");
+  const loadedFor = useRef("");
+  const zoomTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  useEffect(() => setRange(null), [xMode]);
+  useEffect(() => () => clearTimeout(zoomTimer.current), []);
 
   useEffect(() => {
     const abort = new AbortController();
-    setHistories(null);
+    // A new metric or set of runs starts over; a new zoom range keeps the chart up until its detail arrives.
+    if (loadedFor.current !== `${metricKey} ${runIds}`) setHistories(null);
     setError(null);
     const maxSteps = Math.min(1000, Math.max(100, POINT_BUDGET / Math.max(1, runs.length)));
-    loadHistories(metricKey, runs.map((r) => r.info.run_id), maxSteps, abort.signal).then(setHistories, (e) => {
-      if (!abort.signal.aborted) setError(describe(e));
-    });
+    loadHistories(metricKey, runs.map((r) => r.info.run_id), maxSteps, abort.signal, range ?? undefined).then(
+      (loaded) => {
+        loadedFor.current = `${metricKey} ${runIds}`;
+        setHistories(loaded);
+      },
+      (e) => {
+        if (!abort.signal.aborted) setError(describe(e));
+      },
+    );
     return () => abort.abort();
-  }, [metricKey, runIds]);
+  }, [metricKey, runIds, range?.start, range?.end]);
+
+  const onZoom = (zoomed: { start: number; end: number } | null) => {
+    if (xMode !== "step") return;
+    clearTimeout(zoomTimer.current);
+    zoomTimer.current = setTimeout(() => setRange(zoomed && { start: Math.floor(zoomed.start), end: Math.ceil(zoomed.end) }), 250);
+  };
 
   // Runs that logged this metric, with their colours (a run's colour is the same in every chart).
   const plotted = useMemo(
@@ -80,10 +100,11 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
       yAxis: { type: "value", scale: true },
       // Plain text tooltips (richText): run names never become HTML, and the CSP refuses inline style attributes.
       tooltip: series.length <= 12 ? { trigger: "axis", renderMode: "richText", confine: true } : { show: false },
-      dataZoom: [{ type: "inside", zoomOnMouseWheel: "ctrl", moveOnMouseWheel: false }],
+      // A zoomed chart keeps its window when its detail replaces the data.
+      dataZoom: [{ type: "inside", zoomOnMouseWheel: "ctrl", moveOnMouseWheel: false, ...(range ? { startValue: range.start, endValue: range.end } : {}) }],
       series,
     };
-  }, [visible.map((p) => p.run.info.run_id).join(","), plotted, xMode]);
+  }, [visible.map((p) => p.run.info.run_id).join(","), plotted, xMode, range]);
 
   const toggle = (runId: string) =>
     setHidden((old) => {
@@ -108,7 +129,27 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
         <p class="hint chart-placeholder">No run logged {metricKey}.</p>
       ) : (
         <>
-          <Chart option={option} height={240} label={`${metricKey} by ${xMode === "step" ? "step" : "time"}, ${runsLabel}`} testId="compare-chart" />
+          <Chart option={option} height={240} label={`${metricKey} by ${xMode === "step" ? "step" : "time"}, ${runsLabel}`} testId="compare-chart" onZoom={onZoom} />
+          <div class="legend-actions">
+            {range && (
+              <span class="hint">
+                Steps {range.start}–{range.end}{" "}
+                <button type="button" class="link" onClick={() => setRange(null)}>
+                  Reset zoom
+                </button>
+              </span>
+            )}
+            {plotted.length > 2 && (
+              <>
+                <button type="button" class="link" onClick={() => setHidden(new Set())} disabled={hidden.size === 0}>
+                  Show all
+                </button>
+                <button type="button" class="link" onClick={() => setHidden(new Set(plotted.map((p) => p.run.info.run_id)))} disabled={visible.length === 0}>
+                  Hide all
+                </button>
+              </>
+            )}
+          </div>
           <div class="legend" role="group" aria-label={`${metricKey} legend`}>
             {plotted.map(({ run, color }) => {
               const shown = !hidden.has(run.info.run_id);

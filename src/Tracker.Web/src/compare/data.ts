@@ -104,9 +104,15 @@ export interface RunMetric extends Metric {
 
 /**
  * One metric's history for every run, sampled to at most `maxSteps` steps per call (the server keeps each run's
- * first and last step), one call per 100 runs.
+ * first and last step), one call per 100 runs; only steps in `range` when given (a zoomed chart's detail).
  */
-export async function loadHistories(key: string, runIds: string[], maxSteps: number, signal: AbortSignal): Promise<Map<string, Metric[]>> {
+export async function loadHistories(
+  key: string,
+  runIds: string[],
+  maxSteps: number,
+  signal: AbortSignal,
+  range?: { start: number; end: number },
+): Promise<Map<string, Metric[]>> {
   const byRun = new Map<string, Metric[]>();
   const max = Math.max(1, Math.min(BULK_MAX_RESULTS, Math.round(maxSteps)));
   await Promise.all(
@@ -114,7 +120,7 @@ export async function loadHistories(key: string, runIds: string[], maxSteps: num
       limited(async () => {
         const answer = await get<{ metrics?: RunMetric[] }>(
           "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
-          { run_ids: batch, metric_key: key, max_results: max },
+          { run_ids: batch, metric_key: key, max_results: max, start_step: range?.start, end_step: range?.end },
           signal,
         );
         for (const m of answer.metrics ?? []) {
