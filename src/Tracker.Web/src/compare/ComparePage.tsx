@@ -78,9 +78,14 @@ function Comparison({ loaded, query }: { loaded: LoadedRuns; query: URLSearchPar
 
   // With one run every column is "equal": hiding them would hide everything.
   const hideEqual = query.get("equal") !== "show" && runs.length > 1;
-  const shownParams = hideEqual ? params.filter((c) => c.differs) : params;
-  const shownMetrics = hideEqual ? metrics.filter((c) => c.differs) : metrics;
+  const shownParams = useMemo(() => (hideEqual ? params.filter((c) => c.differs) : params), [hideEqual, params]);
+  const shownMetrics = useMemo(() => (hideEqual ? metrics.filter((c) => c.differs) : metrics), [hideEqual, metrics]);
   const hiddenCount = params.length + metrics.length - shownParams.length - shownMetrics.length;
+  // 100+ runs by many columns: the table is only built again when its rows or columns change, not on every choice.
+  const table = useMemo(
+    () => <DiffTable runs={runs} colors={colors} params={shownParams} metrics={shownMetrics} />,
+    [runs, colors, shownParams, shownMetrics],
+  );
 
   const chartKeys = (listParam(query.get("metrics")) ?? metricKeys.slice(0, DEFAULT_CHARTS)).filter((k) => metricKeys.includes(k));
   const xMode: XMode = query.get("xaxis") === "relative" ? "relative" : "step";
@@ -127,7 +132,7 @@ function Comparison({ loaded, query }: { loaded: LoadedRuns; query: URLSearchPar
         )}
         <span class="hint">Columns marked ≠ differ between runs.</span>
       </div>
-      <DiffTable runs={runs} colors={colors} params={shownParams} metrics={shownMetrics} />
+      {table}
 
       <h2>Metric charts</h2>
       <div class="toolbar">

@@ -4,14 +4,30 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Chart, type ChartOption } from "../charts/Chart";
 import { describe } from "../shared/api";
+import { formatNumber } from "../shared/format";
 import type { Metric, Run } from "../shared/types";
-import { runName } from "./columns";
+import { richTextSafe, runName } from "./columns";
 import { loadHistories } from "./data";
 
 export type XMode = "step" | "relative";
 
 /** Points one chart asks for in all: each run gets its share, between 100 and 1000 sampled steps. */
 const POINT_BUDGET = 100_000;
+
+/**
+ * Tooltip lines at the hovered x, each with the run's colour: the highest values first, at most a dozen (100 runs'
+ * lines would fill the screen). In richText mode ECharts' `marker` is a rich-text style of its own, never HTML.
+ */
+function axisTooltip(xMode: XMode) {
+  return (items: { marker: string; seriesName: string; value: [number, number]; axisValue: number }[]) => {
+    if (!items.length) return "";
+    const sorted = [...items].sort((a, b) => b.value[1] - a.value[1]);
+    const lines = sorted.slice(0, 12).map((p) => `${p.marker}${richTextSafe(p.seriesName)}: ${formatNumber(p.value[1])}`);
+    if (sorted.length > 12) lines.push(`… and ${sorted.length - 12} more`);
+    const x = xMode === "step" ? `step ${items[0].axisValue}` : `${formatNumber(items[0].axisValue)} s`;
+    return [x, ...lines].join("\n");
+  };
+}
 
 interface ChartProps {
   metricKey: string;
@@ -99,7 +115,12 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
       },
       yAxis: { type: "value", scale: true },
       // Plain text tooltips (richText): run names never become HTML, and the CSP refuses inline style attributes.
-      tooltip: series.length <= 12 ? { trigger: "axis", renderMode: "richText", confine: true } : { show: false },
+      tooltip: {
+        trigger: "axis",
+        renderMode: "richText",
+        confine: true,
+        formatter: axisTooltip(xMode),
+      },
       // A zoomed chart keeps its window when its detail replaces the data.
       dataZoom: [{ type: "inside", zoomOnMouseWheel: "ctrl", moveOnMouseWheel: false, ...(range ? { startValue: range.start, endValue: range.end } : {}) }],
       series,

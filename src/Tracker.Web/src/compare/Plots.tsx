@@ -3,7 +3,7 @@
 import { useMemo } from "preact/hooks";
 import { Chart, type ChartOption } from "../charts/Chart";
 import type { Run } from "../shared/types";
-import { runName, type Column } from "./columns";
+import { richTextSafe, runName, type Column } from "./columns";
 
 /** An ECharts axis for a column: numbers on a value axis, anything else as sorted categories. */
 function axisFor(column: Column) {
@@ -78,9 +78,9 @@ export function ScatterPlot({ runs, colors, params, metrics, x, y, onChange }: S
         trigger: "item",
         renderMode: "richText",
         confine: true,
-        formatter: (p: { dataIndex: number }) => {
+        formatter: (p: { dataIndex: number; marker: string }) => {
           const point = points[p.dataIndex];
-          return point ? `${point.name}\n${x.key}: ${point.texts[0]}\n${y.key}: ${point.texts[1]}` : "";
+          return point ? `${p.marker}${richTextSafe(point.name)}\n${x.key}: ${richTextSafe(point.texts[0])}\n${y.key}: ${richTextSafe(point.texts[1])}` : "";
         },
       },
       series: [{ type: "scatter", symbolSize: 10, data: points.map(({ value, name, itemStyle }) => ({ value, name, itemStyle })) }],
@@ -115,7 +115,16 @@ export function ParallelPlot({ runs, colors, params, metrics, dims, onChange }: 
       parallel: { left: 48, right: 96, top: 48, bottom: 28 },
       parallelAxisDefault: { nameLocation: "end", nameGap: 14, nameTextStyle: { width: 110, overflow: "truncate" } },
       parallelAxis: dims.map((c, dim) => ({ dim, ...axisFor(c) })),
-      tooltip: { trigger: "item", renderMode: "richText", confine: true },
+      tooltip: {
+        trigger: "item",
+        renderMode: "richText",
+        confine: true,
+        formatter: (p: { dataIndex: number; marker: string }) => {
+          const run = runs[p.dataIndex];
+          if (!run) return "";
+          return [`${p.marker}${richTextSafe(runName(run))}`, ...dims.map((c) => `${c.key}: ${richTextSafe(c.text[p.dataIndex] ?? "–")}`)].join("\n");
+        },
+      },
       series: [
         {
           type: "parallel",

@@ -84,3 +84,8 @@ export function runColor(index: number): string {
 export function runName(run: Run): string {
   return run.info.run_name || run.info.run_id;
 }
+
+/** Rich-text tooltip markup reads braces and bars as styles: in names and values they show as parentheses and a slash. */
+export function richTextSafe(text: string | undefined): string {
+  return (text ?? "").replace(/[{]/g, "(").replace(/[}]/g, ")").replace(/[|]/g, "/");
+}
