@@ -65,6 +65,21 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   assert.equal(await valueOf("cmp-alpha", "loss"), "0.4");
   assert.equal(await valueOf("cmp-beta", "loss"), "0.3");
 
+  // A header sorts the rows (numbers as numbers), ascending then descending, in the URL.
+  const firstRun = async () => (await table.locator("tbody tr").first().getByRole("link").innerText()).trim();
+  assert.equal(await firstRun(), "cmp-alpha");
+  await table.getByRole("button", { name: "loss", exact: true }).click();
+  await page.waitForURL((u) => u.searchParams.get("sort") === "metric:loss");
+  await table.locator("tbody tr").first().getByRole("link", { name: "cmp-beta" }).waitFor();
+  assert.equal(await table.getByRole("columnheader", { name: /^loss/ }).getAttribute("aria-sort"), "ascending");
+  await table.getByRole("button", { name: "loss", exact: true }).click();
+  await page.waitForURL((u) => u.searchParams.get("sort") === "-metric:loss");
+  await table.locator("tbody tr").first().getByRole("link", { name: "cmp-alpha" }).waitFor();
+  await table.getByRole("button", { name: "lr", exact: true }).click();
+  await page.waitForURL((u) => u.searchParams.get("sort") === "param:lr");
+  await table.locator("tbody tr").first().getByRole("link", { name: "cmp-beta" }).waitFor(); // 0.02 < 0.1 as numbers
+  assert.equal(await valueOf("cmp-beta", "lr"), "0.02");
+
   // The toggle shows the equal columns again, and is kept in the URL.
   await page.getByLabel("Hide columns where all runs are equal").uncheck();
   await page.waitForURL(/equal=show/);
@@ -118,6 +133,14 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   await page.getByLabel("Scatter Y").selectOption("metric:loss");
   await page.waitForURL((u) => u.searchParams.get("x") === "param:optimizer" && u.searchParams.get("y") === "metric:loss");
   await drawn(page.getByTestId("compare-scatter").and(page.getByRole("img", { name: "loss against optimizer, 2 runs" }))).waitFor();
+  // Parallel-coordinate dimensions are chosen in the URL too.
+  assert.match(await page.getByTestId("compare-parallel").getAttribute("aria-label"), /^Parallel coordinates of lr, optimizer, accuracy, loss, 2 runs$/);
+  await page.getByText(/^Dimensions \(4\)/).click();
+  await page.getByRole("group", { name: "Parallel coordinates dimensions" }).getByLabel("param optimizer").uncheck();
+  await page.getByRole("group", { name: "Parallel coordinates dimensions" }).getByLabel("param seed").check();
+  await page.waitForURL((u) => u.searchParams.get("dims") === "param:lr,param:seed,metric:accuracy,metric:loss");
+  await drawn(page.getByTestId("compare-parallel").and(page.getByRole("img", { name: "Parallel coordinates of lr, seed, accuracy, loss, 2 runs" }))).waitFor();
+  await page.getByText(/^Dimensions \(4\)/).click();
   await screenshot(page, "compare");
 
   await page.reload();
@@ -127,6 +150,8 @@ test("two runs: names, the diff table hides equal columns, overlaid charts, scat
   assert.equal(await page.getByLabel("Hide columns where all runs are equal").isChecked(), false);
   await drawn(page.getByTestId("compare-chart").and(page.getByRole("img", { name: "loss by time, 2 runs" }))).waitFor();
   assert.equal(await page.getByRole("img", { name: /^accuracy by/ }).count(), 0);
+  await drawn(page.getByTestId("compare-parallel").and(page.getByRole("img", { name: "Parallel coordinates of lr, seed, accuracy, loss, 2 runs" }))).waitFor();
+  await table.locator("tbody tr").first().getByRole("link", { name: "cmp-beta" }).waitFor();
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -4,9 +4,10 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { describe } from "../shared/api";
 import { setQuery, useLocation } from "../shared/router";
-import { buildColumns, runColor, sharedMetricKeys, type Column } from "./columns";
+import type { Run } from "../shared/types";
+import { buildColumns, runColor, runName, sharedMetricKeys, sortedOrder, type Column } from "./columns";
 import { loadRuns, type LoadedRuns } from "./data";
-import { DiffTable } from "./DiffTable";
+import { DiffTable, type Sort } from "./DiffTable";
 import { MetricChart, type XMode } from "./MetricCharts";
 import { ParallelPlot, ScatterPlot } from "./Plots";
 
@@ -69,6 +70,11 @@ export function ComparePage() {
   return <Comparison loaded={loaded} query={query} />;
 }
 
+/** The run names as a text column, to sort by. */
+function runNames(runs: Run[]): Column {
+  return { id: "run", kind: "param", key: "run", text: runs.map(runName), numbers: null, differs: true };
+}
+
 function Comparison({ loaded, query }: { loaded: LoadedRuns; query: URLSearchParams }) {
   const { runs, missing } = loaded;
   const colors = useMemo(() => runs.map((_, i) => runColor(i)), [runs]);
@@ -81,10 +87,19 @@ function Comparison({ loaded, query }: { loaded: LoadedRuns; query: URLSearchPar
   const shownParams = useMemo(() => (hideEqual ? params.filter((c) => c.differs) : params), [hideEqual, params]);
   const shownMetrics = useMemo(() => (hideEqual ? metrics.filter((c) => c.differs) : metrics), [hideEqual, metrics]);
   const hiddenCount = params.length + metrics.length - shownParams.length - shownMetrics.length;
-  // 100+ runs by many columns: the table is only built again when its rows or columns change, not on every choice.
+  // Rows sorted by a column ("sort=metric:loss", "-" first for descending); by the URL's run order otherwise.
+  const sortParam = query.get("sort") ?? "";
+  const sort: Sort | null = sortParam ? { id: sortParam.replace(/^-/, ""), descending: sortParam.startsWith("-") } : null;
+  const order = useMemo(() => {
+    const column = sort?.id === "run" ? runNames(runs) : sort ? byId.get(sort.id) : undefined;
+    return column ? sortedOrder(column, sort!.descending) : runs.map((_, i) => i);
+  }, [runs, byId, sortParam]);
+  const onSort = (id: string) =>
+    setQuery({ sort: sort?.id !== id ? id : sort.descending ? undefined : `-${id}` });
+  // 100+ runs by many columns: the table is only built again when its rows, columns or order change.
   const table = useMemo(
-    () => <DiffTable runs={runs} colors={colors} params={shownParams} metrics={shownMetrics} />,
-    [runs, colors, shownParams, shownMetrics],
+    () => <DiffTable runs={runs} colors={colors} params={shownParams} metrics={shownMetrics} order={order} sort={sort} onSort={onSort} />,
+    [runs, colors, shownParams, shownMetrics, order],
   );
 
   const chartKeys = (listParam(query.get("metrics")) ?? metricKeys.slice(0, DEFAULT_CHARTS)).filter((k) => metricKeys.includes(k));

@@ -59,7 +59,8 @@ export function buildColumns(runs: Run[]): { params: Column[]; metrics: Column[]
   const metrics = [...metricKeys].sort().map((key): Column => {
     const numbers = metricMaps.map((m) => m.get(key));
     const text = numbers.map((n) => (n === undefined ? undefined : Number.isNaN(n) ? "NaN" : formatNumber(n)));
-    return { id: columnId("metric", key), kind: "metric", key, text, numbers, differs: new Set(text).size > 1 };
+    // Differ on the numbers themselves: two values can look the same at six significant digits.
+    return { id: columnId("metric", key), kind: "metric", key, text, numbers, differs: new Set(numbers).size > 1 };
   });
   return { params, metrics };
 }
@@ -88,4 +89,20 @@ export function runName(run: Run): string {
 /** Rich-text tooltip markup reads braces and bars as styles: in names and values they show as parentheses and a slash. */
 export function richTextSafe(text: string | undefined): string {
   return (text ?? "").replace(/[{]/g, "(").replace(/[}]/g, ")").replace(/[|]/g, "/");
+}
+
+/** Run indexes ordered by a column (numbers numerically, text naturally), runs without a value last; stable. */
+export function sortedOrder(column: Column, descending: boolean): number[] {
+  const indexes = column.text.map((_, i) => i);
+  const collator = new Intl.Collator(undefined, { numeric: true });
+  const compare = column.numbers
+    ? (a: number, b: number) => column.numbers![a]! - column.numbers![b]!
+    : (a: number, b: number) => collator.compare(column.text[a]!, column.text[b]!);
+  return indexes.sort((a, b) => {
+    const missingA = column.text[a] === undefined;
+    const missingB = column.text[b] === undefined;
+    if (missingA || missingB) return Number(missingA) - Number(missingB);
+    const order = compare(a, b) || 0;
+    return descending ? -order : order;
+  });
 }
