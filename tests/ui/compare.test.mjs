@@ -174,6 +174,8 @@ test("120 runs: all rows, every run in the overlaid chart, scatter and parallel 
   }));
   const { ids } = await seedExperiment(tracker.api, "ui-compare-bulk", runs);
   const { page, errors } = await openPage();
+  const requests = [];
+  page.on("request", (r) => r.url().includes("/mlflow/") && requests.push(r));
   await page.goto(`${tracker.url}/compare?runs=${Object.values(ids).join(",")}`);
   const table = page.getByTestId("compare-table");
   await table.getByRole("link", { name: "bulk-119" }).waitFor();
@@ -192,6 +194,20 @@ test("120 runs: all rows, every run in the overlaid chart, scatter and parallel 
   await drawn(page.getByTestId("compare-scatter")).waitFor();
   await drawn(page.getByTestId("compare-parallel")).waitFor();
   assert.match(await page.getByTestId("compare-parallel").getAttribute("aria-label"), /120 runs/);
+
+  // Runs came from runs/search in batches of at most 100 (no run fetched alone); each metric's history from
+  // get-history-bulk-interval in batches of at most 100 run ids that together name every run once.
+  const searches = requests.filter((r) => r.url().endsWith("/runs/search"));
+  assert.equal(searches.length, 2);
+  const searched = searches.flatMap((r) => JSON.parse(r.postData()).filter.match(/'[0-9a-f]{32}'/g));
+  assert.equal(new Set(searched).size, 120);
+  assert.equal(requests.filter((r) => r.url().includes("/runs/get")).length, 0);
+  for (const key of ["loss", "auc"]) {
+    const bulk = requests.filter((r) => r.url().includes("get-history-bulk-interval") && new URL(r.url()).searchParams.get("metric_key") === key);
+    const batches = bulk.map((r) => new URL(r.url()).searchParams.getAll("run_ids"));
+    assert.ok(batches.every((b) => b.length <= 100), `${key}: batches of ${batches.map((b) => b.length)}`);
+    assert.deepEqual(batches.flat().sort(), Object.values(ids).sort(), key);
+  }
   // The tooltip lists the highest values at the hovered step, not all 120.
   const lossBox = await page.getByRole("img", { name: "loss by step, 120 runs" }).boundingBox();
   await page.mouse.move(lossBox.x + lossBox.width * 0.3, lossBox.y + lossBox.height * 0.5);

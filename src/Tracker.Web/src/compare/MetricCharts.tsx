@@ -137,7 +137,12 @@ export function MetricChart({ metricKey, runs, colors, xMode }: ChartProps) {
   const runsLabel = visible.length === plotted.length ? `${plotted.length} runs` : `${visible.length} of ${plotted.length} runs`;
   return (
     <figure class="compare-chart">
-      <figcaption>{metricKey}</figcaption>
+      <figcaption>
+        {metricKey}
+        {plotted.length > 0 && plotted.every((p) => p.points!.length === 1) && (
+          <span class="hint"> — one value per run: the table, scatter plot and parallel coordinates compare it better</span>
+        )}
+      </figcaption>
       {error ? (
         <p role="alert" class="error">
           {error}
