@@ -16,11 +16,14 @@ namespace Tracker.Core.Storage;
 internal sealed class RunWriteQueue<TChange, TResult>
 {
     /// <summary>One caller's write and its outcome.</summary>
-    public sealed class Write(TChange change)
+    public sealed class Write(TChange change, CancellationToken callerGone)
     {
         private readonly TaskCompletionSource<TResult> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TChange Change { get; } = change;
+
+        /// <summary>Cancelled when the caller stops waiting for its outcome.</summary>
+        public CancellationToken CallerGone { get; } = callerGone;
 
         public bool IsSettled => _outcome.Task.IsCompleted;
 
@@ -48,12 +51,14 @@ internal sealed class RunWriteQueue<TChange, TResult>
     /// turn, or in this caller's own by <paramref name="commit"/>, which gets the run's waiting writes in arrival order
     /// (this caller's first) and must settle a prefix of them, at least the first; the rest wait for the next turn. A
     /// write still waiting when <paramref name="ct"/> is cancelled leaves the queue unwritten; one already taken into a
-    /// group is no longer waited for, and is written or not like any write whose caller went away.
+    /// group is no longer waited for, and is written or not like any write whose caller went away. The commit's token is
+    /// cancelled only once every caller in the group has gone: one caller's disconnect or time budget does not fail the
+    /// writes it happens to carry for others.
     /// </summary>
     public async Task<TResult> RunAsync(
         string runId, TChange change, Func<IReadOnlyList<Write>, CancellationToken, Task> commit, CancellationToken ct)
     {
-        var write = new Write(change);
+        var write = new Write(change, ct);
         lock (_runs)
         {
             if (_runs.TryGetValue(runId, out var run)) run.Waiting.Add(write);
@@ -78,9 +83,10 @@ internal sealed class RunWriteQueue<TChange, TResult>
         if (!mine) return await write.Outcome;
 
         var taken = Take(runId);
+        using var groupGone = new WhenAllGone(taken);
         try
         {
-            await commit(taken, ct);
+            await commit(taken, groupGone.Token);
         }
         catch (Exception e)
         {
@@ -95,6 +101,34 @@ internal sealed class RunWriteQueue<TChange, TResult>
             EndTurn(runId);
         }
         return await write.Outcome;
+    }
+
+    /// <summary>A token cancelled once every one of the writes' callers has gone.</summary>
+    private sealed class WhenAllGone : IDisposable
+    {
+        private readonly CancellationTokenSource _all = new();
+        private readonly List<CancellationTokenRegistration> _registrations = [];
+        private int _remaining;
+
+        public WhenAllGone(IReadOnlyList<Write> writes)
+        {
+            _remaining = writes.Count;
+            foreach (var w in writes) _registrations.Add(w.CallerGone.Register(OneGone));
+        }
+
+        public CancellationToken Token => _all.Token;
+
+        private void OneGone()
+        {
+            if (Interlocked.Decrement(ref _remaining) == 0) _all.Cancel();
+        }
+
+        public void Dispose()
+        {
+            // Unregistered first (waiting for a callback under way), so no caller's cancellation reaches a disposed source.
+            foreach (var registration in _registrations) registration.Dispose();
+            _all.Dispose();
+        }
     }
 
     /// <summary>The run's waiting writes, for the turn's holder.</summary>
