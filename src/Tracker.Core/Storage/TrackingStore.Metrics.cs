@@ -181,7 +181,7 @@ public sealed partial class TrackingStore
                 throw MlflowException.InvalidParameter($"end_step must be greater than start_step. Found start_step={startStep} and end_step={endStep}.");
 
             var histories = await Task.WhenAll(runIds.Select(id => ReadHistoryAsync(id, key, MetricPoint.StepOrder, ct)));
-            var allSteps = histories.SelectMany(h => h.Select(p => p.Step)).Distinct().Order().ToList();
+            var allSteps = DistinctSteps(histories);
             var start = startStep ?? 0;
             var end = endStep ?? (allSteps.Count > 0 ? allSteps[^1] : 0);
             var steps = SampleSteps(start, end, maxResults, allSteps);
@@ -197,6 +197,22 @@ public sealed partial class TrackingStore
                     .Select(p => new RunMetric(runIds[i], new Metric(key, p.Value, p.Timestamp, p.Step))));
             return result;
         }, ct);
+
+    /// <summary>The steps of all the histories (each in step order), sorted, each once.</summary>
+    private static List<long> DistinctSteps(IReadOnlyList<List<MetricPoint>> histories)
+    {
+        var steps = new List<long>(histories.Sum(h => h.Count));
+        foreach (var history in histories)
+            foreach (var p in history)
+                steps.Add(p.Step);
+        if (histories.Count > 1) steps.Sort();
+        var write = 0;
+        for (var read = 0; read < steps.Count; read++)
+            if (write == 0 || steps[read] != steps[write - 1])
+                steps[write++] = steps[read];
+        steps.RemoveRange(write, steps.Count - write);
+        return steps;
+    }
 
     /// <summary>handlers._get_sampled_steps_from_steps; <paramref name="allSteps"/> is sorted.</summary>
     internal static HashSet<long> SampleSteps(long start, long end, int maxResults, List<long> allSteps)
