@@ -139,7 +139,7 @@ async function zoomIn(page, chart) {
   const box = await chart.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
   let range = null;
-  for (let round = 0; round < 20 && !(range && range[1] - range[0] < 2500); round++) {
+  for (let round = 0; round < 20 && !(range && range[1] - range[0] < 1200); round++) {
     for (let i = 0; i < 10; i++) {
       await page.mouse.wheel(0, -300);
       await page.waitForTimeout(20);
@@ -259,7 +259,7 @@ test("zooming a chart loads the real points of the visible steps and redraws", {
   // The settled detail is every logged step of its range, at its real value.
   const [shownStart, shownEnd] = settledRange;
   assert.equal(await figure.getAttribute("data-detail"), `${shownStart}-${shownEnd}`);
-  assert.ok(shownStart > BIG * 0.3 && shownEnd < BIG * 0.7 && shownEnd - shownStart < 2500, `zoomed range ${shownStart}..${shownEnd}`);
+  assert.ok(shownStart > BIG * 0.3 && shownEnd < BIG * 0.7 && shownEnd - shownStart < 1200, `zoomed range ${shownStart}..${shownEnd}`);
   const points = Number(await figure.getAttribute("data-points"));
   assert.ok(points > overview, `after zooming ${points} points, overview ${overview}`);
   const settled = await lossPoints(page, settledRange);
@@ -273,7 +273,7 @@ test("zooming a chart loads the real points of the visible steps and redraws", {
   await timed.and(page.locator('[aria-label="loss over time"][data-drawn="true"]')).waitFor();
   const [timeStart, timeEnd] = await zoomIn(page, timed);
   // Zoomed about the middle of the plot: the middle of the run's time, where it logged the middle steps.
-  assert.ok(timeStart > BIG * 0.3 && timeEnd < BIG * 0.7 && timeEnd - timeStart < 2500, `wall-time zoom range ${timeStart}..${timeEnd}`);
+  assert.ok(timeStart > BIG * 0.3 && timeEnd < BIG * 0.7 && timeEnd - timeStart < 1200, `wall-time zoom range ${timeStart}..${timeEnd}`);
   assert.ok(Number(await page.locator('[data-metric="loss"]').getAttribute("data-points")) > overview);
   assert.deepEqual(errors, []);
   await page.close();

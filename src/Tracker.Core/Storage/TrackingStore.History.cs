@@ -203,10 +203,9 @@ public sealed partial class TrackingStore
                 historyLayout = RunDocument.HistoryLayoutOf(DocumentColumns.Read(row.Value!));
         }
         var places = HistoryPlaces(experimentId, runId, historyLayout);
-        // Batch and compacted rows of every place, queried at once (a chart's first draw waits for the slowest).
-        string[] kinds = [MetricPoints.BatchRowPrefix, MetricPoints.CompactedRowPrefix];
-        foreach (var rows in await Task.WhenAll(kinds.SelectMany(kind => places.Select(place => QueryHistoryRowsAsync(place, kind, pieces, ct)))))
-            points.AddRange(PointsOf(rows, pieces[0]));
+        foreach (var kind in new[] { MetricPoints.BatchRowPrefix, MetricPoints.CompactedRowPrefix })
+            foreach (var rows in await Task.WhenAll(places.Select(place => QueryHistoryRowsAsync(place, kind, pieces, ct))))
+                points.AddRange(PointsOf(rows, pieces[0]));
 
         points.Sort(order);
         var write = 0;

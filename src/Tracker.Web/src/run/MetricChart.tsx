@@ -19,6 +19,8 @@ interface BulkResponse {
 }
 
 const HISTORY = "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval";
+/** Steps the server samples for a chart (the overview, and the detail of a zoomed range): about one per pixel. */
+const OVERVIEW_POINTS = 1200;
 /** Points a series may have before it is drawn without symbols and animation, and sampled (LTTB) to the pixels. */
 const BIG_SERIES = 500;
 /** Waits for a zoom to settle before asking for its detail. */
@@ -27,10 +29,28 @@ const ZOOM_SETTLE_MS = 200;
 export async function fetchHistory(runId: string, key: string, range: { start: number; end: number } | null, signal?: AbortSignal): Promise<Point[]> {
   const answer = await get<BulkResponse>(
     HISTORY,
-    { run_ids: runId, metric_key: key, ...(range ? { start_step: range.start, end_step: range.end } : {}), max_results: 2500 },
+    { run_ids: runId, metric_key: key, ...(range ? { start_step: range.start, end_step: range.end } : {}), max_results: OVERVIEW_POINTS },
     signal,
   );
   return (answer.metrics ?? []).map((m) => ({ step: Number(m.step), timestamp: Number(m.timestamp), value: Number(m.value) })).sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
+}
+
+const prefetched = new Map<string, Promise<Point[]>>();
+
+/** Starts loading a chart's overview before the chart mounts; the chart takes it over (once). */
+export function prefetchHistory(runId: string, key: string) {
+  const id = `${runId}\n${key}`;
+  if (prefetched.has(id)) return;
+  const promise = fetchHistory(runId, key, null);
+  promise.catch(() => {}); // its chart reports a failure; one never taken over is no unhandled rejection
+  prefetched.set(id, promise);
+}
+
+function takePrefetched(runId: string, key: string): Promise<Point[]> | undefined {
+  const id = `${runId}\n${key}`;
+  const promise = prefetched.get(id);
+  prefetched.delete(id);
+  return promise;
 }
 
 /** x of a point on the chosen axis; relative time is seconds since the history's first point. */
@@ -79,6 +99,12 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
   // A run with many metrics loads the histories of the charts on (or near) the screen, not all of them at once.
   useEffect(() => {
     if (!figure.current) return;
+    // Charts on the first screen load at once: the observer's first report can wait behind the chart library's
+    // evaluation on the main thread.
+    if (figure.current.getBoundingClientRect().top < innerHeight + 400) {
+      setNear(true);
+      return;
+    }
     const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setNear(true), { rootMargin: "400px" });
     observer.observe(figure.current);
     return () => observer.disconnect();
@@ -87,7 +113,7 @@ export function MetricChart({ runId, metricKey, axis }: { runId: string; metricK
   useEffect(() => {
     if (!near) return;
     const abort = new AbortController();
-    fetchHistory(runId, metricKey, null, abort.signal).then(setOverview, (e) => !abort.signal.aborted && setError(describe(e)));
+    (takePrefetched(runId, metricKey) ?? fetchHistory(runId, metricKey, null, abort.signal)).then((points) => !abort.signal.aborted && setOverview(points), (e) => !abort.signal.aborted && setError(describe(e)));
     return () => {
       abort.abort();
       clearTimeout(pending.current.timer);

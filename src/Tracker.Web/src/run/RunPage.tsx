@@ -7,7 +7,12 @@ import { formatDuration, formatNumber, formatTime } from "../shared/format";
 import { Link, setQuery, useLocation } from "../shared/router";
 import type { Experiment, KeyValue, Run } from "../shared/types";
 import { Artifacts } from "./Artifacts";
-import { MetricChart, type XAxis } from "./MetricChart";
+import { MetricChart, prefetchHistory, type XAxis } from "./MetricChart";
+
+/** Charts whose histories are fetched with the run, before they mount. */
+const PREFETCHED_CHARTS = 4;
+
+const metricKeys = (run: Run) => (run.data.metrics ?? []).map((m) => m.key).sort((a, b) => a.localeCompare(b));
 
 const AXES: { value: XAxis; label: string }[] = [
   { value: "step", label: "Step" },
@@ -29,7 +34,11 @@ export function RunPage({ experimentId, runId }: { experimentId: string; runId: 
     // The chart library loads while the run does, not after its metrics' histories.
     void import("../charts/echarts");
     get<{ run: Run }>("runs/get", { run_id: runId }).then(
-      (r) => setRun(r.run),
+      (r) => {
+        // The first charts' histories are asked for now, while the page renders, not once their charts have mounted.
+        for (const key of metricKeys(r.run).slice(0, PREFETCHED_CHARTS)) prefetchHistory(runId, key);
+        setRun(r.run);
+      },
       (e) => setError(describe(e)),
     );
     get<{ experiment: Experiment }>("experiments/get", { experiment_id: experimentId }).then(
