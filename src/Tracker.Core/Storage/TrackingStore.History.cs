@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Tracker.Core.Tracking;
 using static Tracker.Core.Storage.TableStorage;
@@ -169,6 +170,8 @@ public sealed partial class TrackingStore
         return rows;
     }
 
+    private sealed record ReadHistory(ETag ETag, List<MetricPoint> Points);
+
     private static List<MetricPoint> PointsOf(IEnumerable<TableEntity> rows, string keyProperty)
     {
         var points = new List<MetricPoint>();
@@ -186,7 +189,13 @@ public sealed partial class TrackingStore
     /// Reading in that same order — the run row, then every place's batch rows, then every place's compacted rows — a
     /// point on the move is seen twice (and deduplicated), never missed.
     /// </summary>
-    private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct)
+    /// <remarks>
+    /// With <paramref name="reuse"/> (charts: the same history drawn again and again), a history read earlier is
+    /// answered again while the run row's ETag is the one it was read under: every write that adds points changes the
+    /// run row (buffered points live in it; batch rows are written in its transaction or just before it), and a
+    /// compaction only moves points. The result is then shared: the caller must not change it.
+    /// </remarks>
+    private async Task<List<MetricPoint>> ReadHistoryAsync(string runId, string key, Comparison<MetricPoint> order, CancellationToken ct, bool reuse = false)
     {
         var points = new List<MetricPoint>();
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return points;
@@ -194,6 +203,9 @@ public sealed partial class TrackingStore
         var pieces = MetricPoints.PieceProperties(MetricPoints.KeyProperty(key));
 
         var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));
+        var cacheKey = $"{runId}\n{key}\n{order.Method.Name}";
+        if (reuse && row.HasValue && _historyReads.TryGetValue(cacheKey, out ReadHistory? earlier) && earlier!.ETag == row.Value!.ETag)
+            return earlier.Points;
         var historyLayout = 0; // unknown: read both places
         if (row.HasValue)
         {
@@ -213,6 +225,12 @@ public sealed partial class TrackingStore
             if (write == 0 || !points[read].SameAs(points[write - 1]))
                 points[write++] = points[read];
         points.RemoveRange(write, points.Count - write);
+        if (reuse && row.HasValue)
+            _historyReads.Set(cacheKey, new ReadHistory(row.Value!.ETag, points), new MemoryCacheEntryOptions
+            {
+                Size = 64 + points.Count * 24L,
+                SlidingExpiration = TimeSpan.FromMinutes(5),
+            });
         return points;
     }
 }

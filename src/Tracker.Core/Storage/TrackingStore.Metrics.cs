@@ -180,7 +180,7 @@ public sealed partial class TrackingStore
             if (startStep > endStep)
                 throw MlflowException.InvalidParameter($"end_step must be greater than start_step. Found start_step={startStep} and end_step={endStep}.");
 
-            var histories = await Task.WhenAll(runIds.Select(id => ReadHistoryAsync(id, key, MetricPoint.StepOrder, ct)));
+            var histories = await Task.WhenAll(runIds.Select(id => ReadHistoryAsync(id, key, MetricPoint.StepOrder, ct, reuse: true)));
             var allSteps = DistinctSteps(histories);
             var start = startStep ?? 0;
             var end = endStep ?? (allSteps.Count > 0 ? allSteps[^1] : 0);

@@ -56,6 +56,8 @@ public sealed partial class TrackingStore
     private readonly MemoryCache _runRowCache = new(new MemoryCacheOptions { SizeLimit = 64L * 1024 * 1024 });
     // Metric histories being paged through, by snapshot id (see GetMetricHistoryAsync).
     private readonly MemoryCache _historySnapshots = new(new MemoryCacheOptions { SizeLimit = 128L * 1024 * 1024 });
+    // Whole metric histories by run and key, valid while the run row's ETag is unchanged (see ReadHistoryAsync).
+    private readonly MemoryCache _historyReads = new(new MemoryCacheOptions { SizeLimit = 32L * 1024 * 1024 });
 
     /// <param name="clock">Storage's time, learnt from the answers of <paramref name="tables"/> (its pipeline must hold it);
     /// without one the local clock stands in (tests on one machine).</param>

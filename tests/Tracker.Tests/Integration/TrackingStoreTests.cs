@@ -258,6 +258,35 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task BulkIntervalSeesEveryWriteAfterAnEarlierRead()
+    {
+        // A chart's history is reused while the run row is unchanged: each kind of write must show in the next read.
+        var runId = await CreateRunAsync();
+        async Task<long[]> StepsAsync()
+        {
+            var (status, body) = await _app.GetAsync($"{Api}metrics/get-history-bulk-interval?run_ids={runId}&metric_key=loss&max_results=2500");
+            Assert.Equal(200, status);
+            return [.. body!["metrics"]!.AsArray().Select(m => (long)m!["step"]!)];
+        }
+        object Batch(int from, int count) => new
+        {
+            run_id = runId,
+            metrics = Enumerable.Range(from, count).Select(s => new { key = "loss", value = s / 10.0, timestamp = 1, step = s }),
+        };
+
+        await _app.PostAsync(Api + "runs/log-batch", Batch(0, 3));
+        Assert.Equal(new long[] { 0, 1, 2 }, await StepsAsync());
+        Assert.Equal(new long[] { 0, 1, 2 }, await StepsAsync());
+        // A point buffered in the run row, then a batch too big for the buffer (history rows), then another key only.
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-metric", new { run_id = runId, key = "loss", value = 1, timestamp = 1, step = 3 })).Status);
+        Assert.Equal(new long[] { 0, 1, 2, 3 }, await StepsAsync());
+        await _app.PostAsync(Api + "runs/log-batch", Batch(4, 1000));
+        Assert.Equal(Enumerable.Range(0, 1004).Select(s => (long)s), await StepsAsync());
+        Assert.Equal(200, (await _app.PostAsync(Api + "runs/log-metric", new { run_id = runId, key = "acc", value = 1, timestamp = 1, step = 0 })).Status);
+        Assert.Equal(1004, (await StepsAsync()).Length);
+    }
+
+    [Fact]
     public async Task NonFiniteValuesRoundTripAsMlflowStoresThem()
     {
         var runId = await CreateRunAsync();
