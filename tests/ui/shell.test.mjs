@@ -63,6 +63,11 @@ test("the API routes keep theirs: an unknown API path is MLflow's 404, not the U
   assert.equal((await response.json()).error_code, "ENDPOINT_NOT_FOUND");
   const config = await (await fetch(tracker.url + "/ui-config.json")).json();
   assert.equal(config.auth, false);
+  // index.html carries the same settings (HTML-encoded), so the first view needs no round trip for them.
+  const html = await (await fetch(tracker.url + "/experiments/1")).text();
+  const meta = html.match(/<meta name="tracker-config" content="([^"]*)"/);
+  assert.ok(meta, "no tracker-config meta tag");
+  assert.deepEqual(JSON.parse(meta[1].replaceAll("&quot;", '"').replaceAll("&amp;", "&")), config);
 });
 
 test("the experiments view lists, searches, creates, renames, deletes and restores", async () => {

@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Reflection;
+using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -49,9 +52,11 @@ public static class WebUiEndpoints
         return app;
     }
 
+    /// <summary>index.html with the UI's settings in a meta tag (what /ui-config.json answers), so the first view needs
+    /// no round trip for them.</summary>
     private static IResult ServeIndex(HttpContext context)
     {
-        if (WebUiAssets.Index is not { } index)
+        if (WebUiAssets.IndexWithConfig(ConfigJson(context)) is not { } index)
             return Results.Text("The web UI was not built into this executable.", "text/plain", statusCode: StatusCodes.Status404NotFound);
         SetPageHeaders(context, IndexCacheControl);
         return Serve(context, index);
@@ -65,13 +70,18 @@ public static class WebUiEndpoints
         return Serve(context, asset);
     }
 
-    private static IResult ServeConfig(HttpContext context, IOptions<AuthOptions> auth)
+    private static IResult ServeConfig(HttpContext context)
     {
         context.Response.Headers.CacheControl = "no-store";
+        return Results.Text(ConfigJson(context), "application/json");
+    }
+
+    private static string ConfigJson(HttpContext context)
+    {
         var entra = Entra(context);
         var config = new JsonObject
         {
-            ["auth"] = !auth.Value.Disabled,
+            ["auth"] = !context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Disabled,
             ["entra"] = entra is null ? null : new JsonObject
             {
                 ["clientId"] = entra.ClientId,
@@ -79,7 +89,7 @@ public static class WebUiEndpoints
                 ["scopes"] = new JsonArray([.. entra.Scopes.Select(s => JsonValue.Create(s))]),
             },
         };
-        return Results.Text(config.ToJsonString(), "application/json");
+        return config.ToJsonString();
     }
 
     private static WebUiEntra? Entra(HttpContext context) => WebUiEntra.From(
@@ -122,7 +132,21 @@ internal static class WebUiAssets
 
     public static FrozenDictionary<string, Asset> All => Files.Value;
 
-    public static Asset? Index => All.GetValueOrDefault("index.html");
+    private static readonly ConcurrentDictionary<string, Asset> Indexes = new(StringComparer.Ordinal);
+
+    /// <summary>index.html with <c>&lt;meta name="tracker-config" content="…"&gt;</c> (HTML-encoded JSON) before
+    /// <c>&lt;/head&gt;</c>; rendered once per settings (they are fixed while the app runs).</summary>
+    public static Asset? IndexWithConfig(string configJson)
+    {
+        if (All.GetValueOrDefault("index.html") is not { } index) return null;
+        return Indexes.GetOrAdd(configJson, json =>
+        {
+            var html = Encoding.UTF8.GetString(index.Content).Replace(
+                "</head>", $"<meta name=\"tracker-config\" content=\"{HtmlEncoder.Default.Encode(json)}\" />\n  </head>", StringComparison.Ordinal);
+            var content = Encoding.UTF8.GetBytes(html);
+            return new Asset(content, null, null, index.ContentType, ETagOf(content));
+        });
+    }
 
     private static FrozenDictionary<string, Asset> Load()
     {
@@ -136,10 +160,12 @@ internal static class WebUiAssets
                 names.Contains(name + ".gz") ? Read(assembly, name + ".gz") : null,
                 names.Contains(name + ".br") ? Read(assembly, name + ".br") : null,
                 ContentType(name),
-                $"\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..32]}\"");
+                ETagOf(content));
         }
         return files.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    private static string ETagOf(byte[] content) => $"\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))[..32]}\"";
 
     private static byte[]? Read(Assembly assembly, string name)
     {

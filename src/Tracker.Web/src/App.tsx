@@ -1,7 +1,7 @@
 // The shell: loads the UI's settings, asks for credentials when the API needs them, and shows the view the URL names.
 import { useEffect, useState } from "preact/hooks";
 import { entraSignedIn, entraToken, signOutEntra, startEntra } from "./auth/entra";
-import { installTokenSource, loadConfig, onSessionChange, signedIn as hasSession, signOut, type UiConfig } from "./auth/session";
+import { embeddedConfig, installTokenSource, loadConfig, onSessionChange, signedIn as hasSession, signOut, type UiConfig } from "./auth/session";
 import { SignIn } from "./auth/SignIn";
 import { ComparePage } from "./compare/ComparePage";
 import { ExperimentsPage } from "./experiments/ExperimentsPage";
@@ -12,12 +12,18 @@ import { Link, match, useLocation } from "./shared/router";
 
 export function App() {
   const location = useLocation();
-  const [config, setConfig] = useState<UiConfig | null>(null);
+  // Settings index.html carries render the first view at once (its requests go out in this first render's effects,
+  // so the token source is installed here, before them); with Entra configured, MSAL first completes a sign-in below.
+  const [config, setConfig] = useState<UiConfig | null>(() => {
+    installTokenSource(null);
+    const embedded = embeddedConfig();
+    return embedded && !(embedded.auth && embedded.entra) ? embedded : null;
+  });
   const [configError, setConfigError] = useState<string | null>(null);
   const [, setSession] = useState(0);
 
   useEffect(() => {
-    installTokenSource(null);
+    if (config) return onSessionChange(() => setSession((s) => s + 1));
     loadConfig()
       .then(async (c) => {
         // With Entra configured, MSAL first completes a sign-in this load may be the redirect back from.

@@ -62,7 +62,15 @@ export function changed() {
   listeners.forEach((l) => l());
 }
 
+/** The settings index.html carries (a meta tag the server fills in), or null on a page without them. */
+export function embeddedConfig(): UiConfig | null {
+  const content = document.querySelector<HTMLMetaElement>('meta[name="tracker-config"]')?.content;
+  return content ? (JSON.parse(content) as UiConfig) : null;
+}
+
 export async function loadConfig(): Promise<UiConfig> {
+  const embedded = embeddedConfig();
+  if (embedded) return embedded;
   const response = await fetch("/ui-config.json", { credentials: "omit", cache: "no-store" });
   if (!response.ok) throw new Error(`Could not load the UI's settings (${response.status}).`);
   return (await response.json()) as UiConfig;
