@@ -1,6 +1,7 @@
 // Experiments: list and search by name, create, rename, delete and restore (MLflow's experiments/* RPCs).
 import { useEffect, useState } from "preact/hooks";
 import { describe, post } from "../shared/api";
+import { nameContains } from "../shared/filters";
 import { formatTime } from "../shared/format";
 import { Link, setQuery, useLocation } from "../shared/router";
 import type { Experiment } from "../shared/types";
@@ -10,16 +11,6 @@ type View = "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
 interface SearchResponse {
   experiments?: Experiment[];
   next_page_token?: string;
-}
-
-/** MLflow's filter for names containing <text>, case-insensitively; null when there is nothing to filter by. */
-export function nameFilter(text: string): string | null {
-  const t = text.trim();
-  if (!t) return null;
-  const pattern = `%${t}%`;
-  if (!t.includes("'")) return `name ILIKE '${pattern}'`;
-  if (!t.includes('"')) return `name ILIKE "${pattern}"`;
-  return `name ILIKE '${pattern.replaceAll("'", "_")}'`;
 }
 
 export function ExperimentsPage() {
@@ -35,7 +26,7 @@ export function ExperimentsPage() {
 
   async function load(pageToken?: string) {
     try {
-      const filter = nameFilter(search);
+      const filter = nameContains(search);
       const page = await post<SearchResponse>("experiments/search", {
         max_results: 200,
         view_type: view,

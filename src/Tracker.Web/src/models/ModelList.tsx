@@ -4,7 +4,8 @@ import { describe, get } from "../shared/api";
 import { formatTime } from "../shared/format";
 import { Link, setQuery, useLocation } from "../shared/router";
 import type { RegisteredModel } from "../shared/types";
-import { modelHref, nameContains } from "./filters";
+import { nameContains } from "../shared/filters";
+import { modelHref } from "./filters";
 
 const PER_PAGE = 50;
 

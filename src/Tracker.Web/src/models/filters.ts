@@ -9,14 +9,4 @@ export function nameEquals(name: string): { filter: string; exact: boolean } {
   return { filter: `name LIKE '${name.replaceAll("'", "_").replaceAll("%", "_")}'`, exact: false };
 }
 
-/** Names containing <text>, case-insensitively; null when there is nothing to filter by. */
-export function nameContains(text: string): string | null {
-  const t = text.trim();
-  if (!t) return null;
-  const pattern = `%${t}%`;
-  if (!t.includes("'")) return `name ILIKE '${pattern}'`;
-  if (!t.includes('"')) return `name ILIKE "${pattern}"`;
-  return `name ILIKE '${pattern.replaceAll("'", "_")}'`;
-}
-
 export const modelHref = (name: string) => `/models/${encodeURIComponent(name)}`;
