@@ -7,7 +7,8 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { repoRoot, azuriteBin } from "../../scripts/local-tools.mjs";
-import { ensureChromium } from "../../scripts/ensure-chromium.mjs";
+import { ensureChromium, ensureFirefox } from "../../scripts/ensure-browsers.mjs";
+import puppeteer from "puppeteer-core";
 
 export const screenshotDir = join(repoRoot, "TestResults", "ui");
 const trackerBin = join(repoRoot, "src", "Tracker.Functions", "bin", "Release", "net10.0", "linux-x64", "Tracker.Functions");
@@ -99,6 +100,11 @@ export function createAdminToken(tracker, user = "ui-admin", name = "ui-test") {
 /** Headless Debian Chromium; the caller closes it. */
 export async function launchBrowser() {
   return chromium.launch({ executablePath: ensureChromium(), headless: true, args: ["--no-sandbox"] });
+}
+
+/** Headless Debian Firefox ESR over WebDriver BiDi (puppeteer-core); the caller closes it. */
+export async function launchFirefox() {
+  return puppeteer.launch({ browser: "firefox", executablePath: ensureFirefox(), headless: true });
 }
 
 /** A full-page screenshot under TestResults/ui/<name>.png. */
