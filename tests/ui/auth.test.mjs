@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createAdminToken, launchBrowser, screenshot, startTracker } from "./harness.mjs";
+import { createAdminToken, launchBrowser, recordErrors, screenshot, startTracker } from "./harness.mjs";
 
 let browser;
 const trackers = [];
@@ -36,11 +36,8 @@ async function call(tracker, token, method, path, body) {
 }
 
 function watch(page) {
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
   // The refusals the test provokes (a wrong token: 401) log "Failed to load resource"; anything else fails.
-  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
-  return errors;
+  return recordErrors(page, { failedRequestsAllowed: true });
 }
 
 test("with auth on the UI asks for a token, refuses a wrong one, keeps the right one for the tab's session, and signs out", async () => {

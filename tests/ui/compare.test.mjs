@@ -3,7 +3,7 @@
 // same view for 120 runs (runs loaded in batches, history fetched with get-history-bulk-interval's 100-run limit).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, screenshot, seedExperiment, startTracker } from "./harness.mjs";
+import { launchBrowser, recordErrors, screenshot, seedExperiment, startTracker } from "./harness.mjs";
 
 let tracker;
 let browser;
@@ -21,10 +21,7 @@ after(async () => {
 /** A 1280×800 page that records page errors and console errors (CSP refusals among them). */
 async function openPage() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  return { page, errors };
+  return { page, errors: recordErrors(page) };
 }
 
 const drawn = (locator) => locator.and(locator.page().locator('[data-drawn="true"]'));

@@ -107,6 +107,18 @@ export async function launchFirefox() {
   return puppeteer.launch({ browser: "firefox", executablePath: ensureFirefox(), headless: true });
 }
 
+/**
+ * The page's errors and console errors (CSP refusals are console errors), collected as they happen; a test asserts the
+ * list stays empty. With `failedRequestsAllowed`, the "Failed to load resource" lines of requests the test makes fail
+ * on purpose (a wrong token, a bad filter) are left out.
+ */
+export function recordErrors(page, { failedRequestsAllowed = false } = {}) {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && !(failedRequestsAllowed && m.text().startsWith("Failed to load resource")) && errors.push(m.text()));
+  return errors;
+}
+
 /** A full-page screenshot under TestResults/ui/<name>.png. */
 export async function screenshot(page, name) {
   mkdirSync(screenshotDir, { recursive: true });

@@ -3,7 +3,7 @@
 // queue consumer (polled locally), with the gate's figures shown.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, screenshot, seedExperiment, startTracker } from "./harness.mjs";
+import { launchBrowser, recordErrors, screenshot, seedExperiment, startTracker } from "./harness.mjs";
 
 let tracker;
 let browser;
@@ -37,11 +37,8 @@ after(async () => {
 
 async function openPage() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
   // A refusal the test provokes is answered 400 ("Failed to load resource"); anything else logged as an error fails.
-  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
-  return { page, errors };
+  return { page, errors: recordErrors(page, { failedRequestsAllowed: true }) };
 }
 
 test("the models list shows each model's latest versions per stage and its aliases, and searches by name", async () => {

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { deflateSync } from "node:zlib";
-import { launchBrowser, screenshot, startTracker } from "./harness.mjs";
+import { launchBrowser, recordErrors, screenshot, startTracker } from "./harness.mjs";
 
 const BIG = 100_000;
 const bigValue = (step) => 0.1 + Math.exp(-step / 20000) + 0.05 * Math.sin(step / 500);
@@ -112,11 +112,7 @@ after(async () => {
 
 async function newPage() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  // Console errors include CSP refusals.
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  return { page, errors };
+  return { page, errors: recordErrors(page) };
 }
 
 /** What the chart's canvas shows now; waitForRedraw waits until it shows something else, drawn to the end. */

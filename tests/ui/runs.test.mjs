@@ -2,7 +2,7 @@
 // compare, nested runs, the keyboard, view state kept in the URL, and windowing at 2,500 runs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, screenshot, seedExperiment, startTracker } from "./harness.mjs";
+import { launchBrowser, recordErrors, screenshot, seedExperiment, startTracker } from "./harness.mjs";
 import { seedManyRuns } from "./seed-many.mjs";
 
 let tracker;
@@ -30,9 +30,7 @@ after(async () => {
 /** A 1280×800 page that records page errors (and console errors other than the failed requests a test provokes). */
 async function openPage(path) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
+  const errors = recordErrors(page, { failedRequestsAllowed: true });
   await page.goto(tracker.url + path);
   await page.locator('[role=grid][data-ready="true"]').waitFor();
   return { page, errors };

@@ -1,7 +1,7 @@
 // The UI as served: headers of every kind of response, and the experiments view against a seeded Tracker.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, screenshot, seedExperiment, startTracker } from "./harness.mjs";
+import { launchBrowser, recordErrors, screenshot, seedExperiment, startTracker } from "./harness.mjs";
 
 let tracker;
 let browser;
@@ -74,10 +74,8 @@ test("the experiments view lists, searches, creates, renames, deletes and restor
   await seedExperiment(tracker.api, "ui-shell-alpha", [{ name: "r1", params: { lr: "0.1" }, metrics: { loss: 0.5 } }]);
   await seedExperiment(tracker.api, "ui-shell-beta", []);
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  // Console errors include CSP refusals; a failed request the test provokes (the duplicate name) is not one.
-  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && errors.push(m.text()));
+  // A failed request the test provokes (the duplicate name) is no error.
+  const errors = recordErrors(page, { failedRequestsAllowed: true });
   await page.goto(tracker.url + "/");
   const table = page.getByTestId("experiments");
   await table.getByRole("link", { name: "ui-shell-alpha" }).waitFor();
