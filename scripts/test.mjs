@@ -1,15 +1,16 @@
 // `npm test`: every test. First the .NET suite (unit, integration against an Azurite the tests start themselves, Bicep
-// build and lint, publish layout; its build also builds the web UI), then the browser tests of the web UI
+// build and lint, the published native handler's layout and behaviour; its build also builds the web UI), then the browser tests of the web UI
 // (tests/ui, node:test + playwright-core driving Debian's Chromium, and puppeteer-core driving Debian's Firefox ESR for
-// firefox.test.mjs; both installed here when missing) against the
+// firefox.test.mjs; both installed here when missing, as is clang for the native publish) against the
 // Tracker that build made. Needs only the .NET SDK and Node.js. Arguments go to `dotnet test` (e.g. --filter), and
 // then only the .NET tests run.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot, ensureNodeModules } from "./local-tools.mjs";
-import { ensureChromium, ensureFirefox } from "./ensure-browsers.mjs";
+import { ensureChromium, ensureFirefox, ensureNativeToolchain } from "./ensure-packages.mjs";
 
 ensureNodeModules();
+ensureNativeToolchain(); // the .NET tests publish the handler as azd does: native, linked by clang
 const args = process.argv.slice(2);
 const env = { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1" };
 const dotnet = spawnSync("dotnet", ["test", "Tracker.Functions.sln", "-c", "Release", ...args], { cwd: repoRoot, stdio: "inherit", env });

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { repoRoot, azuriteBin } from "../../scripts/local-tools.mjs";
-import { ensureChromium, ensureFirefox } from "../../scripts/ensure-browsers.mjs";
+import { ensureChromium, ensureFirefox } from "../../scripts/ensure-packages.mjs";
 import puppeteer from "puppeteer-core";
 
 export const screenshotDir = join(repoRoot, "TestResults", "ui");

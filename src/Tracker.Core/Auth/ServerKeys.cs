@@ -53,7 +53,7 @@ public sealed class ServerKeys
         if (!string.IsNullOrWhiteSpace(_configured)) return Convert.FromBase64String(_configured.Trim());
         return await StorageErrors.Call(async () =>
         {
-            await _table.CreateIfNotExistsAsync(ct);
+            await TableStorage.CreateIfMissingAsync(_table, ct);
             var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, [KeyColumn], ct);
             if (existing.HasValue && existing.Value!.GetBinary(KeyColumn) is { Length: >= MinimumKeyBytes } stored) return stored;
             var fresh = RandomNumberGenerator.GetBytes(MinimumKeyBytes);

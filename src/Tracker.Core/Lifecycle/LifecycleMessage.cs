@@ -42,9 +42,7 @@ public sealed record LifecycleMessage
     /// <summary>The producer's W3C trace context (<see cref="QueueTrace.Property"/>).</summary>
     [JsonPropertyName(QueueTrace.Property)] public string? TraceParent { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, LifecycleJson.Default.LifecycleMessage);
 
     /// <summary>The message a queue delivery carries, or null for text that is not one (dropped with a warning: nothing in
     /// a malformed message is trusted, so there is nothing to retry).</summary>
@@ -52,7 +50,7 @@ public sealed record LifecycleMessage
     {
         try
         {
-            var message = JsonSerializer.Deserialize<LifecycleMessage>(text, Json);
+            var message = JsonSerializer.Deserialize(text, LifecycleJson.Default.LifecycleMessage);
             return message is { Kind: RunDeleted or ExperimentDeleted or VersionStageChanged or ExpireArtifacts } ? message : null;
         }
         catch (JsonException)
@@ -61,3 +59,7 @@ public sealed record LifecycleMessage
         }
     }
 }
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LifecycleMessage))]
+internal sealed partial class LifecycleJson : JsonSerializerContext;

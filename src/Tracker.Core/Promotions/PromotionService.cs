@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -75,11 +76,11 @@ public sealed class PromotionService
             PromotionStore.NewId(now), version.Name, request.Version, request.Target, request.ArchiveExisting, request.Gate,
             PromotionStatus.Pending, requester, now, now, null, null);
         await _promotions.AddAsync(promotion, ct);
-        var message = JsonSerializer.Serialize(new Dictionary<string, string?>
+        var message = new JsonObject
         {
             ["promotion_id"] = promotion.Id,
             [QueueTrace.Property] = QueueTrace.CurrentTraceParent(),
-        });
+        }.ToJsonString();
         try
         {
             await _queueCreated.RunAsync().WaitAsync(ct);

@@ -137,7 +137,7 @@ public sealed class ModelVersionSources(TrackingStore tracking, RegistryStore re
         {
             list = [];
         }
-        list.Add(new JsonObject { ["name"] = name, ["version"] = version });
+        list.Add((JsonNode)new JsonObject { ["name"] = name, ["version"] = version });
         await tracking.SetLoggedModelTagsAsync(modelId, [new KeyValue(ModelVersionsTag, list.ToJsonString())], ct);
     }
 

@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using Azure;
 using Azure.Data.Tables;
+using Azure.Data.Tables.Models;
 using Tracker.Core.Auth;
 
 namespace Tracker.Core.Storage;
@@ -124,6 +126,26 @@ internal static class TableStorage
         offset + pageSize < total ? PageToken.Next(offset, pageSize, total, await keys.GetAsync(PageToken.KeyPurpose, ct), query, snapshot) : null;
 
     /// <summary>
+    /// Creates the table unless it exists, as the SDK's <c>CreateIfNotExistsAsync</c> does (a table still being deleted
+    /// is an error), through <c>CreateAsync</c>: the SDK builds the other one's request body by reflection, which the
+    /// native (AOT) build cannot do. Every store calls this before it reads, so it also keeps what the SDK reflects on
+    /// when it reads a row into a <see cref="TableEntity"/> (its constructor and properties), which the native
+    /// compiler cannot see.
+    /// </summary>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicProperties, typeof(TableEntity))]
+    public static async Task CreateIfMissingAsync(TableClient table, CancellationToken ct = default)
+    {
+        try
+        {
+            await table.CreateAsync(ct);
+        }
+        catch (RequestFailedException e) when (e.Status == StorageErrors.Conflict && e.ErrorCode != TableErrorCode.TableBeingDeleted)
+        {
+            // It exists.
+        }
+    }
+
+    /// <summary>
     /// Creates a store's tables on first use (never before Kestrel listens), then runs <paramref name="then"/> (seed
     /// rows); a failure is retried by the next caller (<see cref="OnceUntilSuccess"/>). A caller stops waiting when its
     /// budget runs out (<c>RunAsync().WaitAsync(ct)</c>); the shared set-up goes on, bounded by the SDK's own timeouts.
@@ -132,7 +154,7 @@ internal static class TableStorage
         new(async () => await StorageErrors.Call(async () =>
         {
             // Side by side: a cold instance's first request waits for all of them.
-            await Task.WhenAll(tables.Select(table => table.CreateIfNotExistsAsync()));
+            await Task.WhenAll(tables.Select(table => CreateIfMissingAsync(table)));
             if (then is not null) await then();
             return true;
         }));

@@ -24,16 +24,14 @@ public sealed record WebhookDeliveryMessage
 
     [JsonIgnore] public WebhookEvent Event => new(Entity, Action);
 
-    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, WebhookJson.Default.WebhookDeliveryMessage);
 
     /// <summary>The message, or null for text that is not one (nothing in it is trusted: dropped, not retried).</summary>
     public static WebhookDeliveryMessage? Parse(string text)
     {
         try
         {
-            var m = JsonSerializer.Deserialize<WebhookDeliveryMessage>(text, Json);
+            var m = JsonSerializer.Deserialize(text, WebhookJson.Default.WebhookDeliveryMessage);
             return m is not null && WebhookStore.IsWellFormedId(m.WebhookId) && m.Attempt >= 1 && m.DeliveryId.Length is > 0 and <= 64 ? m : null;
         }
         catch (JsonException)
@@ -42,3 +40,8 @@ public sealed record WebhookDeliveryMessage
         }
     }
 }
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(WebhookDeliveryMessage))]
+[JsonSerializable(typeof(string[]))]
+internal sealed partial class WebhookJson : JsonSerializerContext;

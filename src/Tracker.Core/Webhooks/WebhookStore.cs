@@ -143,7 +143,7 @@ public sealed class WebhookStore
         ["Name"] = w.Name,
         ["Description"] = w.Description,
         ["Url"] = w.Url,
-        ["Events"] = JsonSerializer.Serialize(w.Events.Select(e => e.ToString()).ToArray()),
+        ["Events"] = JsonSerializer.Serialize(w.Events.Select(e => e.ToString()).ToArray(), WebhookJson.Default.StringArray),
         ["Status"] = w.Status,
         ["ModelName"] = w.ModelName,
         ["Created"] = w.CreationTimestamp,
@@ -155,7 +155,7 @@ public sealed class WebhookStore
         e.GetString("Name") ?? "",
         e.GetString("Description"),
         e.GetString("Url") ?? "",
-        (JsonSerializer.Deserialize<string[]>(e.GetString("Events") ?? "[]") ?? [])
+        (JsonSerializer.Deserialize(e.GetString("Events") ?? "[]", WebhookJson.Default.StringArray) ?? [])
             .Select(s => s.Split('.', 2)).Where(p => p.Length == 2).Select(p => new WebhookEvent(p[0], p[1])).ToList(),
         e.GetString("Status") ?? WebhookStatus.Active,
         e.GetString("ModelName"),

@@ -92,7 +92,7 @@ public static class HostInvocation
         {
             try
             {
-                s = JsonSerializer.Deserialize<string>(s) ?? "";
+                s = JsonNode.Parse(s)?.GetValue<string>() ?? "";
             }
             catch (JsonException)
             {

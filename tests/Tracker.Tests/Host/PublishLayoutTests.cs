@@ -13,7 +13,8 @@ namespace Tracker.Tests.Host;
 /// Flex Consumption runs the package from a read-only wwwroot, so a handler that lost its execute bit in the zip can
 /// never be repaired there and every request fails after a "successful" deploy.
 /// </summary>
-public class PublishLayoutTests(PublishFixture publish) : IClassFixture<PublishFixture>
+[Collection(PublishedCollection.Name)]
+public class PublishLayoutTests(PublishFixture publish)
 {
     private const string AssemblyName = "Tracker.Functions";
 
@@ -50,32 +51,17 @@ public class PublishLayoutTests(PublishFixture publish) : IClassFixture<PublishF
     }
 
     [Fact]
-    public void TheAppIsSelfContained()
+    public void TheHandlerIsNativeWithNoRuntimeBesideIt()
     {
-        foreach (var file in (string[])[$"{AssemblyName}.dll", "libcoreclr.so", "libhostfxr.so", "libhostpolicy.so", "System.Private.CoreLib.dll", "Microsoft.AspNetCore.dll"])
+        // Native AOT: the handler is the whole app. A JIT build (framework-dependent, self-contained or ReadyToRun)
+        // would carry the app's IL assembly, a runtimeconfig.json and, self-contained, the runtime itself.
+        foreach (var file in (string[])[$"{AssemblyName}.dll", $"{AssemblyName}.runtimeconfig.json", "libcoreclr.so", "libclrjit.so", "System.Private.CoreLib.dll"])
         {
-            Assert.True(File.Exists(Path.Combine(publish.Root, file)), $"{file} is missing: the publish is not self-contained.");
+            Assert.False(File.Exists(Path.Combine(publish.Root, file)), $"{file} is in the publish: the handler is not a native (AOT) build.");
         }
-
-        // A framework-dependent app names the shared frameworks it needs under runtimeOptions.framework(s); a
-        // self-contained one lists what it carries under includedFrameworks instead.
-        var runtimeOptions = JsonNode.Parse(File.ReadAllText(Path.Combine(publish.Root, $"{AssemblyName}.runtimeconfig.json")))!["runtimeOptions"]!.AsObject();
-        Assert.False(runtimeOptions.ContainsKey("framework"), "runtimeconfig.json asks for a shared framework.");
-        Assert.False(runtimeOptions.ContainsKey("frameworks"), "runtimeconfig.json asks for shared frameworks.");
-        var included = Assert.IsType<JsonArray>(runtimeOptions["includedFrameworks"]);
-        Assert.Contains(included, framework => framework?["name"]?.GetValue<string>() == "Microsoft.AspNetCore.App");
-    }
-
-    [Fact]
-    public void TheAppAssembliesAreReadyToRun()
-    {
-        // Negative control: the same assembly as the test run builds it (IL only) must fail the check.
-        Assert.False(ReadyToRun.HasNativeCode(typeof(Program).Assembly.Location), "The R2R check does not tell IL-only assemblies apart.");
-
-        foreach (var assembly in (string[])[$"{AssemblyName}.dll", "Tracker.Core.dll"])
-        {
-            Assert.True(ReadyToRun.HasNativeCode(Path.Combine(publish.Root, assembly)), $"{assembly} has no ReadyToRun code.");
-        }
+        Assert.Empty(Directory.EnumerateFiles(publish.Root, "*.dll", SearchOption.AllDirectories));
+        // Nor its debug symbols, twice the executable's size, in the deployment.
+        Assert.Empty(Directory.EnumerateFiles(publish.Root, "*.dbg", SearchOption.AllDirectories));
     }
 
     [Fact]

@@ -28,16 +28,18 @@ public sealed class TrackerProcess : IAsyncDisposable
         typeof(TrackerProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration,
         "net10.0", "linux-x64");
 
-    public static async Task<TrackerProcess> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string> environment)
+    /// <summary>Starts the build's executable, or the one in <paramref name="folder"/> (a publish: Host/PublishedHandlerTests).</summary>
+    public static async Task<TrackerProcess> StartAsync(AzuriteFixture azurite, IReadOnlyDictionary<string, string> environment, string? folder = null)
     {
+        folder ??= BuildOutput;
         // Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT given) Tracker listens on that port whatever --urls says.
         var port = environment.TryGetValue("FUNCTIONS_CUSTOMHANDLER_PORT", out var hostPort) ? hostPort : AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture);
         var url = new Uri($"http://127.0.0.1:{port}");
-        var start = new ProcessStartInfo(Path.Combine(BuildOutput, "Tracker.Functions"))
+        var start = new ProcessStartInfo(Path.Combine(folder, "Tracker.Functions"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = BuildOutput,
+            WorkingDirectory = folder,
         };
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(url.ToString());

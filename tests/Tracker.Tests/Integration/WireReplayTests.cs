@@ -18,20 +18,9 @@ namespace Tracker.Tests.Integration;
 /// Artifact downloads must return exactly the bytes uploaded, with the recorded media type.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposable
+public sealed class WireReplayTests(AzuriteFixture azurite) : IDisposable
 {
-    private static readonly string[] Scenarios = ["experiments", "runs", "validation", "search_runs", "artifacts", "registry"];
-    private const string ArtifactRoute = "/api/2.0/mlflow-artifacts/artifacts/";
-    private static readonly HashSet<string> ServerTimes = ["creation_time", "last_update_time", "creation_timestamp", "last_updated_timestamp"];
-
     private TrackerApp _app = null!;
-    private readonly Dictionary<string, string> _experimentIds = new() { ["0"] = "0" };
-    private readonly Dictionary<string, string> _runIds = [];
-    private readonly Dictionary<string, string> _pageTokens = [];
-    // Metrics of requests the recording accepted but Tracker rightly rejects: later answers lack them.
-    private readonly HashSet<string> _rejectedMetricKeys = [];
-    // What each artifact PUT sent, by Tracker-side path, to compare downloads against.
-    private readonly Dictionary<string, byte[]> _uploaded = [];
 
     public void Dispose() => _app?.Dispose();
 
@@ -61,6 +50,34 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
 
     private async Task ReplayAsync(AuthenticationHeaderValue? authorization)
     {
+        using var client = _app.CreateClient(new() { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Authorization = authorization;
+        await new WireReplay().RunAsync(client);
+    }
+}
+
+/// <summary>
+/// The replay itself, against any Tracker: the in-process app (<see cref="WireReplayTests"/>) or the published
+/// executable (Host/PublishedHandlerTests). One instance per replay: it learns the ids the server hands out as it goes.
+/// </summary>
+internal sealed partial class WireReplay
+{
+    private static readonly string[] Scenarios = ["experiments", "runs", "validation", "search_runs", "artifacts", "registry"];
+    private const string ArtifactRoute = "/api/2.0/mlflow-artifacts/artifacts/";
+    private static readonly HashSet<string> ServerTimes = ["creation_time", "last_update_time", "creation_timestamp", "last_updated_timestamp"];
+
+    private readonly Dictionary<string, string> _experimentIds = new() { ["0"] = "0" };
+    private readonly Dictionary<string, string> _runIds = [];
+    private readonly Dictionary<string, string> _pageTokens = [];
+    // Metrics of requests the recording accepted but Tracker rightly rejects: later answers lack them.
+    private readonly HashSet<string> _rejectedMetricKeys = [];
+    // What each artifact PUT sent, by Tracker-side path, to compare downloads against.
+    private readonly Dictionary<string, byte[]> _uploaded = [];
+
+    /// <summary>Replays the recording through <paramref name="client"/> (its base address and credentials set) and fails
+    /// with every mismatch.</summary>
+    public async Task RunAsync(HttpClient client)
+    {
         var lines = File.ReadLines(Path.Combine(RepoPaths.Fixtures, "mlflow-wire", "mlflow-2.10.2-client-server.jsonl"))
             .Select(l => JsonNode.Parse(l)!.AsObject())
             .Where(l => Scenarios.Contains((string)l["scenario"]!))
@@ -68,8 +85,6 @@ public sealed partial class WireReplayTests(AzuriteFixture azurite) : IDisposabl
         Assert.True(lines.Count > 125, "the recording should hold the six scenarios");
 
         var mismatches = new List<string>();
-        using var client = _app.CreateClient(new() { AllowAutoRedirect = false });
-        client.DefaultRequestHeaders.Authorization = authorization;
         foreach (var line in lines)
         {
             var method = (string)line["method"]!;

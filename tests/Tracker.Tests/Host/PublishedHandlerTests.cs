@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Tracker.Tests.Infrastructure;
+using Tracker.Tests.Integration;
+using Tracker.Tests.Triggers;
+
+namespace Tracker.Tests.Host;
+
+/// <summary>
+/// The published handler, what azd deploys, run the way the Functions host runs it (its port in
+/// FUNCTIONS_CUSTOMHANDLER_PORT, so auth is on) against Azurite. It is a native (AOT) build, and a native build fails
+/// at run time, not at build time, wherever something reflects on code its compiler could not see (an SDK's binder, a
+/// serializer without generated metadata): the in-process tests run the JIT build and cannot vouch for it. So the
+/// recorded MLflow traffic is replayed against it, and the host's trigger invocations are sent to it.
+/// </summary>
+[Collection(PublishedCollection.Name)]
+public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture azurite)
+{
+    private const string HandlerName = "Tracker.Functions";
+    /// <summary>The host's queue invocation (as in <see cref="HostInvocationTests.HostPayload"/>) of a lifecycle message.</summary>
+    private const string LifecyclePayload = """
+        { "Data": { "msg": "\"{\\\"kind\\\":\\\"run_deleted\\\",\\\"run_id\\\":\\\"0123456789abcdef0123456789abcdef\\\"}\"" },
+          "Metadata": { "DequeueCount": "1", "Id": "\"5f3c2a9e-7d1b-4c2e-9a51-0b6f1e2d3c4b\"",
+            "sys": { "MethodName": "Lifecycle", "UtcNow": "2025-11-13T10:00:01.2205399Z" } } }
+        """;
+
+    private readonly string _tablePrefix = "n" + Guid.NewGuid().ToString("N")[..12];
+
+    [Fact]
+    public async Task TheRecordedMlflowTrafficBehavesTheSame()
+    {
+        await using var tracker = await StartAsync();
+        // The published handler's own management command, as an operator runs it in Azure.
+        var token = await AdminAsync("create-token", "--user", "replayer", "--name", "published-replay");
+
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = tracker.Url };
+        using (var anonymous = await client.GetAsync(new Uri("/api/2.0/mlflow/experiments/get?experiment_id=0", UriKind.Relative)))
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode); // auth is really on
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        await new WireReplay().RunAsync(client);
+    }
+
+    [Fact]
+    public async Task TheHostsTimerAndQueueInvocationsRun()
+    {
+        await using var tracker = await StartAsync();
+        using var client = new HttpClient { BaseAddress = tracker.Url };
+
+        // The cleanup timer's tick, and a lifecycle message about a run that does not exist (nothing to reconcile).
+        foreach (var (function, payload) in new[] { ("Cleanup", TimerTriggerContractTests.HostPayload), ("Lifecycle", LifecyclePayload) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/" + function, UriKind.Relative))
+            {
+                Content = new StringContent(payload, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
+            request.Headers.Add("X-Azure-Functions-HostVersion", "4.1040.0");
+            request.Headers.TryAddWithoutValidation("User-Agent", "Azure-Functions-Host/4.1040.0");
+            using var response = await client.SendAsync(request);
+
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{function}: {(int)response.StatusCode} {body}\n{tracker.Output}");
+            Assert.Equal(["Outputs", "Logs", "ReturnValue"], JsonNode.Parse(body)!.AsObject().Select(p => p.Key));
+        }
+        Assert.DoesNotContain(" fail: ", tracker.Output, StringComparison.Ordinal);
+    }
+
+    private Task<TrackerProcess> StartAsync() => TrackerProcess.StartAsync(azurite, new Dictionary<string, string>
+    {
+        ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture),
+        ["Tracker__Storage__TablePrefix"] = _tablePrefix,
+    }, publish.Root);
+
+    /// <summary>Runs <c>Tracker.Functions admin …</c> from the publish on the same storage; returns what it printed on stdout.</summary>
+    private async Task<string> AdminAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo(Path.Combine(publish.Root, HandlerName))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = publish.Root,
+        };
+        foreach (var a in (string[])["admin", .. args]) start.ArgumentList.Add(a);
+        start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
+        start.Environment["Tracker__Storage__TablePrefix"] = _tablePrefix;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"admin {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}");
+        return (await stdout).Trim();
+    }
+}
+
+/// <summary>One publish (minutes, native) shared by the tests of its layout and of the running handler, with an Azurite of
+/// its own: these run beside the main Azurite collection rather than holding it up.</summary>
+[CollectionDefinition(Name)]
+public sealed class PublishedCollection : ICollectionFixture<PublishFixture>, ICollectionFixture<AzuriteFixture>
+{
+    public const string Name = "Published";
+}
