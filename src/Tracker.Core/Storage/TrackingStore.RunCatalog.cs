@@ -280,6 +280,13 @@ public sealed partial class TrackingStore
                     if (settle) await WaitUntilQuietAsync(experimentId);
                     using var budget = new CancellationTokenSource(LoadBudget);
                     await CurrentRunsAsync(experimentId, static _ => false, budget.Token, settle);
+                    if (settle)
+                    {
+                        // A snapshot write already under way was built before the last writes, and this pass left it
+                        // alone: once the writes under way are done, look again (it writes only what is still missing).
+                        await SnapshotWritesSettled();
+                        await CurrentRunsAsync(experimentId, static _ => false, budget.Token, settle);
+                    }
                 }
                 catch (Exception e)
                 {
@@ -371,7 +378,7 @@ public sealed partial class TrackingStore
             _snapshotWrites = _snapshotWrites.IsCompleted ? write : Task.WhenAll(_snapshotWrites, write);
     }
 
-    /// <summary>Completes once the snapshot writes started so far have (tests).</summary>
+    /// <summary>Completes once the snapshot writes started so far have.</summary>
     internal Task SnapshotWritesSettled()
     {
         lock (_snapshotWritesGate) return _snapshotWrites;

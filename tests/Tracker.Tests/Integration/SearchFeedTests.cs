@@ -49,8 +49,10 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     /// <param name="snapshots">False: no blob client, so every first search scans the run rows.</param>
     /// <param name="policy">One more policy in the table client's pipeline (a slow storage).</param>
     /// <param name="requestTimeout">Each call's storage budget (StorageOptions.RequestTimeout).</param>
+    /// <param name="blobPolicy">One more policy in the blob client's pipeline (slow snapshot uploads).</param>
     private Instance NewInstance(
-        TimeSpan skew = default, bool calibrated = true, bool snapshots = true, HttpPipelinePolicy? policy = null, TimeSpan? requestTimeout = null)
+        TimeSpan skew = default, bool calibrated = true, bool snapshots = true, HttpPipelinePolicy? policy = null, TimeSpan? requestTimeout = null,
+        HttpPipelinePolicy? blobPolicy = null)
     {
         var time = new SkewedTime(skew);
         var clock = new StorageClock(time);
@@ -63,6 +65,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var blobOptions = new BlobClientOptions();
         blobOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
         blobOptions.AddPolicy(blobReads, HttpPipelinePosition.PerRetry);
+        if (blobPolicy is not null) blobOptions.AddPolicy(blobPolicy, HttpPipelinePosition.PerRetry);
         var storage = Options.Create(new StorageOptions
         {
             ConnectionString = azurite.ConnectionString, TablePrefix = _prefix, SearchSnapshotsContainer = Container,
@@ -355,6 +358,43 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         Assert.Equal(30, (await SearchAsync(cold.Store, experimentId)).Count);
         Assert.Equal(1, requests.Count); // the feed's tail: keys only, every one already in the snapshot
         Assert.Equal(1, cold.BlobReads.Count);
+    }
+
+    /// <summary>
+    /// A snapshot write still under way when the experiment turns quiet (a big experiment's takes seconds) was built before
+    /// the sweep's last writes: the writer looks again once it is done, so the settled snapshot still gets every run.
+    /// </summary>
+    [Fact]
+    public async Task TheQuietSnapshotIsNotLostToOneStillBeingWritten()
+    {
+        var writer = NewInstance(blobPolicy: new SlowUploads(TimeSpan.FromSeconds(1.5)));
+        writer.Store.RefreshAfterWrites = 5; // a snapshot early in the sweep, still uploading when the sweep ends
+        writer.Store.QuietPeriod = TimeSpan.FromMilliseconds(300);
+        var experimentId = await writer.Store.CreateExperimentAsync("quiet-while-writing", []);
+        for (var i = 0; i < 30; i++) await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
+
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        var runsInSnapshot = 0;
+        for (var wait = 0; runsInSnapshot < 30 && wait < 100; wait++)
+        {
+            await Task.Delay(100);
+            if (!await blob.ExistsAsync()) continue;
+            using var content = (await blob.DownloadStreamingAsync()).Value.Content;
+            runsInSnapshot = (await RunSnapshot.ReadAsync(content, new StringPool(), CancellationToken.None))?.Runs.Count ?? 0;
+        }
+        Assert.Equal(30, runsInSnapshot);
+    }
+
+    private sealed class SlowUploads(TimeSpan delay) : HttpPipelinePolicy
+    {
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Method == RequestMethod.Put) await Task.Delay(delay);
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
     }
 
     /// <summary>Pages of one search reuse its sorted matches only while no view changed: a run created between two pages
