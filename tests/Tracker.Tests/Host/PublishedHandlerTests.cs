@@ -45,32 +45,48 @@ public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture
         await new WireReplay().RunAsync(client);
     }
 
+    /// <summary>With every exporter on, as in Azure (Application Insights) or beside a collector (OTLP); both point at a
+    /// closed port, the console one shows the spans.</summary>
     [Fact]
-    public async Task TheHostsTimerAndQueueInvocationsRun()
+    public async Task TheHostsTimerAndQueueInvocationsRunAndAreTraced()
     {
-        await using var tracker = await StartAsync();
+        await using var tracker = await StartAsync(new Dictionary<string, string>
+        {
+            ["Tracker__Telemetry__Console"] = "true",
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9",
+        });
         using var client = new HttpClient { BaseAddress = tracker.Url };
 
         // The cleanup timer's tick, and a lifecycle message about a run that does not exist (nothing to reconcile).
         foreach (var (function, payload) in new[] { ("Cleanup", TimerTriggerContractTests.HostPayload), ("Lifecycle", LifecyclePayload) })
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/" + function, UriKind.Relative))
-            {
-                Content = new StringContent(payload, Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
-            request.Headers.Add("X-Azure-Functions-HostVersion", "4.1040.0");
-            request.Headers.TryAddWithoutValidation("User-Agent", "Azure-Functions-Host/4.1040.0");
-            using var response = await client.SendAsync(request);
+            await InvokeAsync(client, tracker, function, payload);
 
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{function}: {(int)response.StatusCode} {body}\n{tracker.Output}");
-            Assert.Equal(["Outputs", "Logs", "ReturnValue"], JsonNode.Parse(body)!.AsObject().Select(p => p.Key));
-        }
+        // The pipeline is built after the first response; then the next invocation's span reaches the console.
+        for (var wait = 0; !tracker.Output.Contains("OpenTelemetry export started.", StringComparison.Ordinal) && wait < 100; wait++) await Task.Delay(100);
+        await InvokeAsync(client, tracker, "Lifecycle", LifecyclePayload);
+        for (var wait = 0; !tracker.Output.Contains("Activity.DisplayName:", StringComparison.Ordinal) && wait < 100; wait++) await Task.Delay(100);
+        Assert.Contains("Activity.DisplayName:", tracker.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(" fail: ", tracker.Output, StringComparison.Ordinal);
     }
 
-    private Task<TrackerProcess> StartAsync() => TrackerProcess.StartAsync(azurite, new Dictionary<string, string>
+    /// <summary>POSTs a trigger invocation as the host does and checks the host's kind of reply.</summary>
+    private static async Task InvokeAsync(HttpClient client, TrackerProcess tracker, string function, string payload)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/" + function, UriKind.Relative))
+        {
+            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Azure-Functions-InvocationId", Guid.NewGuid().ToString());
+        request.Headers.Add("X-Azure-Functions-HostVersion", "4.1040.0");
+        request.Headers.TryAddWithoutValidation("User-Agent", "Azure-Functions-Host/4.1040.0");
+        using var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{function}: {(int)response.StatusCode} {body}\n{tracker.Output}");
+        Assert.Equal(["Outputs", "Logs", "ReturnValue"], JsonNode.Parse(body)!.AsObject().Select(p => p.Key));
+    }
+
+    private Task<TrackerProcess> StartAsync(Dictionary<string, string>? environment = null) => TrackerProcess.StartAsync(azurite, new Dictionary<string, string>(environment ?? [])
     {
         ["FUNCTIONS_CUSTOMHANDLER_PORT"] = AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture),
         ["Tracker__Storage__TablePrefix"] = _tablePrefix,
