@@ -3,7 +3,13 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 using Tracker.Tests.Infrastructure;
 using Tracker.Tests.Integration;
 using Tracker.Tests.Triggers;
@@ -45,6 +51,61 @@ public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture
         await new WireReplay().RunAsync(client);
     }
 
+    /// <summary>
+    /// A training job's managed identity signs in with a Microsoft Entra token (the framework's JWT handler, its OpenID
+    /// metadata and keys fetched from a tenant played locally), linked to a user by the published handler's own admin
+    /// command; a token signed by another key does not.
+    /// </summary>
+    [Fact]
+    public async Task AnEntraTokenOfALinkedIdentitySignsIn()
+    {
+        using var tenantKey = RSA.Create(2048);
+        using var otherKey = RSA.Create(2048);
+        var (tenant, objectId) = (Guid.NewGuid(), Guid.NewGuid());
+        var issuer = $"https://login.microsoftonline.com/{tenant}/v2.0";
+        var baseUrl = $"http://127.0.0.1:{AzuriteFixture.FreePort().ToString(CultureInfo.InvariantCulture)}";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(baseUrl);
+        await using var tenantHost = builder.Build();
+        var key = tenantKey.ExportParameters(includePrivateParameters: false);
+        var metadata = new JsonObject { ["issuer"] = issuer, ["jwks_uri"] = baseUrl + "/keys", ["id_token_signing_alg_values_supported"] = new JsonArray("RS256") };
+        var jwks = new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject
+            {
+                ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = "k1",
+                ["n"] = Base64UrlEncoder.Encode(key.Modulus), ["e"] = Base64UrlEncoder.Encode(key.Exponent),
+            }),
+        };
+        tenantHost.MapGet("/.well-known/openid-configuration", () => Results.Text(metadata.ToJsonString(), "application/json"));
+        tenantHost.MapGet("/keys", () => Results.Text(jwks.ToJsonString(), "application/json"));
+        await tenantHost.StartAsync();
+
+        await using var tracker = await StartAsync(new Dictionary<string, string>
+        {
+            ["Tracker__Auth__Entra__TenantId"] = tenant.ToString(),
+            ["Tracker__Auth__Entra__Audiences__0"] = "api://tracker-tests",
+            ["Tracker__Auth__Entra__MetadataAddress"] = baseUrl + "/.well-known/openid-configuration",
+        });
+        await AdminAsync("link-entra", "--user", "trainer", "--tenant", tenant.ToString(), "--object-id", objectId.ToString());
+        using var client = new HttpClient { BaseAddress = tracker.Url };
+
+        foreach (var (signer, status) in new[] { (tenantKey, HttpStatusCode.OK), (otherKey, HttpStatusCode.Unauthorized) })
+        {
+            var now = DateTime.UtcNow;
+            var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = issuer, Audience = "api://tracker-tests", IssuedAt = now, NotBefore = now, Expires = now.AddHours(1),
+                Claims = new Dictionary<string, object> { ["tid"] = tenant.ToString(), ["oid"] = objectId.ToString() },
+                SigningCredentials = new SigningCredentials(new RsaSecurityKey(signer) { KeyId = "k1" }, SecurityAlgorithms.RsaSha256),
+            });
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/2.0/mlflow/experiments/get?experiment_id=0", UriKind.Relative));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode == status, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}\n{tracker.Output}");
+        }
+    }
+
     /// <summary>With every exporter on, as in Azure (Application Insights) or beside a collector (OTLP); both point at a
     /// closed port, the console one shows the spans.</summary>
     [Fact]
@@ -62,11 +123,13 @@ public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture
         foreach (var (function, payload) in new[] { ("Cleanup", TimerTriggerContractTests.HostPayload), ("Lifecycle", LifecyclePayload) })
             await InvokeAsync(client, tracker, function, payload);
 
-        // The pipeline is built after the first response; then the next invocation's span reaches the console.
-        for (var wait = 0; !tracker.Output.Contains("OpenTelemetry export started.", StringComparison.Ordinal) && wait < 100; wait++) await Task.Delay(100);
-        await InvokeAsync(client, tracker, "Lifecycle", LifecyclePayload);
-        for (var wait = 0; !tracker.Output.Contains("Activity.DisplayName:", StringComparison.Ordinal) && wait < 100; wait++) await Task.Delay(100);
-        Assert.Contains("Activity.DisplayName:", tracker.Output, StringComparison.Ordinal);
+        // The pipeline is built after the first response, in the background: invocations from then on are traced.
+        for (var attempt = 0; !tracker.Output.Contains("POST /Lifecycle", StringComparison.Ordinal) && attempt < 50; attempt++)
+        {
+            await Task.Delay(200);
+            await InvokeAsync(client, tracker, "Lifecycle", LifecyclePayload);
+        }
+        Assert.True(tracker.Output.Contains("Activity.DisplayName:        POST /Lifecycle", StringComparison.Ordinal), tracker.Output);
         Assert.DoesNotContain(" fail: ", tracker.Output, StringComparison.Ordinal);
     }
 
