@@ -95,8 +95,12 @@ internal sealed class RunView
     }
 }
 
-/// <summary>What a load read: from a snapshot (its cursor, seen keys and ETag) or, with no snapshot, a scan; and when it
-/// finished (local monotonic timestamp).</summary>
+/// <summary>What a load read: from a snapshot (its cursor, seen keys and ETag, and the feed's tail after that cursor, read
+/// while the snapshot decoded) or, with no snapshot, a scan; and when it finished (local monotonic timestamp).</summary>
 internal sealed record LoadedRuns(
     StringPool Pool, IReadOnlyList<CompactRun> Runs, DateTimeOffset Cursor, HashSet<string> SeenKeys, ETag? SnapshotETag, bool FromSnapshot,
-    long LoadedAt);
+    long LoadedAt, FeedTail? Tail = null);
+
+/// <summary>The change feed's keys from a cursor on, as one query found them: <see cref="Start"/> is storage time just
+/// before it (the next cursor, less the read margin), <see cref="StartedAt"/> local monotonic time.</summary>
+internal sealed record FeedTail(DateTimeOffset Start, long StartedAt, List<string> Keys);

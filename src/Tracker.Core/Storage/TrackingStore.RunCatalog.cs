@@ -122,6 +122,8 @@ public sealed partial class TrackingStore
 
     private async Task RefreshAsync(string experimentId, RunView view, CancellationToken ct)
     {
+        var requestedAt = _time.GetTimestamp();
+        FeedTail? tail = null;
         // Change rows older than the newest snapshot's cursor minus FeedPruneDelay may be gone: a view that last read
         // the feed longer ago than half that delay starts again from the snapshot.
         if (!view.Loaded || _time.GetElapsedTime(view.RefreshedAt) > FeedPruneDelay / 2)
@@ -153,8 +155,11 @@ public sealed partial class TrackingStore
             view.SnapshotCursor = loaded.FromSnapshot ? loaded.Cursor : null;
             view.SnapshotMissing = !loaded.FromSnapshot;
             view.ChangesSinceSnapshot = view.RunsReadSinceSnapshot = 0;
+            // The tail read during the load counts only if it was read after this request began (a load finished for a
+            // request that gave up may be older): a search sees every change acknowledged before it started.
+            if (loaded.Tail is { } read && read.StartedAt >= requestedAt) tail = read;
         }
-        await ReadFeedAsync(experimentId, view, ct);
+        await ReadFeedAsync(experimentId, view, ct, tail);
     }
 
     /// <summary>The experiment's runs from its snapshot blob, or by a scan of the run rows when there is none to read.</summary>
@@ -162,10 +167,10 @@ public sealed partial class TrackingStore
     {
         using var budget = new CancellationTokenSource(LoadBudget);
         var ct = budget.Token;
-        var (snapshot, pool, etag) = await ReadSnapshotAsync(experimentId, ct);
+        var (snapshot, pool, etag, tail) = await ReadSnapshotAsync(experimentId, ct);
         if (snapshot is not null)
             return new LoadedRuns(pool, snapshot.Runs, snapshot.Cursor, new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal), etag,
-                FromSnapshot: true, _time.GetTimestamp());
+                FromSnapshot: true, _time.GetTimestamp(), tail);
         // A change committed after the scan passed its run has a key at or after this start minus the margin.
         var start = _clock.Now();
         var (scannedPool, runs) = await ScanAsync(experimentId, ct);
@@ -190,15 +195,23 @@ public sealed partial class TrackingStore
         return (pool, runs);
     }
 
-    /// <summary>Applies the change rows the view has not seen: one range query, then the runs they name.</summary>
-    private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct)
+    /// <summary>The change feed's keys from <paramref name="cursor"/> on: one range query.</summary>
+    private async Task<FeedTail> QueryFeedAsync(string experimentId, DateTimeOffset cursor, CancellationToken ct)
     {
         var startedAt = _time.GetTimestamp();
         var start = _clock.Now();
         var keys = new List<string>();
-        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.KeyAt(view.Cursor)} and RowKey lt {ChangeFeed.End}");
+        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.KeyAt(cursor)} and RowKey lt {ChangeFeed.End}");
         await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors())
             keys.Add(row.RowKey);
+        return new FeedTail(start, startedAt, keys);
+    }
+
+    /// <summary>Applies the change rows the view has not seen: one range query (or the one a load just made from the
+    /// view's cursor), then the runs they name.</summary>
+    private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct, FeedTail? read = null)
+    {
+        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, view.Cursor, ct);
 
         var unseen = 0;
         var changed = new HashSet<string>(StringComparer.Ordinal);
@@ -344,28 +357,57 @@ public sealed partial class TrackingStore
 
     /// <summary>The experiment's snapshot and the ETag of the blob read; no snapshot when there is none, it is of an
     /// unknown version, or storage did not answer (the caller then scans: slower, never wrong).</summary>
-    private async Task<(RunSnapshot? Snapshot, StringPool Pool, ETag? ETag)> ReadSnapshotAsync(string experimentId, CancellationToken ct)
+    /// <summary>
+    /// The experiment's snapshot, if any. Its cursor is also in the blob's metadata, which arrives before the body: the
+    /// feed's tail after it is queried while the body downloads and decodes (a first search's two slowest steps side by
+    /// side), and kept only if the decoded snapshot has that very cursor.
+    /// </summary>
+    private async Task<(RunSnapshot? Snapshot, StringPool Pool, ETag? ETag, FeedTail? Tail)> ReadSnapshotAsync(string experimentId, CancellationToken ct)
     {
-        if (_snapshots is null) return (null, new StringPool(), null);
+        if (_snapshots is null) return (null, new StringPool(), null, null);
+        Task<FeedTail>? tail = null;
         try
         {
             using var blob = (await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DownloadStreamingAsync(cancellationToken: ct)).Value;
+            var cursor = SnapshotCursor(blob.Details.Metadata);
+            if (cursor is { } from) tail = QueryFeedAsync(experimentId, from, ct);
             var pool = new StringPool();
             var snapshot = await RunSnapshot.ReadAsync(blob.Content, pool, ct);
             if (snapshot is null)
                 _logger.LogWarning("The search snapshot of experiment {ExperimentId} is not one this Tracker reads; rebuilding it from the run rows", experimentId);
-            return (snapshot, snapshot is null ? new StringPool() : pool, blob.Details.ETag);
+            var read = await TailOrNullAsync(tail);
+            return (snapshot, snapshot is null ? new StringPool() : pool, blob.Details.ETag, snapshot is not null && snapshot.Cursor == cursor ? read : null);
         }
         catch (RequestFailedException e) when (e.Status == StorageErrors.NotFound)
         {
-            return (null, new StringPool(), null);
+            return (null, new StringPool(), null, null);
         }
         catch (Exception e) when (StorageErrors.IsTransient(e) || e is IOException)
         {
+            await TailOrNullAsync(tail);
             _logger.LogWarning(e, "Reading the search snapshot of experiment {ExperimentId} failed; scanning its run rows instead", experimentId);
-            return (null, new StringPool(), null);
+            return (null, new StringPool(), null, null);
+        }
+
+        // A tail that failed is read again by the search, the usual way.
+        static async Task<FeedTail?> TailOrNullAsync(Task<FeedTail>? tail)
+        {
+            if (tail is null) return null;
+            try
+            {
+                return await tail;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return null;
+            }
         }
     }
+
+    private static DateTimeOffset? SnapshotCursor(IDictionary<string, string> metadata) =>
+        metadata.TryGetValue(SnapshotCursorMetadata, out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            ? new DateTimeOffset(ticks, TimeSpan.Zero)
+            : null;
 
     /// <summary>Writes the view's snapshot after the search that asked has answered (its own budget, no request's
     /// context: the request's storage-request count and span do not include it).</summary>
@@ -491,10 +533,7 @@ public sealed partial class TrackingStore
                 try
                 {
                     var current = (await blob.GetPropertiesAsync(cancellationToken: ct)).Value;
-                    var theirs = current.Metadata.TryGetValue(SnapshotCursorMetadata, out var text) &&
-                                 long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                        ? new DateTimeOffset(ticks, TimeSpan.Zero)
-                        : DateTimeOffset.MinValue;
+                    var theirs = SnapshotCursor(current.Metadata) ?? DateTimeOffset.MinValue;
                     if (theirs >= snapshot.Cursor) return (current.ETag, theirs, false);
                     etag = current.ETag;
                 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -26,7 +25,6 @@ namespace Tracker.Tests.Host;
 [Collection(PublishedCollection.Name)]
 public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture azurite)
 {
-    private const string HandlerName = "Tracker.Functions";
     /// <summary>The host's queue invocation (as in <see cref="HostInvocationTests.HostPayload"/>) of a lifecycle message.</summary>
     private const string LifecyclePayload = """
         { "Data": { "msg": "\"{\\\"kind\\\":\\\"run_deleted\\\",\\\"run_id\\\":\\\"0123456789abcdef0123456789abcdef\\\"}\"" },
@@ -158,22 +156,9 @@ public sealed class PublishedHandlerTests(PublishFixture publish, AzuriteFixture
     /// <summary>Runs <c>Tracker.Functions admin …</c> from the publish on the same storage; returns what it printed on stdout.</summary>
     private async Task<string> AdminAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(publish.Root, HandlerName))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = publish.Root,
-        };
-        foreach (var a in (string[])["admin", .. args]) start.ArgumentList.Add(a);
-        start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
-        start.Environment["Tracker__Storage__TablePrefix"] = _tablePrefix;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"admin {string.Join(' ', args)} exited with {process.ExitCode}: {await stderr}");
-        return (await stdout).Trim();
+        var (exit, stdout, stderr) = await TrackerProcess.RunToEndAsync(azurite, _tablePrefix, ["admin", .. args], publish.Root);
+        Assert.True(exit == 0, $"admin {string.Join(' ', args)} exited with {exit}: {stderr}");
+        return stdout.Trim();
     }
 }
 

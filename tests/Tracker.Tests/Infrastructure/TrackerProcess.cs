@@ -58,6 +58,32 @@ public sealed class TrackerProcess : IAsyncDisposable
         return tracker;
     }
 
+    /// <summary>
+    /// Runs the build's executable, or the one in <paramref name="folder"/>, to its end with configuration from the
+    /// environment only (as azd's hook runs <c>admin …</c>), on <paramref name="azurite"/>'s tables under
+    /// <paramref name="tablePrefix"/>.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunToEndAsync(
+        AzuriteFixture azurite, string tablePrefix, IEnumerable<string> args, string? folder = null)
+    {
+        folder ??= BuildOutput;
+        var start = new ProcessStartInfo(Path.Combine(folder, "Tracker.Functions"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = folder,
+        };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
+        start.Environment["Tracker__Storage__TablePrefix"] = tablePrefix;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>The process's peak resident memory so far (VmHWM), in bytes.</summary>
     public long PeakResidentBytes()
     {

@@ -23,24 +23,8 @@ public sealed class AdminCommandTests(AzuriteFixture azurite) : IDisposable
     }
 
     /// <summary>The real executable, as azd's hook runs it: configuration from the environment only.</summary>
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunProcessAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(Path.Combine(TrackerProcess.BuildOutput, "Tracker.Functions"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TrackerProcess.BuildOutput,
-        };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["Tracker__Storage__ConnectionString"] = azurite.ConnectionString;
-        start.Environment["Tracker__Storage__TablePrefix"] = _prefix;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunProcessAsync(params string[] args) =>
+        TrackerProcess.RunToEndAsync(azurite, _prefix, args);
 
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunInProcessAsync(IReadOnlyDictionary<string, string?> settings, params string[] args)
     {

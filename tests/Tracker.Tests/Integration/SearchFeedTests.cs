@@ -341,22 +341,15 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var experimentId = await writer.Store.CreateExperimentAsync("settles-when-quiet", []);
         for (var i = 0; i < 30; i++) await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
 
-        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
-        var runsInSnapshot = 0;
-        for (var wait = 0; runsInSnapshot < 30 && wait < 100; wait++)
-        {
-            await Task.Delay(100);
-            if (!await blob.ExistsAsync()) continue;
-            using var content = (await blob.DownloadStreamingAsync()).Value.Content;
-            runsInSnapshot = (await RunSnapshot.ReadAsync(content, new StringPool(), CancellationToken.None))?.Runs.Count ?? 0;
-        }
-        Assert.Equal(30, runsInSnapshot);
+        Assert.Equal(30, await RunsInSnapshotAsync(writer.Store, experimentId, expected: 30));
 
         var cold = NewInstance();
         await cold.Store.GetExperimentAsync(experimentId); // the tables' set-up is not the search's
         var requests = StorageRequestCounter.Begin();
         Assert.Equal(30, (await SearchAsync(cold.Store, experimentId)).Count);
-        Assert.Equal(1, requests.Count); // the feed's tail: keys only, every one already in the snapshot
+        // The feed's tail was read with the snapshot (the load's own requests, not the search's), every key in it
+        // already in the snapshot: the search itself re-reads no run.
+        Assert.Equal(0, requests.Count);
         Assert.Equal(1, cold.BlobReads.Count);
     }
 
@@ -367,29 +360,60 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     [Fact]
     public async Task TheQuietSnapshotIsNotLostToOneStillBeingWritten()
     {
-        var writer = NewInstance(blobPolicy: new SlowUploads(TimeSpan.FromSeconds(1.5)));
+        var writer = NewInstance(blobPolicy: new SlowBlobs(RequestMethod.Put, TimeSpan.FromSeconds(1.5)));
         writer.Store.RefreshAfterWrites = 5; // a snapshot early in the sweep, still uploading when the sweep ends
         writer.Store.QuietPeriod = TimeSpan.FromMilliseconds(300);
         var experimentId = await writer.Store.CreateExperimentAsync("quiet-while-writing", []);
         for (var i = 0; i < 30; i++) await CreateRunAsync(writer.Store, experimentId, new KeyValue("i", i.ToString()));
 
-        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        Assert.Equal(30, await RunsInSnapshotAsync(writer.Store, experimentId, expected: 30));
+    }
+
+    /// <summary>
+    /// A cold instance reads the feed's tail while the snapshot downloads; a load that finished for a search that gave up
+    /// (its budget spent waiting) carries a tail older than the next search, which must still see a run created between
+    /// the two: it reads the tail again.
+    /// </summary>
+    [Fact]
+    public async Task ATailReadBeforeASearchBeganIsReadAgain()
+    {
+        var writer = NewInstance();
+        var experimentId = await writer.Store.CreateExperimentAsync("tail-older-than-search", []);
+        for (var i = 0; i < 3; i++) await CreateRunAsync(writer.Store, experimentId);
+        Assert.Equal(3, (await SearchAsync(writer.Store, experimentId)).Count); // which writes the first snapshot
+        Assert.Equal(3, await RunsInSnapshotAsync(writer.Store, experimentId, expected: 3));
+
+        var reader = NewInstance(requestTimeout: TimeSpan.FromMilliseconds(700), blobPolicy: new SlowBlobs(RequestMethod.Get, TimeSpan.FromSeconds(1.5)));
+        await reader.Store.GetExperimentAsync(experimentId); // the tables' set-up is not the search's
+        var gaveUp = await Assert.ThrowsAsync<Tracker.Core.MlflowException>(() => SearchAsync(reader.Store, experimentId));
+        Assert.Equal(503, gaveUp.Code.HttpStatus);
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the load (download, tail, decode) finishes meanwhile
+
+        await CreateRunAsync(writer.Store, experimentId);
+        Assert.Equal(4, (await SearchAsync(reader.Store, experimentId)).Count);
+    }
+
+    /// <summary>How many runs the experiment's snapshot blob holds once it holds <paramref name="expected"/> (or after 10 s).</summary>
+    private async Task<int> RunsInSnapshotAsync(TrackingStore store, string experimentId, int expected)
+    {
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(store.SnapshotBlob(experimentId));
         var runsInSnapshot = 0;
-        for (var wait = 0; runsInSnapshot < 30 && wait < 100; wait++)
+        for (var wait = 0; runsInSnapshot < expected && wait < 100; wait++)
         {
             await Task.Delay(100);
             if (!await blob.ExistsAsync()) continue;
             using var content = (await blob.DownloadStreamingAsync()).Value.Content;
             runsInSnapshot = (await RunSnapshot.ReadAsync(content, new StringPool(), CancellationToken.None))?.Runs.Count ?? 0;
         }
-        Assert.Equal(30, runsInSnapshot);
+        return runsInSnapshot;
     }
 
-    private sealed class SlowUploads(TimeSpan delay) : HttpPipelinePolicy
+    /// <summary>Blob requests of one method (PUT: snapshot uploads, GET: snapshot downloads) answered late.</summary>
+    private sealed class SlowBlobs(RequestMethod method, TimeSpan delay) : HttpPipelinePolicy
     {
         public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            if (message.Request.Method == RequestMethod.Put) await Task.Delay(delay);
+            if (message.Request.Method == method) await Task.Delay(delay);
             await ProcessNextAsync(message, pipeline);
         }
 
