@@ -355,12 +355,12 @@ public sealed partial class TrackingStore
 
     internal string SnapshotBlob(string experimentId) => $"{_snapshotPrefix}runs/{experimentId}.snapshot";
 
-    /// <summary>The experiment's snapshot and the ETag of the blob read; no snapshot when there is none, it is of an
-    /// unknown version, or storage did not answer (the caller then scans: slower, never wrong).</summary>
     /// <summary>
-    /// The experiment's snapshot, if any. Its cursor is also in the blob's metadata, which arrives before the body: the
-    /// feed's tail after it is queried while the body downloads and decodes (a first search's two slowest steps side by
-    /// side), and kept only if the decoded snapshot has that very cursor.
+    /// The experiment's snapshot and the ETag of the blob read; no snapshot when there is none, it is of an unknown
+    /// version, or storage did not answer (the caller then scans: slower, never wrong). The snapshot's cursor is also in
+    /// the blob's metadata, which arrives before the body: the feed's tail after it is queried while the body downloads
+    /// and decodes (a first search's two slowest steps side by side), and kept only if the decoded snapshot has that
+    /// very cursor.
     /// </summary>
     private async Task<(RunSnapshot? Snapshot, StringPool Pool, ETag? ETag, FeedTail? Tail)> ReadSnapshotAsync(string experimentId, CancellationToken ct)
     {
