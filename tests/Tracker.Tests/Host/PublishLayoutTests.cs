@@ -8,8 +8,8 @@ namespace Tracker.Tests.Host;
 
 /// <summary>
 /// The publish output, zipped by scripts/package-api.mjs, is what azd deploys, so it must be a complete Functions app
-/// root (reference §3, §6): host.json and one folder per function at the top, and the apphost host.json names,
-/// self-contained for linux-x64 and precompiled (ReadyToRun) for a quick cold start. The zip itself is checked too:
+/// root (reference §3, §6): host.json and one folder per function at the top, and the handler host.json names:
+/// one native linux-x64 executable (Native AOT) for a quick cold start. The zip itself is checked too:
 /// Flex Consumption runs the package from a read-only wwwroot, so a handler that lost its execute bit in the zip can
 /// never be repaired there and every request fails after a "successful" deploy.
 /// </summary>
