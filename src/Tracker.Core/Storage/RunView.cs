@@ -29,6 +29,11 @@ internal sealed class RunView
     /// <summary>How far the feed's tail has grown since that snapshot: change rows applied, runs re-read.</summary>
     public int ChangesSinceSnapshot { get; set; }
     public int RunsReadSinceSnapshot { get; set; }
+    /// <summary>Change rows after the snapshot's cursor but before <see cref="Cursor"/>, as the last read from the
+    /// snapshot's cursor found them: what each new instance reads after the snapshot and a snapshot written now would not
+    /// make it read. Without this, a sweep's writer that stopped before its experiment turned quiet left the last seconds
+    /// of the sweep in every cold search's tail until the next write.</summary>
+    public int StaleTailRows { get; set; }
     /// <summary>True when no usable snapshot exists (first touch of an experiment, or an unknown version).</summary>
     public bool SnapshotMissing { get; set; }
     /// <summary>A snapshot write of this view is under way.</summary>

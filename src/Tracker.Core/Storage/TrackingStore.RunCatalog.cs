@@ -24,7 +24,8 @@ namespace Tracker.Core.Storage;
 /// tail since the snapshot's cursor. With no snapshot (a new experiment, or data written before the feed existed: the
 /// migration happens here, on first touch) it scans the run rows once and writes a snapshot. Whoever sees the tail grow
 /// past <see cref="SnapshotAfterChangeRows"/> change rows or <see cref="SnapshotAfterRunReads"/> re-read runs (or a
-/// tenth, a fiftieth of the experiment's runs, whichever is more: a 100,000-run snapshot takes a second to encode) writes
+/// tenth, a fiftieth of the experiment's runs, whichever is more: a 100,000-run snapshot takes a second to encode), or
+/// whose read from the snapshot's cursor found as many rows that a newer snapshot would skip (RunView.StaleTailRows), writes
 /// a new snapshot in the background after answering, and so does a writer once the experiment has been quiet for
 /// <see cref="QuietPeriod"/> (see <see cref="NoteChangesWritten"/>). It writes conditionally on the ETag it built on, so an older view never
 /// replaces a newer snapshot; it then prunes change rows older than the snapshot's cursor minus
@@ -108,7 +109,8 @@ public sealed partial class TrackingStore
                           (view.SnapshotMissing ||
                            view.ChangesSinceSnapshot > Math.Max(SnapshotAfterChangeRows, view.Count / 10) ||
                            view.RunsReadSinceSnapshot > Math.Max(SnapshotAfterRunReads, view.Count / 50) ||
-                           settle && (view.ChangesSinceSnapshot > 0 || view.RunsReadSinceSnapshot > 0));
+                           view.StaleTailRows > Math.Max(SnapshotAfterChangeRows, view.Count / 10) ||
+                           settle && (view.ChangesSinceSnapshot > 0 || view.RunsReadSinceSnapshot > 0 || view.StaleTailRows > 0));
             view.SnapshotWriting |= snapshotDue;
         }
         finally
@@ -211,7 +213,8 @@ public sealed partial class TrackingStore
     /// view's cursor), then the runs they name.</summary>
     private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct, FeedTail? read = null)
     {
-        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, view.Cursor, ct);
+        var queriedFrom = view.Cursor;
+        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, queriedFrom, ct);
 
         var unseen = 0;
         var changed = new HashSet<string>(StringComparer.Ordinal);
@@ -239,6 +242,11 @@ public sealed partial class TrackingStore
 
         var cursor = start - ChangeFeed.ReadMargin;
         if (cursor > view.Cursor) view.Cursor = cursor;
+        // A query from the snapshot's cursor read what every new instance reads after the snapshot: the rows before the
+        // view's new cursor, a snapshot written now would spare them (most are keys the snapshot already holds, when the
+        // sweep's writer stopped before its experiment turned quiet).
+        if (view.SnapshotCursor is { } snapshotCursor && queriedFrom <= snapshotCursor)
+            view.StaleTailRows = keys.Count(key => ChangeFeed.Parse(key) is { } change && change.At >= snapshotCursor && change.At < view.Cursor);
         // The next query starts at the cursor: of what it will return again, these are applied already.
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
@@ -482,6 +490,7 @@ public sealed partial class TrackingStore
                 view.SnapshotMissing = false;
                 view.ChangesSinceSnapshot = Math.Max(0, view.ChangesSinceSnapshot - changes);
                 view.RunsReadSinceSnapshot = Math.Max(0, view.RunsReadSinceSnapshot - reads);
+                view.StaleTailRows = 0;
             }
             finally
             {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
@@ -351,6 +352,38 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         // already in the snapshot: the search itself re-reads no run.
         Assert.Equal(0, requests.Count);
         Assert.Equal(1, cold.BlobReads.Count);
+    }
+
+    /// <summary>
+    /// A sweep's writer that stopped before its experiment turned quiet (scaled in, redeployed) leaves a snapshot whose
+    /// tail holds the sweep's last seconds, all keys the snapshot already applied: nothing new, so no threshold of new
+    /// changes is ever passed, yet every new instance reads those rows. The first new instance to read them past the
+    /// threshold writes a newer snapshot, and the next one's tail is empty.
+    /// </summary>
+    [Fact]
+    public async Task AColdReaderReplacesASnapshotWhoseTailItAlreadyHolds()
+    {
+        var writer = NewInstance();
+        writer.Store.QuietPeriod = TimeSpan.FromHours(1); // gone before the experiment turns quiet
+        var experimentId = await writer.Store.CreateExperimentAsync("stale-tail", []);
+        for (var i = 0; i < 10; i++) await CreateRunAsync(writer.Store, experimentId);
+        Assert.Equal(10, (await SearchAsync(writer.Store, experimentId)).Count); // a scan, then the first snapshot
+        Assert.Equal(10, await RunsInSnapshotAsync(writer.Store, experimentId, expected: 10));
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        var first = (await blob.GetPropertiesAsync()).Value;
+
+        // A reader whose clock is 10 s ahead (never corrected) reads the feed as one would more than the read margin
+        // after the sweep: every change row is then older than its cursor.
+        var reader = NewInstance(TimeSpan.FromSeconds(10), calibrated: false);
+        reader.Store.SnapshotAfterChangeRows = 5;
+        Assert.Equal(10, (await SearchAsync(reader.Store, experimentId)).Count);
+        await reader.Store.SnapshotWritesSettled();
+
+        var second = (await blob.GetPropertiesAsync()).Value;
+        Assert.NotEqual(first.ETag, second.ETag);
+        var cursor = new DateTimeOffset(long.Parse(second.Metadata["cursor"], CultureInfo.InvariantCulture), TimeSpan.Zero);
+        Assert.All(await ChangeKeysAsync(experimentId), key => Assert.True(ChangeFeed.Parse(key)!.Value.At < cursor));
+        Assert.Equal(10, (await SearchAsync(NewInstance().Store, experimentId)).Count);
     }
 
     /// <summary>
