@@ -18,6 +18,7 @@ public sealed partial class AuthStore
 
     public async Task<ExternalIdentity> LinkEntraIdentityAsync(Guid tenantId, Guid objectId, string userName, CancellationToken ct = default)
     {
+        await InitializedAsync(ct);
         var user = await RequireUserAsync(userName, ct);
         try
         {
@@ -51,7 +52,6 @@ public sealed partial class AuthStore
     /// <summary>The user an Entra identity signs in as, or null. Two point reads; <see cref="CredentialVerifier"/> caches it.</summary>
     public async Task<AuthUser?> FindUserByEntraIdentityAsync(Guid tenantId, Guid objectId, CancellationToken ct = default)
     {
-        await InitializedAsync(ct);
         var row = await StorageErrors.Call(() => _users.GetEntityIfExistsAsync<TableEntity>(EntraPartition, EntraRow(tenantId, objectId), cancellationToken: ct));
         if (!row.HasValue) return null;
         var user = await GetUserAsync(row.Value!.GetString("UserName"), ct);
@@ -61,10 +61,9 @@ public sealed partial class AuthStore
     public async Task<IReadOnlyList<ExternalIdentity>> ListEntraIdentitiesAsync(string userName, CancellationToken ct = default)
     {
         if (TryCanonical(userName) is not { } name) return [];
-        await InitializedAsync(ct);
         var identities = new List<ExternalIdentity>();
         await foreach (var row in _users.QueryAsync<TableEntity>(Filter($"PartitionKey eq {EntraPartition} and UserName eq {name}"),
-                           select: ["TenantId", "ObjectId", "UserName"], cancellationToken: ct).WithTransientErrors())
+                           select: ["TenantId", "ObjectId", "UserName"], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
             identities.Add(new ExternalIdentity(row.GetGuid("TenantId")!.Value, row.GetGuid("ObjectId")!.Value, row.GetString("UserName")));
         return identities;
     }

@@ -128,8 +128,7 @@ public sealed partial class AuthStore
         List<ExperimentPermission> experiments = [];
         List<RegisteredModelPermission> models = [];
         if (TryCanonical(userName) is not { } name) return new UserPermissions(experiments, models);
-        await InitializedAsync(ct);
-        await foreach (var row in _permissions.QueryAsync<TableEntity>(Filter($"PartitionKey eq {TableKeys.Escape(name)}"), cancellationToken: ct).WithTransientErrors())
+        await foreach (var row in _permissions.QueryAsync<TableEntity>(Filter($"PartitionKey eq {TableKeys.Escape(name)}"), cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
         {
             if (row.RowKey.StartsWith(ExperimentRowPrefix, StringComparison.Ordinal)) experiments.Add(ToExperimentPermission(row));
             else if (row.RowKey.StartsWith(ModelRowPrefix, StringComparison.Ordinal)) models.Add(ToModelPermission(row));
@@ -145,6 +144,7 @@ public sealed partial class AuthStore
 
     private async Task<AuthUser> CreateGrantAsync(Grant grant, string userName, Permission permission, CancellationToken ct)
     {
+        await InitializedAsync(ct);
         var user = await RequireUserAsync(userName, ct);
         var row = new TableEntity(TableKeys.Escape(user.UserName), grant.RowKey)
         {
@@ -169,7 +169,6 @@ public sealed partial class AuthStore
     private async Task<TableEntity?> ReadGrantAsync(Grant grant, string userName, CancellationToken ct)
     {
         if (TryCanonical(userName) is not { } name) return null;
-        await InitializedAsync(ct);
         var row = await StorageErrors.Call(() => _permissions.GetEntityIfExistsAsync<TableEntity>(TableKeys.Escape(name), grant.RowKey, cancellationToken: ct));
         return row.HasValue ? row.Value : null;
     }

@@ -27,6 +27,7 @@ public sealed partial class AuthStore
             throw MlflowException.InvalidParameter($"Token name must be 1-{MaxTokenNameLength} characters without control characters.");
         var now = _time.GetUtcNow();
         if (expiresAt <= now) throw MlflowException.InvalidParameter("Token expiry must be in the future.");
+        await InitializedAsync(ct);
         var user = await RequireUserAsync(owner, ct);
         for (var attempt = 0; ; attempt++)
         {
@@ -57,9 +58,8 @@ public sealed partial class AuthStore
     public async Task<IReadOnlyList<TokenInfo>> ListTokensAsync(string owner, CancellationToken ct = default)
     {
         if (TryCanonical(owner) is not { } name) return [];
-        await InitializedAsync(ct);
         var tokens = new List<TokenInfo>();
-        await foreach (var row in _tokens.QueryAsync<TableEntity>(Filter($"Owner eq {name}"), select: InfoColumns, cancellationToken: ct).WithTransientErrors())
+        await foreach (var row in _tokens.QueryAsync<TableEntity>(Filter($"Owner eq {name}"), select: InfoColumns, cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
             tokens.Add(ToInfo(row));
         return tokens.OrderByDescending(t => t.CreatedAt).ToList();
     }
@@ -78,7 +78,6 @@ public sealed partial class AuthStore
     internal async Task<TokenRecord?> ReadTokenAsync(string tokenId, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(tokenId) || tokenId.Length > 64 || !tokenId.All(char.IsAsciiLetterOrDigit)) return null;
-        await InitializedAsync(ct);
         var row = await StorageErrors.Call(() => _tokens.GetEntityIfExistsAsync<TableEntity>(tokenId, TokenRow, cancellationToken: ct));
         if (!row.HasValue) return null;
         return new TokenRecord(ToInfo(row.Value!), row.Value!.GetInt64("OwnerId") ?? 0, row.Value!.GetBinary("Hash") ?? []);
@@ -107,16 +106,21 @@ public sealed partial class AuthStore
     }
 
     /// <summary>Records a use, best effort: never awaited by a request, never failing one. A merge of one column, so it
-    /// cannot undo a revocation, and a token deleted meanwhile just makes it a no-op (404).</summary>
-    internal void RecordUseInBackground(string tokenId, DateTimeOffset usedAt) => _ = Task.Run(async () =>
+    /// cannot undo a revocation, and a token deleted meanwhile just makes it a no-op (404). Not in the request's context:
+    /// neither its storage-request count nor its span includes the write.</summary>
+    internal void RecordUseInBackground(string tokenId, DateTimeOffset usedAt)
     {
-        try
-        {
-            await _tokens.UpdateEntityAsync(new TableEntity(tokenId, TokenRow) { ["LastUsedAt"] = usedAt }, ETag.All, TableUpdateMode.Merge);
-        }
-        catch (Exception e) // best effort by design: whatever goes wrong here must not surface anywhere
-        {
-            _logger.LogDebug(e, "Could not record the last use of token {TokenId}", tokenId);
-        }
-    });
+        using (ExecutionContext.SuppressFlow())
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _tokens.UpdateEntityAsync(new TableEntity(tokenId, TokenRow) { ["LastUsedAt"] = usedAt }, ETag.All, TableUpdateMode.Merge);
+                }
+                catch (Exception e) // best effort by design: whatever goes wrong here must not surface anywhere
+                {
+                    _logger.LogDebug(e, "Could not record the last use of token {TokenId}", tokenId);
+                }
+            });
+    }
 }

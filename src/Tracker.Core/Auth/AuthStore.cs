@@ -9,7 +9,9 @@ namespace Tracker.Core.Auth;
 
 /// <summary>
 /// Users, their permissions, Tracker tokens and Entra identities: the counterpart of MLflow's auth store
-/// (mlflow/server/auth/sqlalchemy_store.py) over Table Storage. It owns three tables, created on first use:
+/// (mlflow/server/auth/sqlalchemy_store.py) over Table Storage. It owns three tables, created before its first write;
+/// reads do not wait for them (a table not created yet holds no rows), so a cold instance signs its first caller in
+/// with point reads alone:
 /// <list type="bullet">
 /// <item><c>{prefix}users</c>: partition <c>user</c> holds one <c>u:{name}</c> row per user and the <c>counter</c> row
 /// that hands out MLflow's integer ids (both written in one entity-group transaction, so ids are unique); partition
@@ -73,6 +75,7 @@ public sealed partial class AuthStore
 
     private void InvalidatePermissions() => Interlocked.Increment(ref _permissionsGeneration);
 
+    /// <summary>Before each write: the tables exist (reads do not wait for them, see the class summary).</summary>
     private Task InitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
 
     private static string UserRow(string canonicalName) => UserRowPrefix + TableKeys.Escape(canonicalName);
@@ -137,7 +140,6 @@ public sealed partial class AuthStore
     internal async Task<(AuthUser User, string? PasswordHash, ETag ETag)?> ReadUserAsync(string userName, CancellationToken ct)
     {
         if (TryCanonical(userName) is not { } name) return null;
-        await InitializedAsync(ct);
         var row = await StorageErrors.Call(() => _users.GetEntityIfExistsAsync<TableEntity>(UserPartition, UserRow(name), cancellationToken: ct));
         if (!row.HasValue) return null;
         var e = row.Value!;
@@ -159,11 +161,10 @@ public sealed partial class AuthStore
 
     public async Task<IReadOnlyList<AuthUser>> ListUsersAsync(CancellationToken ct = default)
     {
-        await InitializedAsync(ct);
         var users = new List<AuthUser>();
         await foreach (var e in _users.QueryAsync<TableEntity>(
                            RowsWithPrefix(UserPartition, UserRowPrefix),
-                           select: ["UserName", "Id", "IsAdmin", "PasswordHash"], cancellationToken: ct).WithTransientErrors())
+                           select: ["UserName", "Id", "IsAdmin", "PasswordHash"], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
             users.Add(new AuthUser(e.GetInt64("Id")!.Value, e.GetString("UserName"), e.GetBoolean("IsAdmin") ?? false, e.GetString("PasswordHash") is not null));
         return users;
     }

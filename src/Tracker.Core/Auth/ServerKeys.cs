@@ -53,9 +53,10 @@ public sealed class ServerKeys
         if (!string.IsNullOrWhiteSpace(_configured)) return Convert.FromBase64String(_configured.Trim());
         return await StorageErrors.Call(async () =>
         {
-            await TableStorage.CreateIfMissingAsync(_table, ct);
+            // A table not created yet reads as no row (any 404 does): the table is created only when the key is missing.
             var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, [KeyColumn], ct);
             if (existing.HasValue && existing.Value!.GetBinary(KeyColumn) is { Length: >= MinimumKeyBytes } stored) return stored;
+            await TableStorage.CreateIfMissingAsync(_table, ct);
             var fresh = RandomNumberGenerator.GetBytes(MinimumKeyBytes);
             try
             {

@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Data.Tables.Models;
 
 namespace Tracker.Core.Storage;
 
@@ -70,8 +71,10 @@ internal static class StorageErrors
 
 internal static class AsyncPageableExtensions
 {
-    /// <summary>Enumerates a query, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE.</summary>
-    public static async IAsyncEnumerable<T> WithTransientErrors<T>(this AsyncPageable<T> source) where T : notnull
+    /// <summary>Enumerates a query, turning transient Azure failures into MLflow's TEMPORARILY_UNAVAILABLE. With
+    /// <paramref name="tableMayBeMissing"/>, a read that does not wait for its store to create its tables
+    /// (<see cref="TableStorage.CreateTablesOnce"/>): a table not created yet holds no rows.</summary>
+    public static async IAsyncEnumerable<T> WithTransientErrors<T>(this AsyncPageable<T> source, bool tableMayBeMissing = false) where T : notnull
     {
         await using var items = source.GetAsyncEnumerator();
         while (true)
@@ -84,6 +87,10 @@ internal static class AsyncPageableExtensions
             catch (Exception e) when (StorageErrors.IsTransient(e))
             {
                 throw StorageErrors.Transient(e);
+            }
+            catch (RequestFailedException e) when (tableMayBeMissing && e.ErrorCode == TableErrorCode.TableNotFound)
+            {
+                yield break;
             }
             if (!more) yield break;
             yield return items.Current;

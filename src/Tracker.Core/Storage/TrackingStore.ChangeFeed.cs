@@ -27,7 +27,7 @@ public sealed partial class TrackingStore
         var experimentId = runRows[0].Entity.PartitionKey;
         var runIds = runRows.Select(r => r.Entity.RowKey[RunRowPrefix.Length..]).ToList();
         var drawn = _time.GetTimestamp();
-        var at = _clock.Now();
+        var at = await StorageNowAsync(ct);
         List<TableTransactionAction> actions =
             [.. runRows, .. alongside, .. runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at)))];
         Response<IReadOnlyList<Response>> response;
@@ -47,11 +47,22 @@ public sealed partial class TrackingStore
     }
 
     /// <summary>Change rows on their own: the runs' rows changed (or may have) without one keyed late enough.</summary>
-    private Task AddChangeRowsAsync(string experimentId, IReadOnlyList<string> runIds, CancellationToken ct)
+    private async Task AddChangeRowsAsync(string experimentId, IReadOnlyList<string> runIds, CancellationToken ct)
     {
-        var at = _clock.Now();
-        return StorageErrors.Call(() => _runs.SubmitTransactionAsync(
+        var at = await StorageNowAsync(ct);
+        await StorageErrors.Call(() => _runs.SubmitTransactionAsync(
             runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at))), ct));
+    }
+
+    /// <summary>
+    /// Storage's time (<see cref="StorageClock"/>), which change keys and feed cursors are drawn from. Before this
+    /// instance's first table answer the clock is only the local one, which may be far off: then one cheap point read
+    /// first. Rarely needed: a cold instance's first request usually signs in (table reads) or reads a run first.
+    /// </summary>
+    private async ValueTask<DateTimeOffset> StorageNowAsync(CancellationToken ct)
+    {
+        if (!_clock.Calibrated) await StorageErrors.Call(() => ProbeAsync(ct));
+        return _clock.Now();
     }
 
     private async Task AddChangeRowsAfterFailureAsync(string experimentId, IReadOnlyList<string> runIds)

@@ -174,7 +174,7 @@ public sealed partial class TrackingStore
             return new LoadedRuns(pool, snapshot.Runs, snapshot.Cursor, new HashSet<string>(snapshot.SeenKeys, StringComparer.Ordinal), etag,
                 FromSnapshot: true, _time.GetTimestamp(), tail);
         // A change committed after the scan passed its run has a key at or after this start minus the margin.
-        var start = _clock.Now();
+        var start = await StorageNowAsync(ct);
         var (scannedPool, runs) = await ScanAsync(experimentId, ct);
         return new LoadedRuns(scannedPool, runs, start - ChangeFeed.ReadMargin, new HashSet<string>(StringComparer.Ordinal), etag,
             FromSnapshot: false, _time.GetTimestamp());
@@ -186,7 +186,7 @@ public sealed partial class TrackingStore
         var pool = new StringPool();
         var runs = new List<CompactRun>();
         var spilled = new List<TableEntity>();
-        await foreach (var row in _runs.QueryAsync<TableEntity>(RowsWithPrefix(experimentId, RunRowPrefix), select: SearchColumns, cancellationToken: ct).WithTransientErrors())
+        await foreach (var row in _runs.QueryAsync<TableEntity>(RowsWithPrefix(experimentId, RunRowPrefix), select: SearchColumns, cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
         {
             if (IsTombstone(row)) continue;
             if (SpillOf(row).Length > 0) spilled.Add(row);
@@ -201,10 +201,10 @@ public sealed partial class TrackingStore
     private async Task<FeedTail> QueryFeedAsync(string experimentId, DateTimeOffset cursor, CancellationToken ct)
     {
         var startedAt = _time.GetTimestamp();
-        var start = _clock.Now();
+        var start = await StorageNowAsync(ct);
         var keys = new List<string>();
         var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.KeyAt(cursor)} and RowKey lt {ChangeFeed.End}");
-        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors())
+        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
             keys.Add(row.RowKey);
         return new FeedTail(start, startedAt, keys);
     }

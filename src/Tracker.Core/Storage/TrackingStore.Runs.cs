@@ -107,7 +107,6 @@ public sealed partial class TrackingStore
     {
         if (useCache && _runRowCache.TryGetValue(runId, out StoredRunRow? cached) && cached is not null) return cached;
         if (RunIds.ExperimentOf(runId) is not { } experimentId) return null;
-        await EnsureInitializedAsync(ct);
         return await OptimisticAsync<StoredRunRow?>($"run {runId}", MaxConflictRetries, async _ =>
         {
             var row = await StorageErrors.Call(() => _runs.GetEntityIfExistsAsync<TableEntity>(experimentId, RunRow(runId), cancellationToken: ct));

@@ -41,7 +41,6 @@ public sealed partial class TrackingStore
             // out: MLflow's client asks for fewer on its last page, and an offset means the same at any page size.
             var query = PageQuery.Of("runs/search", canonicalIds, [filter ?? ""], [view.ToString()], orderBy);
             var offset = (await ReadPageTokenAsync(_keys, pageToken, query, ct)).Offset;
-            await EnsureInitializedAsync(ct);
 
             using var parallel = new SemaphoreSlim(ParallelExperimentReads);
             var perExperiment = await Task.WhenAll(canonicalIds.Select(async id =>

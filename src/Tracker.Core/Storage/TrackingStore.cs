@@ -83,12 +83,15 @@ public sealed partial class TrackingStore
         _initialized = TableStorage.CreateTablesOnce([_experiments, _runs, _metrics, _loggedModels], CreateDefaultExperimentAsync);
     }
 
-    /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens). A caller
-    /// stops waiting when its budget runs out; the shared set-up goes on, bounded by the SDK's own timeouts.</summary>
+    /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens): before every
+    /// write and every read of experiments (which must find Default). Reads of runs and searches do not wait for it: a
+    /// table not created yet holds no runs, and a cold instance's first search reads its snapshot and the feed straight
+    /// away. A caller stops waiting when its budget runs out; the shared set-up goes on, bounded by the SDK's own
+    /// timeouts.</summary>
     private Task EnsureInitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
 
     /// <summary>One cheap point read (the id counter, keys only) that tells whether storage answers at all. A
-    /// missing table still counts as answering: the tables are created by the first real request, never by a probe.</summary>
+    /// missing table still counts as answering: the tables are created before the first write, never by a probe.</summary>
     internal async Task ProbeAsync(CancellationToken ct)
     {
         try

@@ -33,6 +33,38 @@ public sealed class AuthStoreTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(["alice", "bob"], (await Store.ListUsersAsync()).Select(u => u.UserName).Order());
     }
 
+    /// <summary>Reads do not wait for the tables: before anything was written, every read finds nothing and creates no
+    /// table; the first write creates them.</summary>
+    [Fact]
+    public async Task ReadsBeforeTheFirstWriteFindNothingAndCreateNoTable()
+    {
+        Assert.Null(await Store.GetUserAsync("alice"));
+        Assert.Empty(await Store.ListUsersAsync());
+        Assert.Null(await Store.GetTokenAsync("abc123"));
+        Assert.Empty(await Store.ListTokensAsync("alice"));
+        Assert.Empty((await Store.ListPermissionsAsync("alice")).Experiments);
+        Assert.Null(await Store.GetExperimentPermissionAsync("1", "alice"));
+        Assert.Null(await Store.FindUserByEntraIdentityAsync(Guid.NewGuid(), Guid.NewGuid()));
+        Assert.Empty(await Store.ListEntraIdentitiesAsync("alice"));
+        Assert.Equal(SignInFailure.UnknownToken, (await _auth.Verifier.VerifyTokenAsync(TrackerToken.New().Text)).Failure);
+        Assert.Empty(await _auth.Tables.QueryAsync(t => t.Name.CompareTo(_auth.Prefix) >= 0 && t.Name.CompareTo(_auth.Prefix + "~") < 0).ToListAsync());
+
+        await Store.CreateUserAsync("alice", null);
+        var token = await Store.CreateTokenAsync("alice", "ci");
+        Assert.True((await _auth.Verifier.VerifyTokenAsync(token.Token)).Succeeded);
+    }
+
+    /// <summary>A new instance signs a token in with three point reads (the token, the server key, its owner): no table
+    /// set-up on a cold instance's first request.</summary>
+    [Fact]
+    public async Task AColdInstanceSignsATokenInWithThreePointReads()
+    {
+        await Store.CreateUserAsync("alice", null);
+        var token = await Store.CreateTokenAsync("alice", "ci");
+        using var cold = new AuthInstance(azurite, _auth.Prefix, new ManualTime());
+        Assert.Equal(3, await AuthInstance.CountRequestsAsync(async () => Assert.True((await cold.Verifier.VerifyTokenAsync(token.Token)).Succeeded)));
+    }
+
     [Fact]
     public async Task UsersCreatedTogetherGetDistinctIds()
     {

@@ -355,6 +355,24 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// A cold instance's first search may be its first storage call at all (auth off): searches and run reads no longer
+    /// wait for the tables' set-up, whose answers used to set the instance's storage clock. A clock 10 minutes fast must
+    /// still not put the feed cursor past a change written next.
+    /// </summary>
+    [Fact]
+    public async Task AFirstSearchWithAClockFarAheadMissesNoLaterWrite()
+    {
+        var writer = NewInstance().Store;
+        var experimentId = await writer.CreateExperimentAsync("first-call-is-a-search", []);
+        await CreateRunAsync(writer, experimentId);
+
+        var reader = NewInstance(TimeSpan.FromMinutes(10)).Store;
+        Assert.Single(await SearchAsync(reader, experimentId));
+        await CreateRunAsync(writer, experimentId);
+        Assert.Equal(2, (await SearchAsync(reader, experimentId)).Count);
+    }
+
+    /// <summary>
     /// A sweep's writer that stopped before its experiment turned quiet (scaled in, redeployed) leaves a snapshot whose
     /// tail holds the sweep's last seconds, all keys the snapshot already applied: nothing new, so no threshold of new
     /// changes is ever passed, yet every new instance reads those rows. The first new instance to read them past the
