@@ -128,9 +128,9 @@ internal static class TableStorage
     /// <summary>
     /// Creates the table unless it exists, as the SDK's <c>CreateIfNotExistsAsync</c> does (a table still being deleted
     /// is an error), through <c>CreateAsync</c>: the SDK builds the other one's request body by reflection, which the
-    /// native (AOT) build cannot do. Every store calls this before it reads, so it also keeps what the SDK reflects on
-    /// when it reads a row into a <see cref="TableEntity"/> (its constructor and properties), which the native
-    /// compiler cannot see.
+    /// native (AOT) build cannot do. Every store calls this (before its first write), so every build compiles it, and it
+    /// also keeps what the SDK reflects on when it reads a row into a <see cref="TableEntity"/> (its constructor and
+    /// properties), which the native compiler cannot see.
     /// </summary>
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.PublicProperties, typeof(TableEntity))]
     public static async Task CreateIfMissingAsync(TableClient table, CancellationToken ct = default)
@@ -146,7 +146,7 @@ internal static class TableStorage
     }
 
     /// <summary>
-    /// Creates a store's tables on first use (never before Kestrel listens), then runs <paramref name="then"/> (seed
+    /// Creates a store's tables on first use (never before Kestrel listens; each store says which calls wait for it), then runs <paramref name="then"/> (seed
     /// rows); a failure is retried by the next caller (<see cref="OnceUntilSuccess"/>). A caller stops waiting when its
     /// budget runs out (<c>RunAsync().WaitAsync(ct)</c>); the shared set-up goes on, bounded by the SDK's own timeouts.
     /// </summary>
