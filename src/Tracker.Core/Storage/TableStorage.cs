@@ -146,9 +146,10 @@ internal static class TableStorage
     }
 
     /// <summary>
-    /// Creates a store's tables on first use (never before Kestrel listens; each store says which calls wait for it), then runs <paramref name="then"/> (seed
-    /// rows); a failure is retried by the next caller (<see cref="OnceUntilSuccess"/>). A caller stops waiting when its
-    /// budget runs out (<c>RunAsync().WaitAsync(ct)</c>); the shared set-up goes on, bounded by the SDK's own timeouts.
+    /// Creates a store's tables on first use (never before Kestrel listens; each store says which calls wait for it),
+    /// then runs <paramref name="then"/> (seed rows); a failure is retried by the next caller
+    /// (<see cref="OnceUntilSuccess"/>). A caller stops waiting when its budget runs out
+    /// (<c>RunAsync().WaitAsync(ct)</c>); the shared set-up goes on, bounded by the SDK's own timeouts.
     /// </summary>
     public static OnceUntilSuccess CreateTablesOnce(IReadOnlyList<TableClient> tables, Func<Task>? then = null) =>
         new(async () => await StorageErrors.Call(async () =>
