@@ -12,10 +12,11 @@ namespace Tracker.Functions.Telemetry;
 /// The OpenTelemetry SDK in a service container of its own, built after start-up: once the first response has gone out,
 /// or a second after Kestrel listens if no request came. Set up eagerly it added 115 – 140 ms (a quarter) to every cold
 /// start of the JIT build (bench/README.md, "Telemetry cost"), for loading and configuring the SDK and its exporters;
-/// the native build starts in about 220 ms in all. What that costs in coverage: the first request of an instance is not traced (the Functions host
-/// records its invocation and duration anyway), and log lines written before the pipeline exists are replayed into it
-/// when it is built (<see cref="DeferredLoggerProvider"/>). Spans and metrics need no such help: ASP.NET Core, the Azure
-/// SDK and the runtime publish through global listeners, which the providers attach to whenever they are built.
+/// the native build starts in about 220 ms in all. What that costs in coverage: the first request of an instance is
+/// not traced (the Functions host records its invocation and duration anyway), and log lines written before the
+/// pipeline exists are replayed into it when it is built (<see cref="DeferredLoggerProvider"/>). Spans and metrics need
+/// no such help: ASP.NET Core, the Azure SDK and the runtime publish through global listeners, which the providers
+/// attach to whenever they are built.
 /// </summary>
 public sealed class TelemetryPipeline(TelemetryOptions options, IServiceProvider app) : IHostedService, IAsyncDisposable
 {
