@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Tracker.Functions.Http;
+using Tracker.Tests.Infrastructure;
 
 namespace Tracker.Tests.Host;
 
@@ -98,9 +101,9 @@ public sealed class WebUiConfigTests
     [Fact]
     public async Task AClientIdThatIsNotAnApplicationIdStopsStartUp()
     {
-        await using var app = new App(Entra(clientId: "tracker-ui"));
-        var refused = Assert.ThrowsAny<Exception>(() => app.CreateClient());
-        Assert.Contains("EntraClientId", refused.ToString());
+        var refused = await StartUpCheck.RefusalAsync(Entra(clientId: "tracker-ui").ToDictionary(s => s.Key, string? (s) => s.Value),
+            services => services.AddSingleton(TimeProvider.System).AddTrackerHttp());
+        Assert.Contains("EntraClientId", refused.Message);
     }
 
     [Fact]
