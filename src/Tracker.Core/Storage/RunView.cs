@@ -34,6 +34,9 @@ internal sealed class RunView
     /// make it read. Without this, a sweep's writer that stopped before its experiment turned quiet left the last seconds
     /// of the sweep in every cold search's tail until the next write.</summary>
     public int StaleTailRows { get; set; }
+    /// <summary>The storage time of the newest change key read: while it is at or after <see cref="SnapshotCursor"/>, the
+    /// snapshot's tail holds rows that each new instance reads, and a writer's settling pass replaces the snapshot.</summary>
+    public DateTimeOffset? NewestChangeAt { get; set; }
     /// <summary>True when no usable snapshot exists (first touch of an experiment, or an unknown version).</summary>
     public bool SnapshotMissing { get; set; }
     /// <summary>A snapshot write of this view is under way.</summary>

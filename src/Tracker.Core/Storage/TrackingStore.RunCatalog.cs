@@ -110,7 +110,7 @@ public sealed partial class TrackingStore
                            view.ChangesSinceSnapshot > Math.Max(SnapshotAfterChangeRows, view.Count / 10) ||
                            view.RunsReadSinceSnapshot > Math.Max(SnapshotAfterRunReads, view.Count / 50) ||
                            view.StaleTailRows > Math.Max(SnapshotAfterChangeRows, view.Count / 10) ||
-                           settle && (view.ChangesSinceSnapshot > 0 || view.RunsReadSinceSnapshot > 0 || view.StaleTailRows > 0));
+                           settle && (view.ChangesSinceSnapshot > 0 || view.RunsReadSinceSnapshot > 0 || view.NewestChangeAt >= view.SnapshotCursor));
             view.SnapshotWriting |= snapshotDue;
         }
         finally
@@ -220,9 +220,11 @@ public sealed partial class TrackingStore
         var changed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
+            if (ChangeFeed.Parse(key) is not { } change) continue;
+            if (change.At > view.NewestChangeAt || view.NewestChangeAt is null) view.NewestChangeAt = change.At;
             if (view.SeenKeys.Contains(key)) continue;
             unseen++;
-            if (ChangeFeed.Parse(key) is { } change) changed.Add(change.RunId);
+            changed.Add(change.RunId);
         }
         // Point reads cost a request per run, a scan one per 1,000 rows: a scan once an eighth of the runs changed.
         if (changed.Count > Math.Max(ScanAfterChangedRuns, view.Count / 8))

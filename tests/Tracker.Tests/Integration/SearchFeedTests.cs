@@ -29,8 +29,9 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     /// moved on by hand (an instance left idle) without moving its wall clock.</summary>
     private sealed class SkewedTime(TimeSpan skew) : TimeProvider
     {
+        public TimeSpan Skew { get; set; } = skew;
         public TimeSpan Idle { get; set; }
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Skew;
         public override long GetTimestamp() => System.GetTimestamp() + (long)(Idle.TotalSeconds * TimestampFrequency);
     }
 
@@ -402,6 +403,39 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var cursor = new DateTimeOffset(long.Parse(second.Metadata["cursor"], CultureInfo.InvariantCulture), TimeSpan.Zero);
         Assert.All(await ChangeKeysAsync(experimentId), key => Assert.True(ChangeFeed.Parse(key)!.Value.At < cursor));
         Assert.Equal(10, (await SearchAsync(NewInstance().Store, experimentId)).Count);
+    }
+
+    /// <summary>
+    /// The sweep's writer searched right after its last writes and snapshotted then: that snapshot holds every run, but
+    /// its cursor lies before the sweep's last seconds, and its later searches moved its view's cursor past them. Nothing
+    /// is new and no run was re-read since, yet every new instance would read those seconds of change rows: once the
+    /// experiment is quiet, the writer replaces the snapshot all the same, and its tail is empty.
+    /// </summary>
+    [Fact]
+    public async Task AWriterThatSnapshottedDuringItsLastSecondsStillSettles()
+    {
+        var writer = NewInstance(calibrated: false);
+        writer.Store.QuietPeriod = TimeSpan.FromSeconds(2);
+        var experimentId = await writer.Store.CreateExperimentAsync("snapshot-in-last-seconds", []);
+        for (var i = 0; i < 10; i++) await CreateRunAsync(writer.Store, experimentId);
+        Assert.Equal(10, (await SearchAsync(writer.Store, experimentId)).Count); // a scan, then the first snapshot
+        await writer.Store.SnapshotWritesSettled();
+        var blob = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(Container).GetBlobClient(writer.Store.SnapshotBlob(experimentId));
+        var first = (await blob.GetPropertiesAsync()).Value;
+        for (var i = 0; i < 2; i++) Assert.Equal(10, (await SearchAsync(writer.Store, experimentId)).Count);
+        Assert.Equal(first.ETag, (await blob.GetPropertiesAsync()).Value.ETag);
+
+        // The quiet period ends more than the read margin after the last write (10 s on, as by default).
+        writer.Time.Skew = TimeSpan.FromSeconds(10);
+        var settled = first;
+        for (var wait = 0; settled.ETag == first.ETag && wait < 50; wait++)
+        {
+            await Task.Delay(100);
+            settled = (await blob.GetPropertiesAsync()).Value;
+        }
+        Assert.NotEqual(first.ETag, settled.ETag);
+        var cursor = new DateTimeOffset(long.Parse(settled.Metadata["cursor"], CultureInfo.InvariantCulture), TimeSpan.Zero);
+        Assert.All(await ChangeKeysAsync(experimentId), key => Assert.True(ChangeFeed.Parse(key)!.Value.At < cursor));
     }
 
     /// <summary>
