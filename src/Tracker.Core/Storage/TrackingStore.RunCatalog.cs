@@ -42,6 +42,9 @@ public sealed partial class TrackingStore
     private const int MaxPrunedPerPass = 1000;
     private const int MaxPrunePasses = 10;
     private const string SnapshotCursorMetadata = "cursor";
+    private const string SnapshotFeedRateMetadata = "feedrate";
+    /// <summary>At most how many slices a read of the feed is cut into (see <see cref="QueryFeedAsync"/>).</summary>
+    internal const int MaxFeedSlices = 8;
     private static readonly TimeSpan ViewIdleExpiry = TimeSpan.FromMinutes(10);
     /// <summary>A load's own budget (a first scan of a big experiment on Azurite takes about a minute per 150,000 runs).</summary>
     private static readonly TimeSpan LoadBudget = TimeSpan.FromMinutes(10);
@@ -53,6 +56,8 @@ public sealed partial class TrackingStore
     internal int SnapshotAfterChangeRows { get; set; } = 1000;
     /// <summary>Runs re-read since the snapshot after which a new one is written.</summary>
     internal int SnapshotAfterRunReads { get; set; } = 200;
+    /// <summary>Change rows a slice of a feed read is cut to expect (a page holds 1,000).</summary>
+    internal int FeedSliceRows { get; set; } = 800;
     /// <summary>Change rows this instance writes to an experiment before it refreshes its view of it (and so its snapshot).</summary>
     internal int RefreshAfterWrites { get; set; } = 1000;
     private readonly ConcurrentDictionary<string, int> _writtenSinceRefresh = new(StringComparer.Ordinal);
@@ -197,16 +202,35 @@ public sealed partial class TrackingStore
         return (pool, runs);
     }
 
-    /// <summary>The change feed's keys from <paramref name="cursor"/> on: one range query.</summary>
-    private async Task<FeedTail> QueryFeedAsync(string experimentId, DateTimeOffset cursor, CancellationToken ct)
+    /// <summary>
+    /// The change feed's keys from <paramref name="cursor"/> on: one range query, or, when the feed grew at
+    /// <paramref name="rowsPerSecond"/> over the last read and so should hold several pages by now, that range cut by
+    /// storage time into slices of about <see cref="FeedSliceRows"/> rows (at most <see cref="MaxFeedSlices"/>), queried
+    /// side by side: a tail of several pages (a cold search right after a sweep) costs one round trip, not one per page.
+    /// The slices cover the range exactly, whatever the estimate; a wrong one only costs pages or requests.
+    /// </summary>
+    private async Task<FeedTail> QueryFeedAsync(string experimentId, DateTimeOffset cursor, double rowsPerSecond, CancellationToken ct)
     {
         var startedAt = _time.GetTimestamp();
         var start = await StorageNowAsync(ct);
+        var span = start - cursor;
+        var expected = rowsPerSecond * Math.Max(0, span.TotalSeconds);
+        var slices = (int)Math.Clamp(Math.Ceiling(expected / FeedSliceRows), 1, MaxFeedSlices);
+        var bounds = new string[slices + 1];
+        bounds[0] = ChangeFeed.KeyAt(cursor);
+        for (var i = 1; i < slices; i++) bounds[i] = ChangeFeed.KeyAt(cursor + span * i / slices);
+        bounds[slices] = ChangeFeed.End;
+        var parts = await Task.WhenAll(Enumerable.Range(0, slices).Select(i => QueryFeedRangeAsync(experimentId, bounds[i], bounds[i + 1], ct)));
+        return new FeedTail(start, startedAt, [.. parts.SelectMany(keys => keys)]);
+    }
+
+    private async Task<List<string>> QueryFeedRangeAsync(string experimentId, string from, string to, CancellationToken ct)
+    {
         var keys = new List<string>();
-        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.KeyAt(cursor)} and RowKey lt {ChangeFeed.End}");
+        var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {from} and RowKey lt {to}");
         await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
             keys.Add(row.RowKey);
-        return new FeedTail(start, startedAt, keys);
+        return keys;
     }
 
     /// <summary>Applies the change rows the view has not seen: one range query (or the one a load just made from the
@@ -214,7 +238,7 @@ public sealed partial class TrackingStore
     private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct, FeedTail? read = null)
     {
         var queriedFrom = view.Cursor;
-        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, queriedFrom, ct);
+        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, queriedFrom, view.FeedRowsPerSecond, ct);
 
         var unseen = 0;
         var changed = new HashSet<string>(StringComparer.Ordinal);
@@ -244,6 +268,7 @@ public sealed partial class TrackingStore
 
         var cursor = start - ChangeFeed.ReadMargin;
         if (cursor > view.Cursor) view.Cursor = cursor;
+        view.FeedRowsPerSecond = keys.Count / Math.Max(1, (start - queriedFrom).TotalSeconds);
         // A query from the snapshot's cursor read what every new instance reads after the snapshot: the rows before the
         // view's new cursor, a snapshot written now would spare them (most are keys the snapshot already holds, when the
         // sweep's writer stopped before its experiment turned quiet).
@@ -380,7 +405,7 @@ public sealed partial class TrackingStore
         {
             using var blob = (await _snapshots.GetBlobClient(SnapshotBlob(experimentId)).DownloadStreamingAsync(cancellationToken: ct)).Value;
             var cursor = SnapshotCursor(blob.Details.Metadata);
-            if (cursor is { } from) tail = QueryFeedAsync(experimentId, from, ct);
+            if (cursor is { } from) tail = QueryFeedAsync(experimentId, from, SnapshotFeedRate(blob.Details.Metadata), ct);
             var pool = new StringPool();
             var snapshot = await RunSnapshot.ReadAsync(blob.Content, pool, ct);
             if (snapshot is null)
@@ -413,6 +438,13 @@ public sealed partial class TrackingStore
             }
         }
     }
+
+    /// <summary>How fast the feed grew when the snapshot was built (0 when not recorded): how many slices a cold reader
+    /// cuts its first read of the tail into.</summary>
+    private static double SnapshotFeedRate(IDictionary<string, string> metadata) =>
+        metadata.TryGetValue(SnapshotFeedRateMetadata, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate >= 0
+            ? rate
+            : 0;
 
     private static DateTimeOffset? SnapshotCursor(IDictionary<string, string> metadata) =>
         metadata.TryGetValue(SnapshotCursorMetadata, out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
@@ -470,19 +502,21 @@ public sealed partial class TrackingStore
             ETag? etag;
             DateTimeOffset? previousCursor;
             int changes, reads;
+            double feedRate;
             await view.Lock.WaitAsync(ct);
             try
             {
                 // The runs are immutable: encoding happens outside the lock.
                 snapshot = new RunSnapshot(view.Cursor, [.. view.SeenKeys], [.. view.Runs.Values]);
                 (etag, previousCursor, changes, reads) = (view.SnapshotETag, view.SnapshotCursor, view.ChangesSinceSnapshot, view.RunsReadSinceSnapshot);
+                feedRate = view.FeedRowsPerSecond;
             }
             finally
             {
                 view.Lock.Release();
             }
 
-            var written = await UploadSnapshotAsync(experimentId, snapshot, etag, ct);
+            var written = await UploadSnapshotAsync(experimentId, snapshot, etag, feedRate, ct);
             if (written is not { } w) return false;
             await view.Lock.WaitAsync(ct);
             try
@@ -518,7 +552,7 @@ public sealed partial class TrackingStore
         }
     }
 
-    private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, CancellationToken ct)
+    private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, double feedRate, CancellationToken ct)
     {
         var blob = _snapshots!.GetBlobClient(SnapshotBlob(experimentId));
         var data = BinaryData.FromBytes(snapshot.Encode());
@@ -529,7 +563,11 @@ public sealed partial class TrackingStore
                 var written = await blob.UploadAsync(data, new BlobUploadOptions
                 {
                     Conditions = etag is { } match ? new BlobRequestConditions { IfMatch = match } : new BlobRequestConditions { IfNoneMatch = ETag.All },
-                    Metadata = new Dictionary<string, string> { [SnapshotCursorMetadata] = snapshot.Cursor.UtcTicks.ToString(CultureInfo.InvariantCulture) },
+                    Metadata = new Dictionary<string, string>
+                    {
+                        [SnapshotCursorMetadata] = snapshot.Cursor.UtcTicks.ToString(CultureInfo.InvariantCulture),
+                        [SnapshotFeedRateMetadata] = feedRate.ToString("0.###", CultureInfo.InvariantCulture),
+                    },
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
                 }, ct);
                 return (written.Value.ETag, snapshot.Cursor, true);

@@ -439,6 +439,29 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// A reader whose last read found the feed growing cuts its next read into slices by storage time, queried side by
+    /// side (a tail of several pages in one round trip): between them they still return every change row.
+    /// </summary>
+    [Fact]
+    public async Task AFeedReadCutIntoSlicesMissesNoChange()
+    {
+        var writer = NewInstance().Store;
+        var experimentId = await writer.CreateExperimentAsync("sliced-feed", []);
+        var reader = NewInstance().Store;
+        reader.FeedSliceRows = 1; // any growth at all: as many slices as allowed
+        var runs = 0;
+        for (var round = 0; round < 4; round++)
+        {
+            for (var i = 0; i < 6; i++, runs++) await CreateRunAsync(writer, experimentId, new KeyValue("i", runs.ToString(CultureInfo.InvariantCulture)));
+            var requests = StorageRequestCounter.Begin();
+            var found = await SearchAsync(reader, experimentId);
+            Assert.Equal(runs, found.Count);
+            // After the first read: several slices, one query each, and a point read per new run.
+            if (round > 0) Assert.InRange(requests.Count - 6, 2, TrackingStore.MaxFeedSlices);
+        }
+    }
+
+    /// <summary>
     /// A snapshot write still under way when the experiment turns quiet (a big experiment's takes seconds) was built before
     /// the sweep's last writes: the writer looks again once it is done, so the settled snapshot still gets every run.
     /// </summary>
