@@ -439,8 +439,8 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>How fast the feed grew when the snapshot was built (0 when not recorded): how many slices a cold reader
-    /// cuts its first read of the tail into.</summary>
+    /// <summary>How fast the feed grew when the snapshot was built, change rows per second (0 when not recorded): how
+    /// many slices a cold reader cuts its first read of the tail into.</summary>
     private static double SnapshotFeedRate(IDictionary<string, string> metadata) =>
         metadata.TryGetValue(SnapshotFeedRateMetadata, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate >= 0
             ? rate
@@ -502,21 +502,19 @@ public sealed partial class TrackingStore
             ETag? etag;
             DateTimeOffset? previousCursor;
             int changes, reads;
-            double feedRate;
             await view.Lock.WaitAsync(ct);
             try
             {
                 // The runs are immutable: encoding happens outside the lock.
                 snapshot = new RunSnapshot(view.Cursor, [.. view.SeenKeys], [.. view.Runs.Values]);
                 (etag, previousCursor, changes, reads) = (view.SnapshotETag, view.SnapshotCursor, view.ChangesSinceSnapshot, view.RunsReadSinceSnapshot);
-                feedRate = view.FeedRowsPerSecond;
             }
             finally
             {
                 view.Lock.Release();
             }
 
-            var written = await UploadSnapshotAsync(experimentId, snapshot, etag, feedRate, ct);
+            var written = await UploadSnapshotAsync(experimentId, snapshot, etag, ct);
             if (written is not { } w) return false;
             await view.Lock.WaitAsync(ct);
             try
@@ -552,8 +550,10 @@ public sealed partial class TrackingStore
         }
     }
 
-    private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, double feedRate, CancellationToken ct)
+    private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, CancellationToken ct)
     {
+        // The seen keys are the change rows of the read margin before the snapshot's last read: how fast the feed grew then.
+        var feedRate = snapshot.SeenKeys.Count / ChangeFeed.ReadMargin.TotalSeconds;
         var blob = _snapshots!.GetBlobClient(SnapshotBlob(experimentId));
         var data = BinaryData.FromBytes(snapshot.Encode());
         for (var attempt = 0; attempt < 3; attempt++)

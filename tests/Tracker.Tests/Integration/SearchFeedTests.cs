@@ -440,7 +440,8 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
 
     /// <summary>
     /// A reader whose last read found the feed growing cuts its next read into slices by storage time, queried side by
-    /// side (a tail of several pages in one round trip): between them they still return every change row.
+    /// side (a tail of several pages in one round trip), and so does a cold one after the snapshot: between them the
+    /// slices still return every change row.
     /// </summary>
     [Fact]
     public async Task AFeedReadCutIntoSlicesMissesNoChange()
@@ -459,6 +460,12 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
             // After the first read: several slices, one query each, and a point read per new run.
             if (round > 0) Assert.InRange(requests.Count - 6, 2, TrackingStore.MaxFeedSlices);
         }
+        await reader.SnapshotWritesSettled();
+
+        // A cold instance cuts its first read, the tail after the snapshot, by the rate the snapshot records.
+        var cold = NewInstance().Store;
+        cold.FeedSliceRows = 1;
+        Assert.Equal(runs, (await SearchAsync(cold, experimentId)).Count);
     }
 
     /// <summary>
