@@ -15,7 +15,8 @@ namespace Tracker.Core.Storage;
 ///
 /// Each instance holds a <see cref="RunView"/> per experiment it searched: compact runs, a feed cursor and the change
 /// keys it already applied. A search first refreshes the view with ONE range query over the experiment's change rows
-/// from the cursor (row keys only), then re-reads just the runs named by keys it has not applied (point reads, 16 at a
+/// from the cursor (row keys only; cut into slices queried side by side when the feed is growing fast, see
+/// <see cref="QueryFeedAsync"/>), then re-reads just the runs named by keys it has not applied (point reads, 16 at a
 /// time; past <see cref="ScanAfterChangedRuns"/> runs, one scan of the run rows instead). The new cursor is storage's
 /// time taken before that query minus <see cref="ChangeFeed.ReadMargin"/>, which is what keeps searches exact across
 /// instances (see <see cref="ChangeFeed"/>).
@@ -25,12 +26,12 @@ namespace Tracker.Core.Storage;
 /// migration happens here, on first touch) it scans the run rows once and writes a snapshot. Whoever sees the tail grow
 /// past <see cref="SnapshotAfterChangeRows"/> change rows or <see cref="SnapshotAfterRunReads"/> re-read runs (or a
 /// tenth, a fiftieth of the experiment's runs, whichever is more: a 100,000-run snapshot takes a second to encode), or
-/// whose read from the snapshot's cursor found as many rows that a newer snapshot would skip (RunView.StaleTailRows), writes
-/// a new snapshot in the background after answering, and so does a writer once the experiment has been quiet for
-/// <see cref="QuietPeriod"/> (see <see cref="NoteChangesWritten"/>). It writes conditionally on the ETag it built on, so an older view never
-/// replaces a newer snapshot; it then prunes change rows older than the snapshot's cursor minus
-/// <see cref="FeedPruneDelay"/>. A view idle for more than half that delay reloads from the snapshot rather than trust a
-/// feed that may have been pruned under it.
+/// whose read from the snapshot's cursor found as many rows that a newer snapshot would skip (RunView.StaleTailRows),
+/// writes a new snapshot in the background after answering, and so does a writer once the experiment has been quiet for
+/// <see cref="QuietPeriod"/>, whenever the snapshot's tail holds any change row (see <see cref="NoteChangesWritten"/>).
+/// It writes conditionally on the ETag it built on, so an older view never replaces a newer snapshot; it then prunes
+/// change rows older than the snapshot's cursor minus <see cref="FeedPruneDelay"/>. A view idle for more than half that
+/// delay reloads from the snapshot rather than trust a feed that may have been pruned under it.
 ///
 /// The views live in a size-bounded cache (<see cref="StorageOptions.SearchCacheMegabytes"/>, sizes in estimated
 /// bytes): an instance holding many big experiments evicts whole experiments, least recently searched first.
