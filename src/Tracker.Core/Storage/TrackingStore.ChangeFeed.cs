@@ -46,12 +46,18 @@ public sealed partial class TrackingStore
         return runRows.Select((row, i) => row.ActionType == TableTransactionActionType.Delete ? null : response.Value[i].Headers.ETag).ToArray();
     }
 
-    /// <summary>Change rows on their own: the runs' rows changed (or may have) without one keyed late enough.</summary>
+    /// <summary>Change rows on their own: the runs' rows changed (or may have) without one keyed late enough. These are
+    /// writes like any other: while one answers late, another follows, keyed afresh.</summary>
     private async Task AddChangeRowsAsync(string experimentId, IReadOnlyList<string> runIds, CancellationToken ct)
     {
-        var at = await StorageNowAsync(ct);
-        await StorageErrors.Call(() => _runs.SubmitTransactionAsync(
-            runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at))), ct));
+        long drawn;
+        do
+        {
+            drawn = _time.GetTimestamp();
+            var at = await StorageNowAsync(ct);
+            await StorageErrors.Call(() => _runs.SubmitTransactionAsync(
+                runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at))), ct));
+        } while (ChangeFeed.IsLate(drawn, _time));
     }
 
     /// <summary>

@@ -46,11 +46,31 @@ public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
         await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
         Assert.Equal(before + 1, await ChangesOfRunAsync());
 
-        slow.ArmOnce(); // the next transaction takes "3 s" between drawing its key and its answer
+        slow.Arm(); // the next transaction takes "3 s" between drawing its key and its answer
         await t.Store.LogBatchAsync(runId, [new Metric("m", 2, 2, 1)], [], []);
         Assert.Equal(before + 3, await ChangesOfRunAsync());
         var changes = (await t.ChangesAsync(experimentId)).Where(c => c.RunId == runId).ToList();
         Assert.True(changes[^1].At > changes[^2].At, "The second row is keyed afresh, after the write answered.");
+    }
+
+    /// <summary>
+    /// The row a late write adds is a write like any other: if it answers late too, a reader may have read past its key
+    /// before it became visible, so one more follows, until one answers in time.
+    /// </summary>
+    [Fact]
+    public async Task ALateChangeRowThatAnswersLateIsFollowedByAnother()
+    {
+        var time = new SteppedTime();
+        var slow = new SlowTransaction(time, ChangeFeed.ReadMargin + TimeSpan.FromSeconds(1));
+        var t = new TrackingInstance(azurite, time: time, policy: slow);
+        var experimentId = await t.Store.CreateExperimentAsync("late-twice", []);
+        var runId = (await t.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        async Task<int> ChangesOfRunAsync() => (await t.ChangesAsync(experimentId)).Count(c => c.RunId == runId);
+        var before = await ChangesOfRunAsync();
+
+        slow.Arm(2); // the write, then its second change row, each answer "6 s" after its key was drawn
+        await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
+        Assert.Equal(before + 3, await ChangesOfRunAsync());
     }
 
     [Fact]
@@ -117,17 +137,21 @@ public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
         public void Jump(TimeSpan by) => Interlocked.Add(ref _jump, (long)(by.TotalSeconds * TimestampFrequency));
     }
 
-    /// <summary>Once armed, makes the next entity-group transaction take <paramref name="by"/> as the store measures it
-    /// (its time jumps while the request is on its way): a write that answered late.</summary>
+    /// <summary>Once armed, makes the next entity-group transactions take <paramref name="by"/> as the store measures
+    /// it (its time jumps while the request is on its way): writes that answered late.</summary>
     private sealed class SlowTransaction(SteppedTime time, TimeSpan by) : HttpPipelineSynchronousPolicy
     {
         private int _armed;
 
-        public void ArmOnce() => Volatile.Write(ref _armed, 1);
+        public void Arm(int transactions = 1) => Volatile.Write(ref _armed, transactions);
 
         public override void OnSendingRequest(HttpMessage message)
         {
-            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) && Interlocked.Exchange(ref _armed, 0) == 1) time.Jump(by);
+            if (!message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal)) return;
+            int armed;
+            do armed = Volatile.Read(ref _armed);
+            while (armed > 0 && Interlocked.CompareExchange(ref _armed, armed - 1, armed) != armed);
+            if (armed > 0) time.Jump(by);
         }
     }
 }
