@@ -15,13 +15,13 @@ namespace Tracker.Core.Storage;
 /// no other properties: a reader re-reads the runs it names.
 ///
 /// Why a reader never misses a change (issue 11): a change row can become visible after a reader has read past its key
-/// only if its write was in flight at that moment. A writer that sees its write take longer than <see
-/// cref="LateAfter"/> from drawing the key to the answer writes one more change row for the run, keyed afresh, before
-/// it answers (<see cref="IsLate"/>; that row is a write too, and is followed by another while it answers late). So a
-/// change committed after a reader's query at storage time Q has a key of at least Q − <see cref="LateAfter"/> − <see
-/// cref="StorageClock.MaxLag"/>, and a reader that re-reads from its last query's time minus <see cref="ReadMargin"/>
-/// sees it. A write whose outcome is unknown (timeout, 5xx) is answered as failed: the writer then adds a change row
-/// for the run, best effort, and the client's retry adds another.
+/// only if its write was in flight at that moment. A writer that sees its write take longer than
+/// <see cref="LateAfter"/> from drawing the key to the answer writes one more change row for the run, keyed afresh,
+/// before it answers (<see cref="IsLate"/>; that row is a write too, and is followed by another while it answers late).
+/// So a change committed after a reader's query at storage time Q has a key of at least Q − <see cref="LateAfter"/> −
+/// <see cref="StorageClock.MaxLag"/>, and a reader that re-reads from its last query's time minus
+/// <see cref="ReadMargin"/> sees it. A write whose outcome is unknown (timeout, 5xx) is answered as failed: the writer
+/// then adds a change row for the run, best effort, and the client's retry adds another.
 /// </summary>
 public static class ChangeFeed
 {
