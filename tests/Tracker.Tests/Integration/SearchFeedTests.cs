@@ -415,7 +415,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     public async Task AWriterThatSnapshottedDuringItsLastSecondsStillSettles()
     {
         var writer = NewInstance(calibrated: false);
-        writer.Store.QuietPeriod = TimeSpan.FromSeconds(2);
+        writer.Store.QuietPeriod = TimeSpan.FromSeconds(4); // longer than the searches below take on a loaded machine
         var experimentId = await writer.Store.CreateExperimentAsync("snapshot-in-last-seconds", []);
         for (var i = 0; i < 10; i++) await CreateRunAsync(writer.Store, experimentId);
         Assert.Equal(10, (await SearchAsync(writer.Store, experimentId)).Count); // a scan, then the first snapshot
@@ -428,7 +428,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         // The quiet period ends more than the read margin after the last write (10 s on, as by default).
         writer.Time.Skew = TimeSpan.FromSeconds(10);
         var settled = first;
-        for (var wait = 0; settled.ETag == first.ETag && wait < 50; wait++)
+        for (var wait = 0; settled.ETag == first.ETag && wait < 100; wait++)
         {
             await Task.Delay(100);
             settled = (await blob.GetPropertiesAsync()).Value;
