@@ -14,6 +14,7 @@ namespace Tracker.Core.Storage;
 public sealed partial class TrackingStore
 {
     public const string DefaultExperimentId = "0";
+    private const string DefaultExperimentName = "Default";
     private const string ExperimentPartition = "e";
     private const string CounterRow = "counter";
     private const int SearchMaxResults = 50000;
@@ -27,7 +28,7 @@ public sealed partial class TrackingStore
     private async Task CreateDefaultExperimentAsync()
     {
         var now = Now();
-        var doc = new ExperimentDocument { ExperimentId = DefaultExperimentId, Name = "Default", CreationTime = now, LastUpdateTime = now };
+        var doc = new ExperimentDocument { ExperimentId = DefaultExperimentId, Name = DefaultExperimentName, CreationTime = now, LastUpdateTime = now };
         try
         {
             await _experiments.SubmitTransactionAsync(
@@ -93,13 +94,18 @@ public sealed partial class TrackingStore
         tags.GroupBy(t => t.Key).Select(g => g.Last()).ToList();
 
     public Task<Experiment?> GetExperimentAsync(string experimentId, CancellationToken ct = default) =>
-        WithinBudget(_requestTimeout, async ct => (await ReadExperimentAsync(experimentId, ct))?.Doc.ToExperiment(), ct);
+        WithinBudget(_requestTimeout, async ct => (await ReadExperimentAsync(experimentId, ct, onlyReading: true))?.Doc.ToExperiment(), ct);
 
-    private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct)
+    /// <param name="onlyReading">
+    /// True when nothing is written after: then only Default waits for the tables' set-up, which seeds it. Any other
+    /// experiment exists only once set-up has run, so while the tables are missing it reads as not found, and a cold
+    /// instance's first <c>experiments/get</c> is one point read. A caller that goes on to write needs the tables first.
+    /// </param>
+    private async Task<(ExperimentDocument Doc, ETag ETag)?> ReadExperimentAsync(string experimentId, CancellationToken ct, bool onlyReading = false)
     {
         if (RunIds.CanonicalExperimentId(experimentId) is not { } id) return null;
         experimentId = id;
-        await EnsureInitializedAsync(ct);
+        if (!onlyReading || experimentId == DefaultExperimentId) await EnsureInitializedAsync(ct);
         var row = await StorageErrors.Call(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, ExperimentRow(experimentId), cancellationToken: ct));
         return row.HasValue ? (ReadExperiment(row.Value!), row.Value!.ETag) : null;
     }
@@ -112,7 +118,8 @@ public sealed partial class TrackingStore
     public Task<Experiment?> GetExperimentByNameAsync(string name, CancellationToken ct = default) =>
         WithinBudget(_requestTimeout, async ct =>
         {
-            await EnsureInitializedAsync(ct);
+            // As for an id (ReadExperimentAsync): only Default's name waits for the set-up that seeds it.
+            if (name == DefaultExperimentName) await EnsureInitializedAsync(ct);
             var row = await StorageErrors.Call(() => _experiments.GetEntityIfExistsAsync<TableEntity>(ExperimentPartition, NameRow(name), cancellationToken: ct));
             return row.HasValue ? await GetExperimentAsync(row.Value!.GetString("ExperimentId"), ct) : null;
         }, ct);

@@ -39,6 +39,31 @@ public sealed class TrackingStoreTests(AzuriteFixture azurite) : IDisposable
         return points;
     }
 
+    /// <summary>
+    /// Experiment reads wait for the tables' set-up only where it matters, for Default, which it seeds: any other
+    /// experiment reads as not found while the tables are missing (creating none), and a cold instance finds one by id
+    /// with one point read, by name with two.
+    /// </summary>
+    [Fact]
+    public async Task OnlyDefaultsReadsWaitForTheTablesSetUp()
+    {
+        var fresh = new TrackingInstance(azurite);
+        Assert.Null(await fresh.Store.GetExperimentAsync("5"));
+        Assert.Null(await fresh.Store.GetExperimentByNameAsync("sweep"));
+        Assert.Empty(await fresh.Raw.QueryAsync(t => t.Name.CompareTo(fresh.Prefix) >= 0 && t.Name.CompareTo(fresh.Prefix + "~") < 0).ToListAsync());
+        Assert.Equal("0", (await fresh.Store.GetExperimentByNameAsync("Default"))!.ExperimentId);
+        Assert.Equal("Default", (await new TrackingInstance(azurite, fresh.Prefix).Store.GetExperimentAsync("0"))!.Name);
+
+        var id = await fresh.Store.CreateExperimentAsync("sweep", []);
+        var cold = new TrackingInstance(azurite, fresh.Prefix);
+        Assert.Equal(1, await TrackingInstance.CountRequestsAsync(async () => Assert.Equal("sweep", (await cold.Store.GetExperimentAsync(id))!.Name)));
+        cold = new TrackingInstance(azurite, fresh.Prefix);
+        Assert.Equal(2, await TrackingInstance.CountRequestsAsync(async () => Assert.Equal(id, (await cold.Store.GetExperimentByNameAsync("sweep"))!.ExperimentId)));
+        // A write after a read still creates what it writes to: a run in the experiment, on an instance that only read.
+        var runId = (await cold.Store.CreateRunAsync(id, "u", null, 1, [])).Info.RunId;
+        Assert.NotNull(await cold.Store.GetRunAsync(runId));
+    }
+
     [Fact]
     public async Task SixteenConcurrentWritersOnOneRunLoseNothing()
     {
