@@ -37,9 +37,6 @@ internal sealed class RunView
     /// <summary>The storage time of the newest change key read: while it is at or after <see cref="SnapshotCursor"/>, the
     /// snapshot's tail holds rows that each new instance reads, and a writer's settling pass replaces the snapshot.</summary>
     public DateTimeOffset? NewestChangeAt { get; set; }
-    /// <summary>How fast the feed grew over the last read (change rows per second of storage time): the next read cuts
-    /// its range into as many slices as that many rows would fill pages (TrackingStore.QueryFeedAsync).</summary>
-    public double FeedRowsPerSecond { get; set; }
     /// <summary>True when no usable snapshot exists (first touch of an experiment, or an unknown version).</summary>
     public bool SnapshotMissing { get; set; }
     /// <summary>A snapshot write of this view is under way.</summary>

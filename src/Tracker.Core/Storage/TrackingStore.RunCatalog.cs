@@ -205,9 +205,10 @@ public sealed partial class TrackingStore
 
     /// <summary>
     /// The change feed's keys from <paramref name="cursor"/> on: one range query, or, when the feed grew at
-    /// <paramref name="rowsPerSecond"/> over the last read and so should hold several pages by now, that range cut by
-    /// storage time into slices of about <see cref="FeedSliceRows"/> rows (at most <see cref="MaxFeedSlices"/>), queried
-    /// side by side: a tail of several pages (a cold search right after a sweep) costs one round trip, not one per page.
+    /// <paramref name="rowsPerSecond"/> (<see cref="FeedRate"/>) and so should hold several pages by now, that range cut
+    /// by storage time into slices of about <see cref="FeedSliceRows"/> rows (at most <see cref="MaxFeedSlices"/>),
+    /// queried side by side: a tail of several pages (a cold search right after a sweep) costs one round trip, not one
+    /// per page.
     /// The slices cover the range exactly, whatever the estimate; a wrong one only costs pages or requests.
     /// </summary>
     private async Task<FeedTail> QueryFeedAsync(string experimentId, DateTimeOffset cursor, double rowsPerSecond, CancellationToken ct)
@@ -239,7 +240,7 @@ public sealed partial class TrackingStore
     private async Task ReadFeedAsync(string experimentId, RunView view, CancellationToken ct, FeedTail? read = null)
     {
         var queriedFrom = view.Cursor;
-        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, queriedFrom, view.FeedRowsPerSecond, ct);
+        var (start, startedAt, keys) = read ?? await QueryFeedAsync(experimentId, queriedFrom, FeedRate(view.SeenKeys.Count), ct);
 
         var unseen = 0;
         var changed = new HashSet<string>(StringComparer.Ordinal);
@@ -269,7 +270,6 @@ public sealed partial class TrackingStore
 
         var cursor = start - ChangeFeed.ReadMargin;
         if (cursor > view.Cursor) view.Cursor = cursor;
-        view.FeedRowsPerSecond = keys.Count / Math.Max(1, (start - queriedFrom).TotalSeconds);
         // A query from the snapshot's cursor read what every new instance reads after the snapshot: the rows before the
         // view's new cursor, a snapshot written now would spare them (most are keys the snapshot already holds, when the
         // sweep's writer stopped before its experiment turned quiet).
@@ -440,8 +440,12 @@ public sealed partial class TrackingStore
         }
     }
 
-    /// <summary>How fast the feed grew when the snapshot was built, change rows per second (0 when not recorded): how
-    /// many slices a cold reader cuts its first read of the tail into.</summary>
+    /// <summary>How fast the feed grew over the read margin before a view's last read (change rows per second of storage
+    /// time), from the keys it saw there: the next read, or a cold reader of the view's snapshot, expects that rate.</summary>
+    private static double FeedRate(int seenKeys) => seenKeys / ChangeFeed.ReadMargin.TotalSeconds;
+
+    /// <summary>The <see cref="FeedRate"/> a snapshot recorded (0 when it recorded none): how many slices a cold reader
+    /// cuts its first read of the tail into.</summary>
     private static double SnapshotFeedRate(IDictionary<string, string> metadata) =>
         metadata.TryGetValue(SnapshotFeedRateMetadata, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate >= 0
             ? rate
@@ -553,8 +557,6 @@ public sealed partial class TrackingStore
 
     private async Task<(ETag ETag, DateTimeOffset Cursor, bool Ours)?> UploadSnapshotAsync(string experimentId, RunSnapshot snapshot, ETag? etag, CancellationToken ct)
     {
-        // The seen keys are the change rows of the read margin before the snapshot's last read: how fast the feed grew then.
-        var feedRate = snapshot.SeenKeys.Count / ChangeFeed.ReadMargin.TotalSeconds;
         var blob = _snapshots!.GetBlobClient(SnapshotBlob(experimentId));
         var data = BinaryData.FromBytes(snapshot.Encode());
         for (var attempt = 0; attempt < 3; attempt++)
@@ -567,7 +569,7 @@ public sealed partial class TrackingStore
                     Metadata = new Dictionary<string, string>
                     {
                         [SnapshotCursorMetadata] = snapshot.Cursor.UtcTicks.ToString(CultureInfo.InvariantCulture),
-                        [SnapshotFeedRateMetadata] = feedRate.ToString("0.###", CultureInfo.InvariantCulture),
+                        [SnapshotFeedRateMetadata] = FeedRate(snapshot.SeenKeys.Count).ToString("0.###", CultureInfo.InvariantCulture),
                     },
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
                 }, ct);

@@ -86,8 +86,8 @@ public sealed partial class TrackingStore
     /// <summary>Creates the tables and the Default experiment on first use (never before Kestrel listens): before every
     /// write, every listing of experiments and every read of Default (which must find it). Reads of other experiments,
     /// of runs and searches do not wait for it: a table not created yet holds none of them, and a cold instance's first
-    /// search reads its snapshot and the feed straight away. A caller stops waiting when its budget runs out; the shared set-up goes on, bounded by the SDK's own
-    /// timeouts.</summary>
+    /// search reads its snapshot and the feed straight away. A caller stops waiting when its budget runs out; the shared
+    /// set-up goes on, bounded by the SDK's own timeouts.</summary>
     private Task EnsureInitializedAsync(CancellationToken ct) => _initialized.RunAsync().WaitAsync(ct);
 
     /// <summary>One cheap point read (the id counter, keys only) that tells whether storage answers at all. A
