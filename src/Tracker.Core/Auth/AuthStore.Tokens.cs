@@ -50,8 +50,15 @@ public sealed partial class AuthStore
         }
     }
 
+    private const string TokenHashPurpose = "token-hash";
+
     internal async ValueTask<byte[]> HashSecretAsync(byte[] secret, CancellationToken ct) =>
-        HMACSHA256.HashData(await _keys.GetAsync("token-hash", ct), secret);
+        HMACSHA256.HashData(await _keys.GetAsync(TokenHashPurpose, ct), secret);
+
+    /// <summary>The secret's hash, or null while Tracker has no server key yet (so no token either): a sign-in's read,
+    /// which must not create the key.</summary>
+    internal async ValueTask<byte[]?> HashSecretIfKeyExistsAsync(byte[] secret, CancellationToken ct) =>
+        await _keys.GetIfExistsAsync(TokenHashPurpose, ct) is { } key ? HMACSHA256.HashData(key, secret) : null;
 
     /// <summary>A user's tokens, revoked and expired ones included, newest first. A filtered scan of the tokens table:
     /// listing is rare and the table small (a row per token), and one row per token keeps revocation a single write.</summary>

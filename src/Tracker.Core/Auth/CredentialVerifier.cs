@@ -48,6 +48,7 @@ public sealed class CredentialVerifier : IDisposable
     private const int MaxEntries = 10_000;
 
     private readonly AuthStore _store;
+    private readonly PermissionLookup? _permissions;
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
     private readonly byte[] _cacheKey = RandomNumberGenerator.GetBytes(32);
@@ -63,9 +64,12 @@ public sealed class CredentialVerifier : IDisposable
         public static implicit operator Verified(SignInResult result) => new(result);
     }
 
-    public CredentialVerifier(AuthStore store, IOptions<AuthOptions> options, TimeProvider time)
+    /// <param name="permissions">Where a signed-in user's grants are kept: a token's sign-in reads them alongside its
+    /// owner's row (see <see cref="VerifyTokenCoreAsync"/>).</param>
+    public CredentialVerifier(AuthStore store, IOptions<AuthOptions> options, TimeProvider time, PermissionLookup? permissions = null)
     {
         _store = store;
+        _permissions = permissions;
         _time = time;
         _ttl = TimeSpan.FromSeconds(options.Value.CredentialCacheSeconds);
     }
@@ -107,18 +111,28 @@ public sealed class CredentialVerifier : IDisposable
                 ? new SignInResult(user, null)
                 : (Verified)SignInResult.Fail(SignInFailure.UnknownUser), ct);
 
+    /// <summary>
+    /// A token's sign-in, in two round trips on a cold instance: the token's row and the server key its secret is hashed
+    /// with, side by side; then its owner's row and the owner's grants (which nearly every request checks next), side
+    /// by side. A grants read that fails is left to the permission check, which reads them again.
+    /// </summary>
     private async Task<Verified> VerifyTokenCoreAsync(string token, CancellationToken ct)
     {
         if (!TrackerToken.TryParse(token, out var id, out var secret)) return SignInResult.Fail(SignInFailure.Malformed);
-        var stored = await _store.ReadTokenAsync(id, ct);
+        var read = _store.ReadTokenAsync(id, ct);
+        var hashed = _store.HashSecretIfKeyExistsAsync(secret, ct).AsTask();
+        await Task.WhenAll(read, hashed);
+        var stored = await read;
         if (stored is null) return SignInResult.Fail(SignInFailure.UnknownToken, id);
-        if (!CryptographicOperations.FixedTimeEquals(await _store.HashSecretAsync(secret, ct), stored.Hash))
+        if (await hashed is not { } hash || !CryptographicOperations.FixedTimeEquals(hash, stored.Hash))
             return SignInResult.Fail(SignInFailure.WrongSecret, id);
         var now = _time.GetUtcNow();
         if (stored.Info.RevokedAt is not null) return SignInResult.Fail(SignInFailure.Revoked, id);
         if (stored.Info.ExpiresAt <= now) return SignInResult.Fail(SignInFailure.Expired, id);
         // The owner's current row: a token outlives neither its user nor a user re-created under the same name.
-        var user = await _store.GetUserAsync(stored.Info.Owner, ct);
+        var owner = _store.GetUserAsync(stored.Info.Owner, ct);
+        if (_permissions is not null) await Task.WhenAll(owner, _permissions.PrefetchAsync(stored.Info.Owner, ct));
+        var user = await owner;
         if (user is null || user.Id != stored.OwnerId) return SignInResult.Fail(SignInFailure.UnknownUser, id);
         if (stored.Info.LastUsedAt is not { } last || now - last >= LastUsedResolution)
         {

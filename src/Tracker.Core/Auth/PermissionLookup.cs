@@ -1,3 +1,4 @@
+using Azure;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
@@ -48,6 +49,20 @@ public sealed class PermissionLookup : IDisposable
         var grants = (await GrantsAsync(userName, ct)).Models;
         var byDefault = _default.CanRead;
         return name => grants.TryGetValue(name, out var p) ? p.CanRead : byDefault;
+    }
+
+    /// <summary>Reads the user's grants into the cache unless they are there (a sign-in does it alongside its own
+    /// reads); a failed read is left for the permission check to make again.</summary>
+    public async Task PrefetchAsync(string userName, CancellationToken ct = default)
+    {
+        if (_ttl <= TimeSpan.Zero) return;
+        try
+        {
+            await GrantsAsync(userName, ct);
+        }
+        catch (Exception e) when (e is MlflowException or RequestFailedException)
+        {
+        }
     }
 
     private async ValueTask<Grants> GrantsAsync(string userName, CancellationToken ct)

@@ -40,6 +40,19 @@ public sealed class ServerKeys
         return _derived.GetOrAdd(purpose, p => HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, salt: [], info: Encoding.UTF8.GetBytes(p)));
     }
 
+    /// <summary>The key for <paramref name="purpose"/> if the secret exists (a setting, or in storage), else null, never
+    /// creating it: for reads that may come before anything was written (a sign-in reads it alongside the token's row,
+    /// and a token can only exist once the secret does).</summary>
+    public async ValueTask<byte[]?> GetIfExistsAsync(string purpose, CancellationToken cancellationToken = default)
+    {
+        if (_master is null && string.IsNullOrWhiteSpace(_configured))
+        {
+            if (await StorageErrors.Call(() => ReadStoredAsync(cancellationToken)) is not { } stored) return null;
+            _master = stored;
+        }
+        return await GetAsync(purpose, cancellationToken);
+    }
+
     /// <summary>Whether a configured key is usable; checked at start-up so a bad setting fails the deployment early.</summary>
     public static bool IsValidSetting(string? value)
     {
@@ -53,9 +66,8 @@ public sealed class ServerKeys
         if (!string.IsNullOrWhiteSpace(_configured)) return Convert.FromBase64String(_configured.Trim());
         return await StorageErrors.Call(async () =>
         {
-            // A table not created yet reads as no row (any 404 does): the table is created only when the key is missing.
-            var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, [KeyColumn], ct);
-            if (existing.HasValue && existing.Value!.GetBinary(KeyColumn) is { Length: >= MinimumKeyBytes } stored) return stored;
+            // The table is created only when the key is missing.
+            if (await ReadStoredAsync(ct) is { } stored) return stored;
             await TableStorage.CreateIfMissingAsync(_table, ct);
             var fresh = RandomNumberGenerator.GetBytes(MinimumKeyBytes);
             try
@@ -70,5 +82,12 @@ public sealed class ServerKeys
                 return winner.Value.GetBinary(KeyColumn);
             }
         });
+    }
+
+    /// <summary>The stored secret, or null (a table not created yet reads as no row: any 404 does).</summary>
+    private async Task<byte[]?> ReadStoredAsync(CancellationToken ct)
+    {
+        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, [KeyColumn], ct);
+        return existing.HasValue && existing.Value!.GetBinary(KeyColumn) is { Length: >= MinimumKeyBytes } stored ? stored : null;
     }
 }

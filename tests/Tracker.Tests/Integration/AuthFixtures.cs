@@ -10,21 +10,25 @@ namespace Tracker.Tests.Integration;
 /// <summary>One Tracker instance's auth services over the shared Azurite: instances built with the same prefix share tables.</summary>
 internal sealed class AuthInstance : IDisposable
 {
-    public AuthInstance(AzuriteFixture azurite, string prefix, TimeProvider time, int cacheSeconds = 30)
+    /// <param name="policy">One more policy in the table client's pipeline.</param>
+    public AuthInstance(AzuriteFixture azurite, string prefix, TimeProvider time, int cacheSeconds = 30, Azure.Core.Pipeline.HttpPipelinePolicy? policy = null)
     {
         var clientOptions = new TableClientOptions();
         clientOptions.AddPolicy(new StorageRequestCounter(), Azure.Core.HttpPipelinePosition.PerRetry);
+        if (policy is not null) clientOptions.AddPolicy(policy, Azure.Core.HttpPipelinePosition.PerRetry);
         Tables = new TableServiceClient(azurite.ConnectionString, clientOptions);
         var storage = Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString, TablePrefix = prefix });
         var auth = Options.Create(new AuthOptions { CredentialCacheSeconds = cacheSeconds });
         Store = new AuthStore(Tables, storage, new ServerKeys(Tables, storage, auth), time, NullLogger<AuthStore>.Instance);
-        Verifier = new CredentialVerifier(Store, auth, time);
+        Permissions = new PermissionLookup(Store, auth);
+        Verifier = new CredentialVerifier(Store, auth, time, Permissions);
         Prefix = prefix;
     }
 
     public string Prefix { get; }
     public TableServiceClient Tables { get; }
     public AuthStore Store { get; }
+    public PermissionLookup Permissions { get; }
     public CredentialVerifier Verifier { get; }
 
     public static string NewPrefix() => "a" + Guid.NewGuid().ToString("N")[..12];
@@ -45,5 +49,9 @@ internal sealed class AuthInstance : IDisposable
         return rows;
     }
 
-    public void Dispose() => Verifier.Dispose();
+    public void Dispose()
+    {
+        Verifier.Dispose();
+        Permissions.Dispose();
+    }
 }

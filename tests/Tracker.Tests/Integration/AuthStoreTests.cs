@@ -1,4 +1,6 @@
 using System.Text;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Tracker.Core;
 using Tracker.Core.Auth;
 using Tracker.Tests.Infrastructure;
@@ -54,15 +56,45 @@ public sealed class AuthStoreTests(AzuriteFixture azurite) : IDisposable
         Assert.True((await _auth.Verifier.VerifyTokenAsync(token.Token)).Succeeded);
     }
 
-    /// <summary>A new instance signs a token in with three point reads (the token, the server key, its owner): no table
-    /// set-up on a cold instance's first request.</summary>
+    /// <summary>A new instance signs a token in with three point reads (the token, the server key, its owner) and a read
+    /// of the owner's grants, two at a time: two round trips, no table set-up on a cold instance's first request, and
+    /// the permission check that follows reads nothing.</summary>
     [Fact]
-    public async Task AColdInstanceSignsATokenInWithThreePointReads()
+    public async Task AColdInstanceSignsATokenInWithTwoRoundTripsThatAlsoReadTheGrants()
     {
         await Store.CreateUserAsync("alice", null);
         var token = await Store.CreateTokenAsync("alice", "ci");
-        using var cold = new AuthInstance(azurite, _auth.Prefix, new ManualTime());
-        Assert.Equal(3, await AuthInstance.CountRequestsAsync(async () => Assert.True((await cold.Verifier.VerifyTokenAsync(token.Token)).Succeeded)));
+        var inFlight = new InFlight();
+        using var cold = new AuthInstance(azurite, _auth.Prefix, new ManualTime(), policy: inFlight);
+        Assert.Equal(4, await AuthInstance.CountRequestsAsync(async () => Assert.True((await cold.Verifier.VerifyTokenAsync(token.Token)).Succeeded)));
+        Assert.Equal(2, inFlight.Most);
+        Assert.Equal(0, await AuthInstance.CountRequestsAsync(async () => await cold.Permissions.ForExperimentAsync("alice", "1")));
+    }
+
+    /// <summary>Holds each request a moment and records how many were in flight at once.</summary>
+    private sealed class InFlight : HttpPipelinePolicy
+    {
+        private int _now;
+        public int Most;
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var now = Interlocked.Increment(ref _now);
+            int most;
+            while (now > (most = Volatile.Read(ref Most)) && Interlocked.CompareExchange(ref Most, now, most) != most) { }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+                await ProcessNextAsync(message, pipeline);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _now);
+            }
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("async only");
     }
 
     [Fact]
