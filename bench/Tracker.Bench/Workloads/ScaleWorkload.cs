@@ -39,7 +39,7 @@ public static class ScaleWorkload
 
     /// <summary>
     /// How long after its last write an experiment is at rest: the writer settles its snapshot once the experiment has
-    /// been quiet for 10 s (TrackingStore.QuietPeriod), and a first search within the change feed's 5 s reading margin
+    /// been quiet for 10 s (TrackingStore.QuietPeriod), and a first search within the change feed's 6 s reading margin
     /// of a sweep's last writes reads those writes' change rows again (ChangeFeed.ReadMargin). A sibling started right
     /// after the sweep measures that case, one started this long after it the at-rest case.
     /// </summary>

@@ -43,6 +43,7 @@ public static class StorageServiceCollectionExtensions
             Configure(clientOptions, TimeSpan.FromSeconds(10));
             // Storage's clock, as the change feed keys its rows (ChangeFeed): learnt from every table answer.
             clientOptions.AddPolicy(sp.GetRequiredService<StorageClock>(), HttpPipelinePosition.PerRetry);
+            clientOptions.AddPolicy(new KeysOnlyQueries(), HttpPipelinePosition.PerCall);
             return UsesConnectionString(options)
                 ? new TableServiceClient(options.ConnectionString, clientOptions)
                 : new TableServiceClient(options.TableServiceUri, sp.GetRequiredService<TokenCredential>(), clientOptions);

@@ -29,7 +29,7 @@ public sealed partial class TrackingStore
         var drawn = _time.GetTimestamp();
         var at = await StorageNowAsync(ct);
         List<TableTransactionAction> actions =
-            [.. runRows, .. alongside, .. runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at)))];
+            [.. runRows, .. alongside, .. runIds.Select(id => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ChangeFeed.Row(experimentId, id, at)))];
         Response<IReadOnlyList<Response>> response;
         try
         {
@@ -56,7 +56,7 @@ public sealed partial class TrackingStore
             drawn = _time.GetTimestamp();
             var at = await StorageNowAsync(ct);
             await StorageErrors.Call(() => _runs.SubmitTransactionAsync(
-                runIds.Select(id => new TableTransactionAction(TableTransactionActionType.Add, ChangeFeed.Row(experimentId, id, at))), ct));
+                runIds.Select(id => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ChangeFeed.Row(experimentId, id, at))), ct));
         } while (ChangeFeed.IsLate(drawn, _time));
     }
 

@@ -14,9 +14,10 @@ namespace Tracker.Core.Storage;
 /// The reading side of the change feed: what a search sees of an experiment's runs (issue 11 §1–2).
 ///
 /// Each instance holds a <see cref="RunView"/> per experiment it searched: compact runs, a feed cursor and the change
-/// keys it already applied. A search first refreshes the view with ONE range query over the experiment's change rows
-/// from the cursor (row keys only; cut into slices queried side by side when the feed is growing fast, see
-/// <see cref="QueryFeedAsync"/>), then re-reads just the runs named by keys it has not applied (point reads, 16 at a
+/// rows it already applied (their <see cref="ChangeFeed.Identity"/>). A search first refreshes the view with ONE range
+/// query over the experiment's change rows from the cursor (key and write id only, without OData metadata:
+/// <see cref="KeysOnlyQueries"/>; cut into slices queried side by side when the feed is growing fast, see
+/// <see cref="QueryFeedAsync"/>), then re-reads just the runs named by rows it has not applied (point reads, 16 at a
 /// time; past <see cref="ScanAfterChangedRuns"/> runs, one scan of the run rows instead). The new cursor is storage's
 /// time taken before that query minus <see cref="ChangeFeed.ReadMargin"/>, which is what keeps searches exact across
 /// instances (see <see cref="ChangeFeed"/>).
@@ -230,8 +231,9 @@ public sealed partial class TrackingStore
     {
         var keys = new List<string>();
         var filter = Filter($"PartitionKey eq {experimentId} and RowKey ge {from} and RowKey lt {to}");
-        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
-            keys.Add(row.RowKey);
+        using var keysOnly = KeysOnlyQueries.Scope();
+        await foreach (var row in _runs.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", ChangeFeed.WriteProperty], cancellationToken: ct).WithTransientErrors(tableMayBeMissing: true))
+            keys.Add(ChangeFeed.Identity(row));
         return keys;
     }
 

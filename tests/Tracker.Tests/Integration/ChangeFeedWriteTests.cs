@@ -1,3 +1,4 @@
+using System.Globalization;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Tracker.Core.Storage;
@@ -21,15 +22,23 @@ public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
         var t = new TrackingInstance(azurite, time: behind);
         var start = DateTimeOffset.UtcNow; // Azurite runs on this machine: storage's clock is this one
         var experimentId = await t.Store.CreateExperimentAsync("skewed", []);
+        var seen = new HashSet<string>();
+        async Task<int> NewChangesOfRunAsync(string runId) =>
+            (await t.ChangesAsync(experimentId)).Count(c => c.RunId == runId && seen.Add(c.Key));
         var runId = (await t.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        Assert.Equal(1, await NewChangesOfRunAsync(runId));
         await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
+        Assert.Equal(1, await NewChangesOfRunAsync(runId));
         await t.Store.UpdateRunAsync(runId, "FINISHED", 2, null);
+        Assert.Equal(1, await NewChangesOfRunAsync(runId));
         var end = DateTimeOffset.UtcNow;
 
+        // The estimate may lag storage by ChangeFeed's StorageClock.MaxLag (Date has whole seconds), never lead it, and a
+        // key has the time down to its second.
         var changes = await t.ChangesAsync(experimentId);
-        Assert.True(changes.Count(c => c.RunId == runId) >= 3, "create, log and update each add a change row");
-        // The estimate may lag storage by ChangeFeed's StorageClock.MaxLag (Date has whole seconds), never lead it.
-        Assert.All(changes, c => Assert.InRange(c.At, start - StorageClock.MaxLag - TimeSpan.FromSeconds(1), end + TimeSpan.FromSeconds(1)));
+        Assert.All(changes, c => Assert.InRange(c.At, start - StorageClock.MaxLag - ChangeFeed.KeyResolution - TimeSpan.FromSeconds(1), end + TimeSpan.FromSeconds(1)));
+        // Writes within the same second share the run's row: at most one row per second the writes spanned.
+        Assert.InRange(changes.Count(c => c.RunId == runId), 1, (int)Math.Ceiling((end - start).TotalSeconds) + 1);
     }
 
     /// <summary>
@@ -46,18 +55,42 @@ public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
         var t = new TrackingInstance(azurite, time: time, policy: slow);
         var experimentId = await t.Store.CreateExperimentAsync("late", []);
         var runId = (await t.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
-        async Task<int> ChangesOfRunAsync() => (await t.ChangesAsync(experimentId)).Count(c => c.RunId == runId);
-        var before = await ChangesOfRunAsync();
-
-        await t.Store.LogBatchAsync(runId, [new Metric("m", 1, 1, 0)], [], []);
-        Assert.Equal(before + 1, await ChangesOfRunAsync());
+        async Task<List<(DateTimeOffset At, string RunId, string Key)>> ChangesOfRunAsync() =>
+            [.. (await t.ChangesAsync(experimentId)).Where(c => c.RunId == runId)];
+        var before = (await ChangesOfRunAsync()).Select(c => c.Key).ToHashSet();
 
         slow.Arm(lateTransactions); // each takes "3 s" between drawing its key and its answer
         await t.Store.LogBatchAsync(runId, [new Metric("m", 2, 2, 1)], [], []);
-        Assert.Equal(before + 2 + lateTransactions, await ChangesOfRunAsync());
-        var changes = (await t.ChangesAsync(experimentId)).Where(c => c.RunId == runId).ToList();
-        for (var i = 1; i <= lateTransactions; i++)
-            Assert.True(changes[^i].At > changes[^(i + 1)].At, "Each added row is keyed afresh, after the write before it answered.");
+        // The write's own row, then one per late transaction, each keyed after the write before it answered.
+        var changes = (await ChangesOfRunAsync()).Where(c => !before.Contains(c.Key)).ToList();
+        Assert.Equal(1 + lateTransactions, changes.Count);
+        for (var i = 1; i < changes.Count; i++)
+            Assert.True(changes[i].At >= changes[i - 1].At + ChangeFeed.LateAfter, "Each added row is keyed afresh, after the write before it answered.");
+    }
+
+    /// <summary>
+    /// Writes of a run within one second of storage time share its change row: each sets it again under a new write id,
+    /// so a reader that applied the row once still sees every later write (with RowKey alone as what it applied, it would
+    /// skip them).
+    /// </summary>
+    [Fact]
+    public async Task WritesOfARunWithinASecondShareItsChangeRowAndAReaderSeesEachOfThem()
+    {
+        var writer = new TrackingInstance(azurite);
+        var reader = new TrackingInstance(azurite, prefix: writer.Prefix);
+        var experimentId = await writer.Store.CreateExperimentAsync("same-second", []);
+        var runId = (await writer.Store.CreateRunAsync(experimentId, "u", null, 1, [])).Info.RunId;
+        var replaced = 0;
+        // Four writes well within two seconds: at least two of them fall in the same second.
+        for (var value = 1; value <= 4; value++)
+        {
+            var rowsBefore = (await writer.ChangesAsync(experimentId)).Count;
+            await writer.Store.LogBatchAsync(runId, [], [], [new KeyValue("v", value.ToString(CultureInfo.InvariantCulture))]);
+            if ((await writer.ChangesAsync(experimentId)).Count == rowsBefore) replaced++;
+            var found = await reader.Store.SearchRunsAsync([experimentId], $"tags.v = '{value}'", ViewType.All, 10, [], null);
+            Assert.Equal(runId, Assert.Single(found.Items).Info.RunId);
+        }
+        Assert.True(replaced > 0, "No write set the run's row of an earlier write again.");
     }
 
     [Fact]
@@ -114,14 +147,17 @@ public sealed class ChangeFeedWriteTests(AzuriteFixture azurite)
         public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + offset;
     }
 
-    /// <summary>The system's monotonic timestamp, which the test can make jump forward.</summary>
+    /// <summary>The system's time, which the test can make jump forward (the monotonic timestamp and the clock alike, as
+    /// when that much time passes).</summary>
     private sealed class SteppedTime : TimeProvider
     {
-        private long _jump;
+        private long _jumpTicks;
 
-        public override long GetTimestamp() => System.GetTimestamp() + Interlocked.Read(ref _jump);
+        public override long GetTimestamp() => System.GetTimestamp() + (long)(TimeSpan.FromTicks(Interlocked.Read(ref _jumpTicks)).TotalSeconds * TimestampFrequency);
 
-        public void Jump(TimeSpan by) => Interlocked.Add(ref _jump, (long)(by.TotalSeconds * TimestampFrequency));
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _jumpTicks));
+
+        public void Jump(TimeSpan by) => Interlocked.Add(ref _jumpTicks, by.Ticks);
     }
 
     /// <summary>Once armed, makes the next entity-group transactions take <paramref name="by"/> as the store measures

@@ -61,6 +61,7 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
         var tableOptions = new TableClientOptions();
         if (calibrated) tableOptions.AddPolicy(clock, HttpPipelinePosition.PerRetry);
         tableOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
+        tableOptions.AddPolicy(new KeysOnlyQueries(), HttpPipelinePosition.PerCall);
         if (policy is not null) tableOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
         var tables = new TableServiceClient(azurite.ConnectionString, tableOptions);
         var blobReads = new BlobReads();

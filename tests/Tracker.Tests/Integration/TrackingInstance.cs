@@ -28,6 +28,7 @@ internal sealed class TrackingInstance
         clientOptions.AddPolicy(Clock, HttpPipelinePosition.PerRetry);
         clientOptions.AddPolicy(new StorageRequestCounter(), HttpPipelinePosition.PerRetry);
         clientOptions.AddPolicy(new Recorder(Requests), HttpPipelinePosition.PerRetry);
+        clientOptions.AddPolicy(new KeysOnlyQueries(), HttpPipelinePosition.PerCall);
         if (policy is not null) clientOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
         Tables = new TableServiceClient(azurite.ConnectionString, clientOptions);
         Raw = new TableServiceClient(azurite.ConnectionString);
@@ -63,9 +64,11 @@ internal sealed class TrackingInstance
         (await RowsAsync("runs", TableClient.CreateQueryFilter($"PartitionKey eq {experimentId} and RowKey ge {prefix}")))
         .Select(r => r.RowKey).Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList();
 
-    /// <summary>The experiment's change rows, parsed, in key order.</summary>
+    /// <summary>The experiment's change rows, parsed, in key order; Key is the row's identity (its key and the write
+    /// that set it last), which a later write of the row changes.</summary>
     public async Task<List<(DateTimeOffset At, string RunId, string Key)>> ChangesAsync(string experimentId) =>
-        (await RunsTableKeysAsync(experimentId, ChangeFeed.RowPrefix))
+        (await RowsAsync("runs", TableClient.CreateQueryFilter($"PartitionKey eq {experimentId} and RowKey ge {ChangeFeed.RowPrefix} and RowKey lt {ChangeFeed.End}")))
+        .Select(ChangeFeed.Identity)
         .Select(key => ChangeFeed.Parse(key) is var (at, runId) ? (at, runId, key) : throw new InvalidDataException($"Not a change row: {key}"))
         .ToList();
 
