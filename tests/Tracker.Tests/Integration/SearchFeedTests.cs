@@ -103,6 +103,29 @@ public sealed class SearchFeedTests(AzuriteFixture azurite)
     }
 
     /// <summary>
+    /// Change rows written before rows were coalesced (one per write, the write's id at the end of the key, no
+    /// property) are still read: a change that only such a row announces reaches a reader's view.
+    /// </summary>
+    [Fact]
+    public async Task AChangeRowOfTheLayoutBeforeCoalescingIsReadLikeAnyOther()
+    {
+        var writer = NewInstance().Store;
+        var reader = NewInstance().Store;
+        var experimentId = await writer.CreateExperimentAsync("old-change-rows", []);
+        var runId = (await CreateRunAsync(writer, experimentId)).Info.RunId;
+        Assert.Null(TagOf(Assert.Single(await SearchAsync(reader, experimentId)), "t"));
+
+        await SetTagAsync(writer, runId, "t", "1");
+        // Now only a row of the old layout announces the run's changes.
+        var rows = await ChangeKeysAsync(experimentId);
+        var newest = rows.Select(key => ChangeFeed.Parse(key)!.Value.At).Max();
+        foreach (var key in rows) await RunsTable.DeleteEntityAsync(experimentId, key);
+        await RunsTable.AddEntityAsync(new TableEntity(experimentId, $"{ChangeFeed.KeyAt(newest)}:{runId}:0a1b2c3d"));
+
+        Assert.Equal("1", TagOf(Assert.Single(await SearchAsync(reader, experimentId)), "t"));
+    }
+
+    /// <summary>
     /// Two writer instances (one with a clock 10 minutes slow, which storage's Date corrects) and a reader. Writers keep
     /// writing, each run alternately through either instance, while the reader searches: every write acknowledged before
     /// a search starts must be in it. Without the clock correction the slow instance's change rows sort before the
